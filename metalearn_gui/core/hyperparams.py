@@ -1,0 +1,108 @@
+"""Hyper-parameter specs: one declaration drives GUI sliders and CLI validation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+Value = float | int | str
+
+
+class HyperParamError(ValueError):
+    """A hyper-parameter value the user gave is not allowed; the message says why."""
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One tunable hyper-parameter of a learner.
+
+    ``low``/``high`` bound numeric values (inclusive); ``choices`` makes it a
+    selection instead. ``live`` ones may change between chunks of a running
+    learner; the others apply at the next reset.
+    """
+
+    name: str
+    label: str
+    default: Value
+    help: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    live: bool = True
+    choices: tuple[str, ...] | None = None
+
+    def describe_range(self) -> str:
+        if self.choices is not None:
+            return " | ".join(self.choices)
+        kind = "integer " if self.integer else ""
+        scale = ", log scale" if self.log else ""
+        return f"{kind}{_fmt(self.low)} … {_fmt(self.high)}{scale}"
+
+    def parse(self, text: str) -> Value:
+        """Turn command-line text into a checked value."""
+        if self.choices is not None:
+            return self.validate(text.strip())
+        try:
+            number = float(text)
+        except ValueError:
+            raise HyperParamError(
+                f"{self.name}={text!r} is not a number; allowed: {self.describe_range()}"
+            ) from None
+        return self.validate(number)
+
+    def validate(self, value: Value) -> Value:
+        """Return ``value`` converted to the spec's type, or raise :class:`HyperParamError`."""
+        if self.choices is not None:
+            if value not in self.choices:
+                raise HyperParamError(
+                    f"{self.name}={value!r} is not one of: {self.describe_range()}"
+                )
+            return value
+        if isinstance(value, str) or isinstance(value, bool):
+            raise HyperParamError(
+                f"{self.name}={value!r} is not a number; allowed: {self.describe_range()}"
+            )
+        number = float(value)
+        if not math.isfinite(number):
+            raise HyperParamError(
+                f"{self.name}={value!r} is not a finite number; allowed: {self.describe_range()}"
+            )
+        if self.integer and number != int(number):
+            raise HyperParamError(
+                f"{self.name}={value!r} is not an integer; allowed: {self.describe_range()}"
+            )
+        if (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
+        ):
+            raise HyperParamError(
+                f"{self.name}={_fmt(number)} is out of range; allowed: {self.describe_range()}"
+            )
+        return int(number) if self.integer else number
+
+
+def resolve(
+    specs: tuple[HyperParam, ...],
+    *layers: Mapping[str, Value] | None,
+) -> dict[str, Value]:
+    """Spec defaults overridden by each layer in turn, every value validated.
+
+    Unknown names raise :class:`HyperParamError` listing the known ones.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    values: dict[str, Value] = {spec.name: spec.default for spec in specs}
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            if name not in by_name:
+                raise HyperParamError(
+                    f"unknown hyper-parameter {name!r}; known: {', '.join(by_name)}"
+                )
+            values[name] = by_name[name].validate(value)
+    return values
+
+
+def _fmt(number: float | None) -> str:
+    if number is None:
+        return "∞"
+    return f"{number:g}"

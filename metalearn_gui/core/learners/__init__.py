@@ -1,0 +1,33 @@
+"""Registry of strategy learners by command-line name.
+
+Learner classes are imported on first use so that, e.g., listing them or running
+the genetic learner never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from metalearn_gui.core.learners.base import Chunk, Learner, Status
+
+_LOCATIONS = {
+    "genetic": "metalearn_gui.core.learners.genetic:GeneticLearner",
+    "gradient": "metalearn_gui.core.learners.gradient:GradientLearner",
+}
+LEARNER_NAMES = tuple(_LOCATIONS)
+
+
+class UnknownLearnerError(ValueError):
+    pass
+
+
+def learner_class(name: str) -> type[Learner]:
+    """The learner class called ``name`` (imports its module on first use)."""
+    where = _LOCATIONS.get(name)
+    if where is None:
+        raise UnknownLearnerError(f"unknown learner {name!r}; known: {', '.join(LEARNER_NAMES)}")
+    module, attribute = where.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+__all__ = ["Chunk", "LEARNER_NAMES", "Learner", "Status", "UnknownLearnerError", "learner_class"]

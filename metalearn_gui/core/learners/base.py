@@ -1,0 +1,295 @@
+"""The learner interface shared by every strategy learner.
+
+A learner is reset with a seed, then advanced by *chunks*: up to ``max_steps``
+steps and about ``max_seconds`` of work, returned as plain numpy arrays so that
+a GUI thread, a CSV writer or a test can consume them without touching the
+learner's internals (or TensorFlow).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
+from metalearn_gui.core.objectives import Objective
+
+
+class Status(str, Enum):
+    RUNNING = "running"
+    CONVERGED = "converged"
+    DIVERGED = "diverged"
+    FINISHED = "finished"
+
+
+@dataclass
+class Rows:
+    """What a learner produced for some consecutive steps (one row per step).
+
+    ``evaluations`` is cumulative; ``extras`` holds per-step arrays (first axis =
+    rows); ``snapshot`` the learner's state after the last row (e.g. a population).
+    """
+
+    loss: np.ndarray
+    theta: np.ndarray
+    evaluations: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshot: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def head(self, count: int) -> Rows:
+        return Rows(
+            self.loss[:count],
+            self.theta[:count],
+            self.evaluations[:count],
+            {key: value[:count] for key, value in self.extras.items()},
+            self.snapshot,
+        )
+
+    @staticmethod
+    def concat(parts: list[Rows]) -> Rows:
+        if len(parts) == 1:
+            return parts[0]
+        return Rows(
+            np.concatenate([p.loss for p in parts]),
+            np.concatenate([p.theta for p in parts]),
+            np.concatenate([p.evaluations for p in parts]),
+            {key: np.concatenate([p.extras[key] for p in parts]) for key in parts[0].extras},
+            parts[-1].snapshot,
+        )
+
+
+@dataclass
+class Chunk:
+    """Consecutive steps of a run, ready to plot or write: every number is finite.
+
+    ``step`` numbers rows (0 is the initial θ), ``best_loss`` is the best loss seen
+    so far. When ``status`` is ``diverged``, ``diverged_at`` is the first step whose
+    loss or θ was not finite (that row is not included) and ``message`` says what to try.
+    """
+
+    step: np.ndarray
+    loss: np.ndarray
+    best_loss: np.ndarray
+    evaluations: np.ndarray
+    theta: np.ndarray
+    extras: dict[str, np.ndarray]
+    snapshot: dict[str, np.ndarray]
+    status: Status
+    diverged_at: int | None = None
+    message: str = ""
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+class Learner(ABC):
+    """Base class: step bookkeeping, time-bounded chunks, divergence and best tracking.
+
+    Subclasses declare ``hyperparams`` and implement :meth:`_reset` (returning the
+    row of step 0) and :meth:`_run` (returning up to ``count`` further rows).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    summary: ClassVar[str]
+    hyperparams: ClassVar[tuple[HyperParam, ...]]
+    uses_tensorflow: ClassVar[bool] = False
+    #: Most steps one :meth:`_run` call may be asked for.
+    max_block: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        objective: Objective,
+        hyperparameters: Mapping[str, Value] | None = None,
+        *,
+        max_steps: int | None = None,
+    ) -> None:
+        self.objective = objective
+        self.hp = resolve(self.hyperparams, objective.suggested.get(self.name), hyperparameters)
+        self.check_hyperparameters(self.hp)
+        self.max_steps = max_steps
+        self.pending: dict[str, Value] = {}
+        #: Every change made to a running learner: (step, name, old, new).
+        self.changes: list[tuple[int, str, Value, Value]] = []
+        self.seed: int | None = None
+        self.status = Status.RUNNING
+        self.step = 0
+        self.evaluations = 0
+        self.best_loss = np.inf
+        self.theta: np.ndarray | None = None
+        self.theta_best: np.ndarray | None = None
+        self._seconds_per_step: float | None = None
+
+    # -- hyper-parameters ------------------------------------------------------------
+    @classmethod
+    def spec(cls, name: str) -> HyperParam:
+        for spec in cls.hyperparams:
+            if spec.name == name:
+                return spec
+        known = ", ".join(s.name for s in cls.hyperparams)
+        raise HyperParamError(f"unknown hyper-parameter {name!r} for {cls.name}; known: {known}")
+
+    def check_hyperparameters(self, values: Mapping[str, Value]) -> None:
+        """Raise :class:`HyperParamError` for combinations the specs alone allow but
+        this learner cannot use (e.g. a tournament bigger than the population)."""
+
+    def set_hyperparameters(self, values: Mapping[str, Value]) -> dict[str, Value]:
+        """Change hyper-parameters between chunks.
+
+        Live ones take effect at the next chunk; the others wait for :meth:`reset`.
+        Returns the changes that are pending a reset. Raises :class:`HyperParamError`
+        (changing nothing) if any value is not allowed.
+        """
+        checked = {name: self.spec(name).validate(value) for name, value in values.items()}
+        self.check_hyperparameters({**self.hp, **self.pending, **checked})
+        for name, value in checked.items():
+            if not self.spec(name).live:
+                self.pending[name] = value
+                continue
+            if value != self.hp[name]:
+                self.changes.append((self.step, name, self.hp[name], value))
+                self.hp[name] = value
+                self._apply_live(name, value)
+        return dict(self.pending)
+
+    def _apply_live(self, name: str, value: Value) -> None:
+        """Make a live change effective in the learner's state (default: ``self.hp`` suffices)."""
+
+    # -- running ---------------------------------------------------------------------
+    def reset(self, seed: int = 0) -> Chunk:
+        """Start again from the seed's initial θ; returns the chunk holding step 0."""
+        self.hp.update(self.pending)
+        self.pending.clear()
+        self.changes.clear()
+        self.seed = int(seed)
+        self.status = Status.RUNNING
+        self.step = 0
+        self.evaluations = 0
+        self.best_loss = np.inf
+        self.theta = self.theta_best = None
+        self._seconds_per_step = None
+        return self._finish(self._reset(self.seed), first_step=0)
+
+    def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> Chunk:
+        """Run up to ``max_steps`` steps, stopping after about ``max_seconds``."""
+        if self.seed is None:
+            raise RuntimeError("call reset(seed) before advance()")
+        remaining = self._steps_allowed(max_steps)
+        if self.status is not Status.RUNNING or remaining == 0:
+            return self._finish(self._no_rows(), first_step=self.step + 1)
+        deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        first_step = self.step + 1
+        parts: list[Rows] = []
+        while remaining > 0:
+            count = self._block_size(remaining, deadline)
+            started = time.perf_counter()
+            rows = self._run(count)
+            # The latest block's speed decides the next block's size: blocks grow
+            # from one step to as many as fit in the time left.
+            self._seconds_per_step = (time.perf_counter() - started) / max(len(rows), 1)
+            parts.append(rows)
+            remaining -= len(rows)
+            if not _all_finite(rows) or (deadline is not None and time.perf_counter() >= deadline):
+                break
+        return self._finish(Rows.concat(parts), first_step)
+
+    def _steps_allowed(self, max_steps: int | None) -> int:
+        allowed = max_steps if max_steps is not None else 1 << 62
+        if self.max_steps is not None:
+            allowed = min(allowed, self.max_steps - self.step)
+        return max(allowed, 0)
+
+    def _block_size(self, remaining: int, deadline: float | None) -> int:
+        count = min(remaining, self.max_block)
+        if deadline is not None and self._seconds_per_step:
+            time_left = max(deadline - time.perf_counter(), 0.0)
+            count = min(count, max(1, int(time_left / self._seconds_per_step)))
+        elif deadline is not None:
+            count = 1  # first block: measure the speed before committing to more
+        return count
+
+    def _finish(self, rows: Rows, first_step: int) -> Chunk:
+        """Turn raw rows into a chunk: cut at divergence, track the best, set the status."""
+        good = _finite_rows(rows)
+        diverged_at = message = None
+        if not good.all():
+            bad = int(np.argmin(good))
+            diverged_at = first_step + bad
+            message = self._divergence_message(rows, bad, diverged_at)
+            rows = rows.head(bad)
+        count = len(rows)
+        steps = np.arange(first_step, first_step + count, dtype=np.int64)
+        best = np.minimum.accumulate(np.concatenate([[self.best_loss], rows.loss]))[1:]
+        if count:
+            where = int(np.argmin(rows.loss))
+            if rows.loss[where] < self.best_loss:
+                self.theta_best = rows.theta[where].copy()
+            self.best_loss = float(best[-1])
+            self.theta = rows.theta[-1].copy()
+            self.evaluations = int(rows.evaluations[-1])
+            self.step = int(steps[-1])
+        if diverged_at is not None:
+            self.status = Status.DIVERGED
+        elif count and self._converged(rows):
+            self.status = Status.CONVERGED
+        elif self.max_steps is not None and self.step >= self.max_steps:
+            self.status = Status.FINISHED
+        return Chunk(
+            step=steps,
+            loss=rows.loss.astype(np.float64, copy=False),
+            best_loss=best,
+            evaluations=rows.evaluations.astype(np.int64, copy=False),
+            theta=rows.theta,
+            extras=rows.extras,
+            snapshot=rows.snapshot,
+            status=self.status,
+            diverged_at=diverged_at,
+            message=message or "",
+        )
+
+    def _divergence_message(self, rows: Rows, bad: int, step: int) -> str:
+        what = "the loss" if not np.isfinite(rows.loss[bad]) else "θ"
+        return f"diverged at step {step}: {what} became non-finite. {self.divergence_hint()}"
+
+    def divergence_hint(self) -> str:
+        """One sentence on what to try after a divergence."""
+        return "Try smaller steps."
+
+    def _no_rows(self) -> Rows:
+        dim = self.objective.dim
+        return Rows(np.empty(0), np.empty((0, dim)), np.empty(0, dtype=np.int64))
+
+    def _converged(self, rows: Rows) -> bool:
+        """Whether the learner can make no further progress (default: never says so)."""
+        return False
+
+    @abstractmethod
+    def _reset(self, seed: int) -> Rows:
+        """Initialise from ``seed``; return the single row of step 0."""
+
+    @abstractmethod
+    def _run(self, count: int) -> Rows:
+        """Run ``count`` steps (fewer only when something became non-finite)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"learner": self.name, "hyperparameters": dict(self.hp)}
+
+
+def _finite_rows(rows: Rows) -> np.ndarray:
+    good = np.isfinite(rows.loss) & np.isfinite(rows.theta).all(axis=1)
+    for values in rows.extras.values():
+        if values.dtype.kind == "f":
+            good &= np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return good
+
+
+def _all_finite(rows: Rows) -> bool:
+    return bool(_finite_rows(rows).all())

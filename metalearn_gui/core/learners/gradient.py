@@ -1,0 +1,168 @@
+"""``gradient``: the exact-gradient baseline — TensorFlow autodiff of L itself.
+
+A chunk of steps runs inside one XLA-compiled ``tf.while_loop`` (per-call
+overhead would otherwise cap it at a few thousand steps/s, PITFALLS.md). Live
+hyper-parameters are ``tf.Variable``s assigned between chunks, so changing α never
+retraces; the compiled function takes the step count as a tensor and always
+returns buffers of ``max_block`` rows, so it is traced once per learner.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metalearn_gui.core.hyperparams import HyperParam
+from metalearn_gui.core.learners.base import Learner, Rows
+from metalearn_gui.core.tf_runtime import get_tf
+
+ADAM_BETA2 = 0.999
+ADAM_EPSILON = 1e-8
+
+
+class GradientLearner(Learner):
+    name = "gradient"
+    label = "Gradient (exact)"
+    summary = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
+    uses_tensorflow = True
+    max_block = 2048
+    hyperparams = (
+        HyperParam(
+            "alpha", "Learning rate α", 0.01,
+            "step size: θ ← θ − α·u, where u is ∇L (sgd), the velocity (momentum) or Adam's ratio",
+            low=1e-6, high=10.0, log=True,
+        ),
+        HyperParam(
+            "optimizer", "Optimizer", "sgd",
+            "sgd: u = ∇L; momentum: v ← βv + ∇L, u = v; adam: Adam with β1 = β, β2 = 0.999",
+            choices=("sgd", "momentum", "adam"), live=False,
+        ),
+        HyperParam(
+            "beta", "Momentum β", 0.9,
+            "momentum coefficient (Adam's β1); sgd ignores it",
+            low=0.0, high=0.999,
+        ),
+    )
+
+    def __init__(self, objective, hyperparameters=None, *, max_steps=None) -> None:
+        super().__init__(objective, hyperparameters, max_steps=max_steps)
+        self._graph_optimizer: str | None = None
+
+    def divergence_hint(self) -> str:
+        return f"Try a smaller learning rate α (now {self.hp['alpha']:g})."
+
+    def _apply_live(self, name, value):
+        if name == "alpha":
+            self._alpha.assign(value)
+        elif name == "beta":
+            self._beta.assign(value)
+
+    # -- TensorFlow state --------------------------------------------------------------
+    def _build(self) -> None:
+        """Create variables and the compiled chunk function (once per optimizer)."""
+        tf = get_tf()
+        dim, f64 = self.objective.dim, tf.float64
+        self._theta = tf.Variable(tf.zeros(dim, f64))
+        self._grad = tf.Variable(tf.zeros(dim, f64))
+        self._first = tf.Variable(tf.zeros(dim, f64))  # momentum / Adam first moment
+        self._second = tf.Variable(tf.zeros(dim, f64))  # Adam second moment
+        self._count = tf.Variable(tf.constant(0, tf.int64))  # evaluations so far
+        self._noise_seed = tf.Variable(tf.constant(0, tf.int64))
+        self._alpha = tf.Variable(tf.constant(0.0, f64))
+        self._beta = tf.Variable(tf.constant(0.0, f64))
+        self._evaluate = tf.function(self._value_and_grad, jit_compile=True)
+        self._chunk = tf.function(self._chunk_graph, jit_compile=True)
+        self._graph_optimizer = self.hp["optimizer"]
+
+    def _value_and_grad(self, theta, count):
+        tf = get_tf()
+        seed = tf.stack([self._noise_seed, count])
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            loss = self.objective.loss_tf(theta, seed)
+        return loss, tape.gradient(loss, theta)
+
+    def _update(self, grad, first, second, count):
+        """One optimizer step's direction u and new moments (graph code)."""
+        tf = get_tf()
+        optimizer, beta = self.hp["optimizer"], self._beta
+        if optimizer == "sgd":
+            return grad, first, second
+        first = beta * first + (grad if optimizer == "momentum" else (1.0 - beta) * grad)
+        if optimizer == "momentum":
+            return first, first, second
+        second = ADAM_BETA2 * second + (1.0 - ADAM_BETA2) * tf.square(grad)
+        t = tf.cast(count, tf.float64)
+        first_hat = first / (1.0 - tf.pow(beta, t))
+        second_hat = second / (1.0 - tf.pow(tf.constant(ADAM_BETA2, tf.float64), t))
+        return first_hat / (tf.sqrt(second_hat) + ADAM_EPSILON), first, second
+
+    def _chunk_graph(self, steps):
+        tf = get_tf()
+        dim, size = self.objective.dim, self.max_block
+
+        def body(i, theta, grad, first, second, count, losses, thetas, norms):
+            count = count + 1  # also the number of updates, as Adam's bias correction needs
+            direction, first, second = self._update(grad, first, second, count)
+            theta = theta - self._alpha * direction
+            loss, grad = self._value_and_grad(theta, count)
+            return (
+                i + 1, theta, grad, first, second, count,
+                losses.write(i, loss), thetas.write(i, theta), norms.write(i, tf.norm(grad)),
+            )
+
+        def new_array(shape):
+            return tf.TensorArray(tf.float64, size=size, element_shape=shape)
+
+        start = (
+            tf.constant(0), self._theta.read_value(), self._grad.read_value(),
+            self._first.read_value(), self._second.read_value(), self._count.read_value(),
+            new_array(()), new_array((dim,)), new_array(()),
+        )
+        _, theta, grad, first, second, count, losses, thetas, norms = tf.while_loop(
+            lambda i, *_: i < steps, body, start, maximum_iterations=size
+        )
+        self._theta.assign(theta)
+        self._grad.assign(grad)
+        self._first.assign(first)
+        self._second.assign(second)
+        self._count.assign(count)
+        return losses.stack(), thetas.stack(), norms.stack()
+
+    # -- Learner -------------------------------------------------------------------------
+    def _reset(self, seed):
+        tf = get_tf()
+        if self._graph_optimizer != self.hp["optimizer"]:
+            self._build()
+        rng = np.random.default_rng(seed)
+        theta0 = self.objective.initial_theta(rng)
+        zeros = np.zeros(self.objective.dim)
+        self._theta.assign(theta0)
+        self._first.assign(zeros)
+        self._second.assign(zeros)
+        self._count.assign(0)
+        self._noise_seed.assign(seed)
+        self._alpha.assign(self.hp["alpha"])
+        self._beta.assign(self.hp["beta"])
+        loss, grad = self._evaluate(tf.constant(theta0), tf.constant(0, tf.int64))
+        self._grad.assign(grad)
+        return Rows(
+            np.array([loss.numpy()]), theta0[None, :], np.array([1]),
+            {"grad_norm": np.array([np.linalg.norm(grad.numpy())])},
+        )
+
+    def _run(self, count):
+        tf = get_tf()
+        # The in-graph counter indexes evaluations from 0 (the reset's), so it
+        # stands one below the number of evaluations done.
+        done = int(self._count.numpy()) + 1
+        losses, thetas, norms = self._chunk(tf.constant(count, tf.int32))
+        return Rows(
+            losses.numpy()[:count],
+            thetas.numpy()[:count],
+            done + np.arange(1, count + 1),
+            {"grad_norm": norms.numpy()[:count]},
+        )
+
+    def _converged(self, rows):
+        # A vanishing gradient stops every optimizer here (Adam's ratio included).
+        return bool(rows.extras["grad_norm"][-1] < 1e-12)

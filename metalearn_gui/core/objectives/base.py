@@ -1,0 +1,93 @@
+"""The objective interface: a loss L(θ) in two forms that must agree.
+
+* ``loss_np(thetas)`` — batched numpy, one loss per row of a population;
+  the genetic and neural learners use it (no TensorFlow needed).
+* ``loss_tf(theta)`` — a differentiable TensorFlow function of one θ; the
+  gradient learner differentiates it inside a compiled loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+
+class ObjectiveError(ValueError):
+    """An objective cannot be built as asked (e.g. an unsupported dimension)."""
+
+
+class Objective(ABC):
+    """A loss to minimise over strategies θ ∈ R^dim.
+
+    Noisy objectives (``noisy = True``) draw fresh randomness per evaluation:
+    numpy callers pass a ``np.random.Generator``; TensorFlow callers pass a
+    stateless seed tensor of shape [2], so compiled loops stay deterministic.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    default_dim: ClassVar[int] = 10
+    min_dim: ClassVar[int] = 2
+    noisy: ClassVar[bool] = False
+    #: Per-learner hyper-parameter values that suit this objective better than the
+    #: learner's generic defaults, e.g. ``{"gradient": {"alpha": 0.05}}``.
+    suggested: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def __init__(self, dim: int | None = None) -> None:
+        dim = self.default_dim if dim is None else dim
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < self.min_dim:
+            raise ObjectiveError(
+                f"dimension {dim!r} is not allowed for objective {self.name!r}; "
+                f"allowed: an integer ≥ {self.min_dim}"
+            )
+        self.dim = int(dim)
+
+    # -- description ---------------------------------------------------------------
+    @property
+    @abstractmethod
+    def bounds(self) -> tuple[float, float]:
+        """Per-coordinate range worth plotting (and sampling for uniform inits)."""
+
+    @property
+    def optimum_value(self) -> float | None:
+        """The known minimum of L, or None where it is not known."""
+        return None
+
+    @property
+    def optimum_theta(self) -> np.ndarray | None:
+        return None
+
+    def describe_optimum(self) -> str:
+        if self.optimum_value is None:
+            return "unknown"
+        return f"{self.optimum_value:.6g}"
+
+    # -- sampling ------------------------------------------------------------------
+    def initial_theta(self, rng: np.random.Generator, count: int | None = None) -> np.ndarray:
+        """Draw θ0 (shape ``(dim,)``) or a population (``(count, dim)``) from the
+        objective's initialisation distribution; uniform on the bounds by default."""
+        low, high = self.bounds
+        shape = (self.dim,) if count is None else (count, self.dim)
+        return rng.uniform(low, high, size=shape)
+
+    # -- the loss ------------------------------------------------------------------
+    @abstractmethod
+    def loss_np(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Losses of a population ``thetas`` of shape ``(n, dim)``, as float64 ``(n,)``."""
+
+    @abstractmethod
+    def loss_tf(self, theta: Any, seed: Any = None) -> Any:
+        """Scalar float64 loss of one θ (a float64 tensor of shape ``(dim,)``)."""
+
+    def loss(self, theta: np.ndarray, rng: np.random.Generator | None = None) -> float:
+        """Loss of one θ (numpy form)."""
+        return float(self.loss_np(np.asarray(theta, dtype=np.float64)[None, :], rng)[0])
+
+    # -- generalisation (objectives with held-out tasks override these) -----------
+    def heldout_loss(self, theta: np.ndarray) -> float | None:
+        return None
+
+    def baseline_heldout_loss(self) -> float | None:
+        return None

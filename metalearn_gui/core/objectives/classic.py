@@ -1,0 +1,152 @@
+"""The reference loss ``seed`` and the classic test landscapes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metalearn_gui.core.objectives.base import Objective
+from metalearn_gui.core.tf_runtime import get_tf
+
+
+class Seed(Objective):
+    """L(θ) = −log(e^{−‖θ‖²} / (1 + e^{−‖θ‖²})) = softplus(‖θ‖²).
+
+    Written as softplus so that large ‖θ‖ never overflows; minimum log 2 at θ = 0.
+    """
+
+    name = "seed"
+    summary = "the reference text's loss softplus(‖θ‖²), minimum log 2 at 0"
+    min_dim = 1
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (-3.0, 3.0)
+
+    @property
+    def optimum_value(self) -> float:
+        return math.log(2.0)
+
+    @property
+    def optimum_theta(self) -> np.ndarray:
+        return np.zeros(self.dim)
+
+    def initial_theta(self, rng, count=None):
+        shape = (self.dim,) if count is None else (count, self.dim)
+        return rng.standard_normal(shape)
+
+    def loss_np(self, thetas, rng=None):
+        return np.logaddexp(0.0, np.sum(np.square(thetas), axis=-1))
+
+    def loss_tf(self, theta, seed=None):
+        tf = get_tf()
+        return tf.math.softplus(tf.reduce_sum(tf.square(theta)))
+
+
+class Sphere(Objective):
+    name = "sphere"
+    summary = "Σ θ_i², minimum 0 at 0"
+
+    @property
+    def bounds(self):
+        return (-5.12, 5.12)
+
+    @property
+    def optimum_value(self):
+        return 0.0
+
+    @property
+    def optimum_theta(self):
+        return np.zeros(self.dim)
+
+    def loss_np(self, thetas, rng=None):
+        return np.sum(np.square(thetas), axis=-1)
+
+    def loss_tf(self, theta, seed=None):
+        tf = get_tf()
+        return tf.reduce_sum(tf.square(theta))
+
+
+class Rosenbrock(Objective):
+    name = "rosenbrock"
+    summary = "Σ 100(θ_{i+1} − θ_i²)² + (1 − θ_i)², a curved valley, minimum 0 at (1, …, 1)"
+
+    @property
+    def bounds(self):
+        return (-2.048, 2.048)
+
+    @property
+    def optimum_value(self):
+        return 0.0
+
+    @property
+    def optimum_theta(self):
+        return np.ones(self.dim)
+
+    def loss_np(self, thetas, rng=None):
+        head, tail = thetas[..., :-1], thetas[..., 1:]
+        return np.sum(100.0 * np.square(tail - head**2) + np.square(1.0 - head), axis=-1)
+
+    def loss_tf(self, theta, seed=None):
+        tf = get_tf()
+        head, tail = theta[:-1], theta[1:]
+        return tf.reduce_sum(100.0 * tf.square(tail - head**2) + tf.square(1.0 - head))
+
+
+class Rastrigin(Objective):
+    name = "rastrigin"
+    summary = "10·D + Σ θ_i² − 10 cos(2πθ_i), many local minima, minimum 0 at 0"
+    # Its curvature reaches ~400, so α = 0.01 would bounce between basins.
+    suggested = {"gradient": {"alpha": 0.001}}
+
+    @property
+    def bounds(self):
+        return (-5.12, 5.12)
+
+    @property
+    def optimum_value(self):
+        return 0.0
+
+    @property
+    def optimum_theta(self):
+        return np.zeros(self.dim)
+
+    def loss_np(self, thetas, rng=None):
+        return 10.0 * self.dim + np.sum(
+            np.square(thetas) - 10.0 * np.cos(2.0 * np.pi * thetas), axis=-1
+        )
+
+    def loss_tf(self, theta, seed=None):
+        tf = get_tf()
+        return 10.0 * self.dim + tf.reduce_sum(
+            tf.square(theta) - 10.0 * tf.cos(2.0 * math.pi * theta)
+        )
+
+
+class Ackley(Objective):
+    name = "ackley"
+    summary = "−20 e^{−0.2 √(mean θ²)} − e^{mean cos 2πθ} + 20 + e, minimum 0 at 0"
+
+    @property
+    def bounds(self):
+        return (-5.0, 5.0)
+
+    @property
+    def optimum_value(self):
+        return 0.0
+
+    @property
+    def optimum_theta(self):
+        return np.zeros(self.dim)
+
+    def loss_np(self, thetas, rng=None):
+        rms = np.sqrt(np.mean(np.square(thetas), axis=-1))
+        mean_cos = np.mean(np.cos(2.0 * np.pi * thetas), axis=-1)
+        return -20.0 * np.exp(-0.2 * rms) - np.exp(mean_cos) + 20.0 + math.e
+
+    def loss_tf(self, theta, seed=None):
+        tf = get_tf()
+        rms = tf.sqrt(tf.reduce_mean(tf.square(theta)))
+        mean_cos = tf.reduce_mean(tf.cos(2.0 * math.pi * theta))
+        return -20.0 * tf.exp(-0.2 * rms) - tf.exp(mean_cos) + 20.0 + math.e
