@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 import numpy as np
 
@@ -124,6 +124,8 @@ class Learner(ABC):
         self.step = 0
         self.evaluations = 0
         self.best_loss = np.inf
+        self.last_loss: float | None = None
+        self.diverged_at: int | None = None
         self.theta: np.ndarray | None = None
         self.theta_best: np.ndarray | None = None
         self._seconds_per_step: float | None = None
@@ -174,6 +176,7 @@ class Learner(ABC):
         self.step = 0
         self.evaluations = 0
         self.best_loss = np.inf
+        self.last_loss = self.diverged_at = None
         self.theta = self.theta_best = None
         self._seconds_per_step = None
         return self._finish(self._reset(self.seed), first_step=0)
@@ -234,10 +237,12 @@ class Learner(ABC):
                 self.theta_best = rows.theta[where].copy()
             self.best_loss = float(best[-1])
             self.theta = rows.theta[-1].copy()
+            self.last_loss = float(rows.loss[-1])
             self.evaluations = int(rows.evaluations[-1])
             self.step = int(steps[-1])
         if diverged_at is not None:
             self.status = Status.DIVERGED
+            self.diverged_at = diverged_at
         elif count and self._converged(rows):
             self.status = Status.CONVERGED
         elif self.max_steps is not None and self.step >= self.max_steps:
@@ -278,9 +283,6 @@ class Learner(ABC):
     @abstractmethod
     def _run(self, count: int) -> Rows:
         """Run ``count`` steps (fewer only when something became non-finite)."""
-
-    def describe(self) -> dict[str, Any]:
-        return {"learner": self.name, "hyperparameters": dict(self.hp)}
 
 
 def _finite_rows(rows: Rows) -> np.ndarray:

@@ -131,7 +131,8 @@ class GradientLearner(Learner):
     # -- Learner -------------------------------------------------------------------------
     def _reset(self, seed):
         tf = get_tf()
-        if self._graph_optimizer != self.hp["optimizer"]:
+        fresh = self._graph_optimizer != self.hp["optimizer"]
+        if fresh:
             self._build()
         rng = np.random.default_rng(seed)
         theta0 = self.objective.initial_theta(rng)
@@ -145,6 +146,8 @@ class GradientLearner(Learner):
         self._beta.assign(self.hp["beta"])
         loss, grad = self._evaluate(tf.constant(theta0), tf.constant(0, tf.int64))
         self._grad.assign(grad)
+        if fresh:  # compile the chunk now (0 steps), so that stepping is never stalled by it
+            self._chunk(tf.constant(0, tf.int32))
         return Rows(
             np.array([loss.numpy()]), theta0[None, :], np.array([1]),
             {"grad_norm": np.array([np.linalg.norm(grad.numpy())])},

@@ -1,0 +1,157 @@
+"""Each objective's numpy and TensorFlow forms agree, and each is the function it claims."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from metalearn_gui.core.objectives import OBJECTIVES, ObjectiveError, make_objective
+from metalearn_gui.core.objectives import lr_schedule
+from metalearn_gui.core.tf_runtime import get_tf
+
+DETERMINISTIC = [name for name, cls in OBJECTIVES.items() if not cls.noisy]
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
+@pytest.mark.parametrize("dim", [2, 10])
+def test_numpy_and_tensorflow_forms_agree(name, dim):
+    tf = get_tf()
+    objective = make_objective(name, dim)
+    thetas = objective.initial_theta(np.random.default_rng(1), count=8)
+    batched = objective.loss_np(thetas)
+    single = [float(objective.loss_tf(tf.constant(theta))) for theta in thetas]
+    assert batched.shape == (8,)
+    np.testing.assert_allclose(batched, single, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_known_optimum_is_reached_at_optimum_theta(name):
+    objective = make_objective(name)
+    assert objective.loss(objective.optimum_theta) == pytest.approx(objective.optimum_value, abs=1e-12)
+    # …and it is a minimum: nearby points are worse.
+    rng = np.random.default_rng(0)
+    nearby = objective.optimum_theta + 1e-3 * rng.standard_normal((20, objective.dim))
+    assert np.all(objective.loss_np(nearby) > objective.optimum_value)
+
+
+def test_classic_definitions_at_known_points():
+    assert make_objective("rosenbrock", 2).loss(np.array([0.0, 0.0])) == pytest.approx(1.0)
+    assert make_objective("rosenbrock", 2).loss(np.array([-1.0, 1.0])) == pytest.approx(4.0)
+    assert make_objective("rastrigin", 2).loss(np.array([1.0, 0.0])) == pytest.approx(1.0)
+    assert make_objective("sphere", 3).loss(np.array([1.0, 2.0, 3.0])) == pytest.approx(14.0)
+    assert make_objective("ackley", 2).loss(np.array([1.0, 1.0])) == pytest.approx(3.6253849, abs=1e-6)
+
+
+def test_seed_is_the_reference_loss_and_stable_for_huge_theta():
+    objective = make_objective("seed")
+    theta = np.full(10, 0.3)
+    r = float(np.sum(theta**2))
+    reference = -math.log(math.exp(-r) / (1 + math.exp(-r)))
+    assert objective.loss(theta) == pytest.approx(reference, rel=1e-14)
+    huge = np.full(10, 1e3)  # ‖θ‖² = 1e7: e^{‖θ‖²} would overflow
+    assert objective.loss(huge) == pytest.approx(1e7)
+    tf = get_tf()
+    assert float(objective.loss_tf(tf.constant(huge))) == pytest.approx(1e7)
+
+
+def test_seed_tensorflow_gradient_is_2_theta_sigmoid():
+    tf = get_tf()
+    objective = make_objective("seed")
+    theta = tf.constant(np.random.default_rng(3).standard_normal(10))
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        loss = objective.loss_tf(theta)
+    grad = tape.gradient(loss, theta).numpy()
+    r = float(np.sum(theta.numpy() ** 2))
+    expected = 2 * theta.numpy() / (1 + math.exp(-r))
+    np.testing.assert_allclose(grad, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,dim", [("sphere", 1), ("rastrigin", 0), ("seed", 0)])
+def test_unsupported_dimension_is_refused_with_the_allowed_range(name, dim):
+    with pytest.raises(ObjectiveError, match=rf"dimension {dim}.*≥"):
+        make_objective(name, dim)
+
+
+def test_unknown_objective_lists_known_ones():
+    with pytest.raises(ObjectiveError, match="unknown objective 'nope'; known: seed, sphere"):
+        make_objective("nope")
+
+
+# -- lr-schedule ---------------------------------------------------------------------------
+def reference_lr_schedule_loss(theta, W, y):
+    """Plain gradient descent on each task, one at a time: the definition, literally."""
+    logs = []
+    for Wi, yi in zip(W, y):
+        lipschitz = 2 * np.linalg.eigvalsh(Wi.T @ Wi)[-1]
+        x = np.zeros(10)
+        for theta_k in theta:
+            x = x - math.exp(theta_k) / lipschitz * 2 * Wi.T @ (Wi @ x - yi)
+        logs.append(math.log(np.sum((Wi @ x - yi) ** 2) / np.sum(yi**2)))
+    return float(np.mean(logs))
+
+
+def test_lr_schedule_matches_plain_gradient_descent():
+    tasks = lr_schedule.sample_tasks_np(np.random.default_rng(5), 16)
+    thetas = np.random.default_rng(6).normal(0.0, 0.5, size=(4, 10))
+    batched = lr_schedule.loss_on_tasks_np(thetas, tasks)
+    expected = [reference_lr_schedule_loss(theta, tasks.W, tasks.y) for theta in thetas]
+    np.testing.assert_allclose(batched, expected, rtol=1e-10)
+
+
+def test_lr_schedule_lipschitz_constant_is_exact():
+    tf = get_tf()
+    for tasks in (
+        lr_schedule.sample_tasks_np(np.random.default_rng(7), 500),
+        lr_schedule.sample_tasks_tf(tf.constant([7, 8], tf.int64), 500),
+    ):
+        W = np.asarray(tasks.W)
+        exact = 2 * np.linalg.eigvalsh(np.swapaxes(W, 1, 2) @ W)[:, -1]
+        np.testing.assert_allclose(np.asarray(tasks.lipschitz), exact, rtol=1e-9)
+
+
+def test_lr_schedule_tensorflow_form_agrees_and_is_differentiable():
+    tf = get_tf()
+    tasks = lr_schedule.sample_tasks_np(np.random.default_rng(9), 32)
+    theta = np.random.default_rng(10).normal(0.0, 0.5, size=10)
+    variable = tf.constant(theta)
+    with tf.GradientTape() as tape:
+        tape.watch(variable)
+        loss = lr_schedule.loss_on_tasks_tf(variable, tasks)
+    grad = tape.gradient(loss, variable).numpy()
+    assert float(loss) == pytest.approx(lr_schedule.loss_on_tasks_np(theta[None], tasks)[0], rel=1e-10)
+    # Central differences on the numpy form check the autodiff gradient.
+    eps = 1e-6
+    numeric = [
+        (lr_schedule.loss_on_tasks_np((theta + eps * e)[None], tasks)[0]
+         - lr_schedule.loss_on_tasks_np((theta - eps * e)[None], tasks)[0]) / (2 * eps)
+        for e in np.eye(10)
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_lr_schedule_draws_fresh_tasks_but_is_reproducible():
+    objective = make_objective("lr-schedule")
+    theta = np.zeros((1, 10))
+    first = objective.loss_np(theta, np.random.default_rng(1))
+    again = objective.loss_np(theta, np.random.default_rng(1))
+    other = objective.loss_np(theta, np.random.default_rng(2))
+    assert first == again and first != other
+
+
+def test_lr_schedule_baseline_is_the_best_constant_schedule_on_heldout_tasks():
+    objective = make_objective("lr-schedule")
+    baseline = objective.baseline_heldout_loss()
+    best_step = objective.baseline_log_step()
+    assert objective.heldout_loss(np.full(10, best_step)) == pytest.approx(baseline)
+    for other in (-1.0, 0.0, best_step - 0.1, best_step + 0.1):
+        assert objective.heldout_loss(np.full(10, other)) >= baseline
+    assert -3.0 < baseline < -1.5  # the issue's quick check found about −2.07
+
+
+def test_lr_schedule_huge_steps_give_a_non_finite_loss_not_a_warning():
+    objective = make_objective("lr-schedule")
+    losses = objective.loss_np(np.full((2, 10), 400.0), np.random.default_rng(0))
+    assert not np.isfinite(losses).any()
