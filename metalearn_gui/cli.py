@@ -33,27 +33,22 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(option: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value <= 0 or str(value) != text.strip().lstrip("+"):
-            raise argparse.ArgumentTypeError(f"{option} must be a positive integer, got {text!r}")
-        return value
-
-    return parse
+def _positive_int(text: str) -> int:
+    """argparse type; argparse prefixes the message with the option's name."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
-def _integer(option: str):
-    def parse(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be an integer, got {text!r}") from None
-
-    return parse
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,11 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--learner", required=True, choices=LEARNER_NAMES)
     run.add_argument("--objective", required=True, choices=tuple(OBJECTIVES), metavar="NAME",
                      help=f"one of: {', '.join(OBJECTIVES)}")
-    run.add_argument("--dim", type=_positive_int("--dim"), metavar="D",
+    run.add_argument("--dim", type=_positive_int, metavar="D",
                      help="dimension of θ (default: the objective's)")
-    run.add_argument("--steps", type=_positive_int("--steps"), default=1000, metavar="N",
+    run.add_argument("--steps", type=_positive_int, default=1000, metavar="N",
                      help="steps to run (generations for genetic; default 1000)")
-    run.add_argument("--seed", type=_integer("--seed"), default=0, metavar="S")
+    run.add_argument("--seed", type=_integer, default=0, metavar="S")
     run.add_argument("--set", dest="settings", action="extend", nargs="+", default=[],
                      metavar="NAME=VALUE", help="hyper-parameters (see `list`)")
     run.add_argument("--csv", type=Path, metavar="PATH",

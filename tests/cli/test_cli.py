@@ -1,0 +1,151 @@
+"""The command line: results written as promised, every user mistake one clear line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from metalearn_gui import __version__
+from metalearn_gui.cli import main
+
+REQUIRED_KEYS = {
+    "learner", "objective", "dim", "seed", "steps", "evaluations", "final_loss", "best_loss",
+    "theta_final", "theta_best", "status", "steps_per_second", "hyperparameters", "version",
+}
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_genetic_run_writes_csv_rows_and_json_summary(capsys, tmp_path):
+    csv_path, json_path = tmp_path / "run.csv", tmp_path / "run.json"
+    code, out, _ = run_cli(
+        capsys, "run", "--learner", "genetic", "--objective", "sphere", "--dim", "3",
+        "--steps", "40", "--seed", "5", "--set", "population=30", "sigma=0.2",
+        "--csv", str(csv_path), "--json", str(json_path),
+    )
+    assert code == 0 and "status      finished" in out
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0] == ["step", "loss", "best_loss", "evaluations", "theta_0", "theta_1", "theta_2"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(41))
+    summary = json.loads(json_path.read_text())
+    assert REQUIRED_KEYS <= summary.keys()
+    assert summary["hyperparameters"]["population"] == 30 and summary["hyperparameters"]["sigma"] == 0.2
+    assert summary["steps"] == 40 and summary["seed"] == 5 and summary["version"] == __version__
+    assert summary["evaluations"] == int(rows[-1][3])
+    assert summary["best_loss"] == pytest.approx(float(rows[-1][2]), rel=1e-15)
+    assert summary["best_loss"] < float(rows[1][1])  # it learned something
+    assert "heldout_loss" not in summary
+
+
+def test_same_seed_same_csv(capsys, tmp_path):
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for path in paths:
+        run_cli(capsys, "run", "--learner", "genetic", "--objective", "rastrigin",
+                "--steps", "15", "--seed", "9", "--csv", str(path), "--quiet")
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_gradient_on_lr_schedule_reports_heldout_and_baseline(capsys, tmp_path):
+    json_path = tmp_path / "run.json"
+    code, out, _ = run_cli(capsys, "run", "--learner", "gradient", "--objective", "lr-schedule",
+                           "--steps", "20", "--json", str(json_path))
+    summary = json.loads(json_path.read_text())
+    assert code == 0 and "held-out" in out
+    assert summary["hyperparameters"]["optimizer"] == "adam"  # the objective's own default
+    assert math.isfinite(summary["heldout_loss"]) and summary["baseline_heldout_loss"] < -1.5
+
+
+def test_diverged_run_is_a_result_exit_0_with_the_step_on_stderr(capsys, tmp_path):
+    json_path, csv_path = tmp_path / "run.json", tmp_path / "run.csv"
+    code, _, err = run_cli(capsys, "run", "--learner", "gradient", "--objective", "rosenbrock",
+                           "--set", "alpha=10", "--steps", "100", "--json", str(json_path),
+                           "--csv", str(csv_path), "--quiet")
+    summary = json.loads(json_path.read_text())
+    assert code == 0 and summary["status"] == "diverged"
+    assert f"diverged at step {summary['diverged_at']}" in err and "smaller learning rate" in err
+    text = csv_path.read_text().lower()
+    assert "nan" not in text and "inf" not in text
+    assert len(text.splitlines()) == 1 + summary["diverged_at"]  # header + steps 0 … diverged_at−1
+
+
+def test_list_documents_hyperparameters_and_objectives(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    for word in ("alpha", "optimizer", "beta", "population", "tournament", "crossover",
+                 "mutation", "sigma", "elite", "sgd | momentum | adam", "default 0.01"):
+        assert word in out
+    for name in ("seed", "sphere", "rosenbrock", "rastrigin", "ackley", "lr-schedule"):
+        assert f"\n  {name} — " in out
+    assert "optimum 0.693147" in out
+
+
+def test_no_subcommand_prints_help(capsys):
+    code, out, _ = run_cli(capsys)
+    assert code == 0 and "run" in out and "list" in out
+
+
+BAD_INPUT = [
+    (["--learner", "bogus", "--objective", "seed"], "bogus", "genetic"),
+    (["--learner", "gradient", "--objective", "moon"], "moon", "rastrigin"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "gamma=1"], "gamma", "alpha"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "alpha=50"], "alpha=50", "10"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "alpha=fast"], "fast", "1e-06"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "alpha=nan"], "nan", "1e-06"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "optimizer=rmsprop"], "rmsprop", "adam"),
+    (["--learner", "genetic", "--objective", "seed", "--set", "population=2.5"], "2.5", "integer"),
+    (["--learner", "genetic", "--objective", "seed", "--set", "tournament=200", "population=50"],
+     "tournament=200", "50"),
+    (["--learner", "gradient", "--objective", "seed", "--set", "alpha"], "'alpha'", "NAME=VALUE"),
+    (["--learner", "gradient", "--objective", "seed", "--dim", "0"], "'0'", "positive integer"),
+    (["--learner", "gradient", "--objective", "seed", "--dim", "-3"], "'-3'", "positive integer"),
+    (["--learner", "gradient", "--objective", "seed", "--dim", "2.5"], "'2.5'", "positive integer"),
+    (["--learner", "gradient", "--objective", "sphere", "--dim", "1"], "dimension 1", "≥ 2"),
+    (["--learner", "gradient", "--objective", "seed", "--steps", "0"], "'0'", "positive integer"),
+    (["--learner", "gradient", "--objective", "seed", "--steps", "many"], "'many'", "positive integer"),
+    (["--learner", "gradient", "--objective", "seed", "--seed", "x"], "'x'", "integer"),
+]
+
+
+@pytest.mark.parametrize("args,bad,allowed", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line_naming_value_and_what_is_allowed(capsys, args, bad, allowed):
+    code, out, err = run_cli(capsys, "run", *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert bad in err and allowed in err and err.startswith("metalearn-gui: error:")
+
+
+@pytest.mark.parametrize("option", ["--csv", "--json"])
+def test_unwritable_output_path_is_refused_before_any_work(capsys, tmp_path, option):
+    for path in (tmp_path / "missing-dir" / "out.file", tmp_path):
+        code, out, err = run_cli(capsys, "run", "--learner", "gradient", "--objective", "seed",
+                                 option, str(path))
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+        assert option in err and str(path) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_console_script_errors_have_no_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "metalearn_gui", "run", "--learner", "genetic",
+         "--objective", "seed", "--set", "sigma=-1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "metalearn-gui: error: sigma=-1 is out of range; allowed: 1e-06 … 10, log scale"
+    )
+
+
+def test_version():
+    result = subprocess.run([sys.executable, "-m", "metalearn_gui", "--version"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == f"metalearn-gui {__version__}"
