@@ -44,12 +44,12 @@ class Rows:
     def __len__(self) -> int:
         return len(self.loss)
 
-    def head(self, count: int) -> Rows:
+    def rows(self, part: slice) -> Rows:
         return Rows(
-            self.loss[:count],
-            self.theta[:count],
-            self.evaluations[:count],
-            {key: value[:count] for key, value in self.extras.items()},
+            self.loss[part],
+            self.theta[part],
+            self.evaluations[part],
+            {key: value[part] for key, value in self.extras.items()},
             self.snapshot,
         )
 
@@ -104,6 +104,9 @@ class Learner(ABC):
     uses_tensorflow: ClassVar[bool] = False
     #: Most steps one :meth:`_run` call may be asked for.
     max_block: ClassVar[int] = 1
+    #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a
+    #: model's prediction before the model exists); all other values must be finite.
+    optional_extras: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -200,7 +203,9 @@ class Learner(ABC):
             self._seconds_per_step = (time.perf_counter() - started) / max(len(rows), 1)
             parts.append(rows)
             remaining -= len(rows)
-            if not _all_finite(rows) or (deadline is not None and time.perf_counter() >= deadline):
+            # Non-finite values propagate, so the last row tells whether to stop
+            # early; _finish finds the first bad row.
+            if not _finite_rows(rows.rows(slice(-1, None)), self.optional_extras).all() or (deadline is not None and time.perf_counter() >= deadline):
                 break
         return self._finish(Rows.concat(parts), first_step)
 
@@ -221,13 +226,13 @@ class Learner(ABC):
 
     def _finish(self, rows: Rows, first_step: int) -> Chunk:
         """Turn raw rows into a chunk: cut at divergence, track the best, set the status."""
-        good = _finite_rows(rows)
+        good = _finite_rows(rows, self.optional_extras)
         diverged_at = message = None
         if not good.all():
             bad = int(np.argmin(good))
             diverged_at = first_step + bad
             message = self._divergence_message(rows, bad, diverged_at)
-            rows = rows.head(bad)
+            rows = rows.rows(slice(bad))
         count = len(rows)
         steps = np.arange(first_step, first_step + count, dtype=np.int64)
         best = np.minimum.accumulate(np.concatenate([[self.best_loss], rows.loss]))[1:]
@@ -285,13 +290,14 @@ class Learner(ABC):
         """Run ``count`` steps (fewer only when something became non-finite)."""
 
 
-def _finite_rows(rows: Rows) -> np.ndarray:
+def _finite_rows(rows: Rows, optional: frozenset[str]) -> np.ndarray:
+    """Which rows are healthy; optional extras' non-finite values become NaN instead."""
     good = np.isfinite(rows.loss) & np.isfinite(rows.theta).all(axis=1)
-    for values in rows.extras.values():
-        if values.dtype.kind == "f":
+    for name, values in rows.extras.items():
+        if values.dtype.kind != "f":
+            continue
+        if name in optional:
+            values[~np.isfinite(values)] = np.nan
+        else:
             good &= np.isfinite(values.reshape(len(values), -1)).all(axis=1)
     return good
-
-
-def _all_finite(rows: Rows) -> bool:
-    return bool(_finite_rows(rows).all())

@@ -78,7 +78,9 @@ class GeneticLearner(Learner):
         self._population = self.objective.initial_theta(self._rng, int(self.hp["population"]))
         self._losses = self._evaluate(self._population)
         self._evaluated = len(self._population)
-        return self._row()
+        row = self._row()
+        row.snapshot = self._snapshot()
+        return row
 
     def _evaluate(self, population: np.ndarray) -> np.ndarray:
         losses = self.objective.loss_np(population, self._noise)
@@ -92,27 +94,35 @@ class GeneticLearner(Learner):
             rows.append(self._row())
             if not np.isfinite(rows[-1].loss[0]):
                 break
-        return Rows.concat(rows)
+        chunk = Rows.concat(rows)
+        chunk.snapshot = self._snapshot()
+        return chunk
 
     def _next_generation(self) -> None:
         rng, hp = self._rng, self.hp
         size, dim = self._population.shape
         elite = int(hp["elite"])
-        order = np.argsort(self._losses, kind="stable")
+        elites = self._elite_indices(elite)
         children = self._population[self._tournament(size - elite)]
         self._crossover(children, hp["crossover"])
         mutate = rng.random(children.shape) < hp["mutation"]
-        children += mutate * rng.normal(0.0, hp["sigma"], size=children.shape)
-        elites = self._population[order[:elite]]
-        self._population = np.concatenate([elites, children])
+        children[mutate] += rng.normal(0.0, hp["sigma"], size=int(mutate.sum()))
+        elite_losses = self._losses[elites]
+        self._population = np.concatenate([self._population[elites], children])
         if self.objective.noisy:  # elites must face the new tasks like everyone else
             self._losses = self._evaluate(self._population)
             self._evaluated += size
         else:
-            self._losses = np.concatenate(
-                [self._losses[order[:elite]], self._evaluate(children)]
-            )
+            self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
+
+    def _elite_indices(self, count: int) -> np.ndarray:
+        """Indices of the ``count`` best, best first (ties: lower index first)."""
+        if count == 0:
+            return np.empty(0, dtype=np.int64)
+        candidates = np.argpartition(self._losses, count - 1)[:count]
+        order = np.lexsort((candidates, self._losses[candidates]))
+        return candidates[order]
 
     def _tournament(self, count: int) -> np.ndarray:
         """Indices of ``count`` parents, each the best of ``tournament`` random entrants."""
@@ -149,8 +159,10 @@ class GeneticLearner(Learner):
                 "diversity": np.array([self._population.std(axis=0).mean()]),
                 "invalid": np.array([losses.size - finite.size]),
             },
-            snapshot={"population": self._population.copy(), "population_loss": losses.copy()},
         )
+
+    def _snapshot(self) -> dict[str, np.ndarray]:
+        return {"population": self._population.copy(), "population_loss": self._losses.copy()}
 
     def _converged(self, rows):
         return bool(rows.extras["diversity"][-1] == 0.0)

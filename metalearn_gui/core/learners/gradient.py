@@ -146,6 +146,7 @@ class GradientLearner(Learner):
         self._beta.assign(self.hp["beta"])
         loss, grad = self._evaluate(tf.constant(theta0), tf.constant(0, tf.int64))
         self._grad.assign(grad)
+        self._evaluated = 1  # one evaluation per step, plus step 0's
         if fresh:  # compile the chunk now (0 steps), so that stepping is never stalled by it
             self._chunk(tf.constant(0, tf.int32))
         return Rows(
@@ -155,10 +156,8 @@ class GradientLearner(Learner):
 
     def _run(self, count):
         tf = get_tf()
-        # The in-graph counter indexes evaluations from 0 (the reset's), so it
-        # stands one below the number of evaluations done.
-        done = int(self._count.numpy()) + 1
         losses, thetas, norms = self._chunk(tf.constant(count, tf.int32))
+        done, self._evaluated = self._evaluated, self._evaluated + count
         return Rows(
             losses.numpy()[:count],
             thetas.numpy()[:count],
