@@ -11,6 +11,7 @@ import importlib
 from metalearn_gui.core.learners.base import Chunk, Learner, Status
 
 _LOCATIONS = {
+    "neural": "metalearn_gui.core.learners.neural:NeuralLearner",
     "genetic": "metalearn_gui.core.learners.genetic:GeneticLearner",
     "gradient": "metalearn_gui.core.learners.gradient:GradientLearner",
 }
