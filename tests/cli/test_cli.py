@@ -81,7 +81,8 @@ def test_list_documents_hyperparameters_and_objectives(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
     for word in ("alpha", "optimizer", "beta", "population", "tournament", "crossover",
-                 "mutation", "sigma", "elite", "sgd | momentum | adam", "default 0.01"):
+                 "mutation", "sigma", "elite", "sgd | momentum | adam", "default 0.01",
+                 "kappa", "width", "epochs", "initial", "trust", "neural — Neural (model-based)"):
         assert word in out
     for name in ("seed", "sphere", "rosenbrock", "rastrigin", "ackley", "lr-schedule"):
         assert f"\n  {name} — " in out
@@ -105,6 +106,8 @@ BAD_INPUT = [
     (["--learner", "genetic", "--objective", "seed", "--set", "tournament=200", "population=50"],
      "tournament=200", "50"),
     (["--learner", "gradient", "--objective", "seed", "--set", "alpha"], "'alpha'", "NAME=VALUE"),
+    (["--learner", "neural", "--objective", "seed", "--set", "kappa=9"], "kappa=9", "0 … 5"),
+    (["--learner", "neural", "--objective", "seed", "--set", "sigma=1"], "'sigma'", "kappa"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "-3"], "'-3'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "2.5"], "'2.5'", "positive integer"),

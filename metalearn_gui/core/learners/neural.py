@@ -25,6 +25,7 @@ FIT_CAPACITY = 128
 DESCENT_STARTS = 8
 DESCENT_STEPS = 25
 SHRINK, GROW = 0.7, 2.0
+NOISY_MIN_RADIUS = 0.1
 
 
 class NeuralLearner(Learner):
@@ -94,6 +95,10 @@ class NeuralLearner(Learner):
         self._model = Surrogate(dim, int(self.hp["width"]), np.random.default_rng(model_seed),
                                 capacity=FIT_CAPACITY)
         self._descent = _ModelDescent(self._model)
+        # Compile the fit and trace the descent now (0 epochs changes no weight), so
+        # the first steps are not stalled by seconds of XLA work.
+        self._model.fit(np.zeros((1, dim)), np.zeros(1), epochs=0)
+        self._descent(np.zeros((DESCENT_STARTS, dim)), self.hp["alpha"], self.hp["kappa"])
         self._thetas = np.empty((0, dim))
         self._losses = np.empty(0)
         self._center_index = 0
@@ -116,7 +121,7 @@ class NeuralLearner(Learner):
         else:
             theta, predicted, nll = self._propose()
         loss = self.objective.loss(theta, self._noise)
-        self._observe(theta, loss, predicted)
+        self._observe(theta, loss)
         return Rows(
             loss=np.array([loss]),
             theta=theta[None, :].copy(),
@@ -134,14 +139,23 @@ class NeuralLearner(Learner):
         center = self._thetas[self._center_index]
         frame = _Frame.around(center, self._radius, self._thetas, self._losses)
         nll = self._model.fit(frame.inputs, frame.targets, int(self.hp["epochs"]))
-        starts = np.vstack([np.zeros(self.objective.dim),
+        first_start = np.zeros(self.objective.dim)
+        if self.objective.noisy:
+            # A single noisy value flatters lucky draws: start from, and next centre
+            # on, the observation the model believes best (its mean averages the noise).
+            means = self._model.predict(frame.inputs)[0]
+            believed = int(np.argmin(means))
+            first_start = frame.inputs[believed]
+            self._center_index = int(frame.indices[believed])
+            self._center_belief = float(frame.to_loss(means[believed], 0.0)[0])
+        starts = np.vstack([first_start,
                             _in_unit_ball(self._starts, DESCENT_STARTS - 1, self.objective.dim)])
         x, mean, spread = self._descent(starts, self.hp["alpha"], self.hp["kappa"])
         self._frame = frame
         with np.errstate(over="ignore", invalid="ignore"):
             return frame.to_theta(x), frame.to_loss(mean, spread), nll
 
-    def _observe(self, theta: np.ndarray, loss: float, predicted: tuple[float, float]) -> None:
+    def _observe(self, theta: np.ndarray, loss: float) -> None:
         """Record the evaluation; move the centre and resize the trust region."""
         previous_best = self._losses[self._center_index] if len(self._losses) else np.inf
         self._thetas = np.vstack([self._thetas, theta])
@@ -150,21 +164,21 @@ class NeuralLearner(Learner):
             self._center_index = int(np.argmin(self._losses))
             return
         if self.objective.noisy:
-            # Single noisy values flatter lucky draws; trust the model's mean instead.
-            improved = np.isfinite(predicted[0]) and loss < previous_best
-            if improved:
-                self._center_index = len(self._losses) - 1
-        else:
-            improved = loss < previous_best
-            if improved:
-                self._center_index = len(self._losses) - 1
-        step = np.linalg.norm(theta - self._frame.center)
-        if improved:
+            # Noise makes single comparisons coin flips: the region adapts slowly and
+            # never below the scale at which the model still averages the noise.
+            factor = 1.1 if loss < self._center_belief else 0.97
+            self._radius = max(self._radius * factor, NOISY_MIN_RADIUS * self._initial_radius())
+            return
+        if loss < previous_best:
+            # Success: centre on it; the next region is sized by the step that worked.
+            self._center_index = len(self._losses) - 1
+            step = np.linalg.norm(theta - self._frame.center)
             self._radius = float(np.clip(2.0 * step, self._radius / GROW, self._radius * GROW))
         else:
             self._radius *= SHRINK
         low, high = self.objective.bounds
-        self._radius = float(np.clip(self._radius, 1e-12 * (high - low), (high - low) * np.sqrt(self.objective.dim)))
+        smallest, largest = 1e-12 * (high - low), (high - low) * np.sqrt(self.objective.dim)
+        self._radius = float(np.clip(self._radius, smallest, largest))
 
     def predict(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The model's predicted loss and spread at ``thetas`` (n, D), in loss units;
@@ -181,8 +195,8 @@ class _Frame:
     """Local coordinates of one fit: θ in trust-region units around the centre, and
     losses warped by log1p above the local minimum, then standardised."""
 
-    def __init__(self, center, radius, inputs, losses):
-        self.center, self.radius, self.inputs = center, radius, inputs
+    def __init__(self, center, radius, indices, inputs, losses):
+        self.center, self.radius, self.indices, self.inputs = center, radius, indices, inputs
         self.floor = float(np.min(losses))
         gaps = losses - self.floor
         self.scale = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 1.0
@@ -198,7 +212,7 @@ class _Frame:
         within = int(np.sum(distance[nearest] <= 2.0 * radius))
         count = min(max(within, thetas.shape[1] + 2), FIT_CAPACITY, len(nearest))
         chosen = nearest[:count]
-        return cls(center, radius, (thetas[chosen] - center) / radius, losses[chosen])
+        return cls(center, radius, chosen, (thetas[chosen] - center) / radius, losses[chosen])
 
     def to_theta(self, x):
         return self.center + self.radius * x

@@ -45,19 +45,17 @@ class Objective(ABC):
         self.dim = int(dim)
 
     # -- description ---------------------------------------------------------------
-    @property
-    @abstractmethod
-    def bounds(self) -> tuple[float, float]:
-        """Per-coordinate range worth plotting (and sampling for uniform inits)."""
-
-    @property
-    def optimum_value(self) -> float | None:
-        """The known minimum of L, or None where it is not known."""
-        return None
+    #: Per-coordinate range worth plotting (and sampling uniformly for θ0).
+    bounds: ClassVar[tuple[float, float]]
+    #: The known minimum of L (None where unknown) and the value of each θ_i there.
+    optimum_value: ClassVar[float | None] = None
+    optimum_coordinate: ClassVar[float | None] = None
 
     @property
     def optimum_theta(self) -> np.ndarray | None:
-        return None
+        if self.optimum_coordinate is None:
+            return None
+        return np.full(self.dim, self.optimum_coordinate)
 
     def describe_optimum(self) -> str:
         if self.optimum_value is None:

@@ -19,18 +19,9 @@ class Seed(Objective):
     name = "seed"
     summary = "the reference text's loss softplus(‖θ‖²), minimum log 2 at 0"
     min_dim = 1
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return (-3.0, 3.0)
-
-    @property
-    def optimum_value(self) -> float:
-        return math.log(2.0)
-
-    @property
-    def optimum_theta(self) -> np.ndarray:
-        return np.zeros(self.dim)
+    bounds = (-3.0, 3.0)
+    optimum_value = math.log(2.0)
+    optimum_coordinate = 0.0
 
     def initial_theta(self, rng, count=None):
         shape = (self.dim,) if count is None else (count, self.dim)
@@ -47,18 +38,9 @@ class Seed(Objective):
 class Sphere(Objective):
     name = "sphere"
     summary = "Σ θ_i², minimum 0 at 0"
-
-    @property
-    def bounds(self):
-        return (-5.12, 5.12)
-
-    @property
-    def optimum_value(self):
-        return 0.0
-
-    @property
-    def optimum_theta(self):
-        return np.zeros(self.dim)
+    bounds = (-5.12, 5.12)
+    optimum_value = 0.0
+    optimum_coordinate = 0.0
 
     def loss_np(self, thetas, rng=None):
         return np.sum(np.square(thetas), axis=-1)
@@ -71,18 +53,9 @@ class Sphere(Objective):
 class Rosenbrock(Objective):
     name = "rosenbrock"
     summary = "Σ 100(θ_{i+1} − θ_i²)² + (1 − θ_i)², a curved valley, minimum 0 at (1, …, 1)"
-
-    @property
-    def bounds(self):
-        return (-2.048, 2.048)
-
-    @property
-    def optimum_value(self):
-        return 0.0
-
-    @property
-    def optimum_theta(self):
-        return np.ones(self.dim)
+    bounds = (-2.048, 2.048)
+    optimum_value = 0.0
+    optimum_coordinate = 1.0
 
     def loss_np(self, thetas, rng=None):
         head, tail = thetas[..., :-1], thetas[..., 1:]
@@ -99,18 +72,9 @@ class Rastrigin(Objective):
     summary = "10·D + Σ θ_i² − 10 cos(2πθ_i), many local minima, minimum 0 at 0"
     # Its curvature reaches ~400, so α = 0.01 would bounce between basins.
     suggested = {"gradient": {"alpha": 0.001}}
-
-    @property
-    def bounds(self):
-        return (-5.12, 5.12)
-
-    @property
-    def optimum_value(self):
-        return 0.0
-
-    @property
-    def optimum_theta(self):
-        return np.zeros(self.dim)
+    bounds = (-5.12, 5.12)
+    optimum_value = 0.0
+    optimum_coordinate = 0.0
 
     def loss_np(self, thetas, rng=None):
         return 10.0 * self.dim + np.sum(
@@ -127,18 +91,9 @@ class Rastrigin(Objective):
 class Ackley(Objective):
     name = "ackley"
     summary = "−20 e^{−0.2 √(mean θ²)} − e^{mean cos 2πθ} + 20 + e, minimum 0 at 0"
-
-    @property
-    def bounds(self):
-        return (-5.0, 5.0)
-
-    @property
-    def optimum_value(self):
-        return 0.0
-
-    @property
-    def optimum_theta(self):
-        return np.zeros(self.dim)
+    bounds = (-5.0, 5.0)
+    optimum_value = 0.0
+    optimum_coordinate = 0.0
 
     def loss_np(self, thetas, rng=None):
         rms = np.sqrt(np.mean(np.square(thetas), axis=-1))

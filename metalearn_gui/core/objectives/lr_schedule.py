@@ -123,9 +123,7 @@ class LRSchedule(Objective):
         super().__init__(dim)
         self.batch = batch
 
-    @property
-    def bounds(self):
-        return (-3.0, 1.5)
+    bounds = (-3.0, 1.5)
 
     def describe_optimum(self) -> str:
         return f"unknown; tuned constant baseline {self.baseline_heldout_loss():.3f} (held-out)"

@@ -1,0 +1,114 @@
+"""The neural (model-based) learner: sample-efficient, honest model, fails as a state."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import run_all
+from metalearn_gui.core.learners import Status
+from metalearn_gui.core.learners.surrogate import Surrogate
+from metalearn_gui.core.objectives import OBJECTIVES
+from metalearn_gui.core.objectives.classic import Sphere
+
+
+def evaluations_to_reach(learner, target, seed=0):
+    """Evaluations used when the best loss first got within ``target`` of the optimum."""
+    for chunk in run_all(learner, seed, max_steps=50):
+        reached = np.flatnonzero(chunk.best_loss - learner.objective.optimum_value <= target)
+        if reached.size:
+            return int(chunk.evaluations[reached[0]])
+    return None
+
+
+def test_sphere_5d_reaches_1e_2_within_200_evaluations(make_learner):
+    reached = [
+        evaluations_to_reach(make_learner("neural", "sphere", dim=5, max_steps=199), 1e-2, seed)
+        for seed in range(5)
+    ]
+    assert sum(r is not None for r in reached) >= 4, reached
+
+
+def test_seed_10d_gets_within_1e_2_of_log_2_within_300_evaluations(make_learner):
+    learner = make_learner("neural", "seed", max_steps=299)  # step 0 is an evaluation too
+    reached = evaluations_to_reach(learner, 1e-2)
+    assert reached is not None and reached <= 300
+    assert learner.objective.optimum_value == math.log(2)
+
+
+def test_lr_schedule_heldout_no_worse_than_the_tuned_baseline(make_learner):
+    learner = make_learner("neural", "lr-schedule", max_steps=299)
+    run_all(learner, seed=0)
+    objective = learner.objective
+    margin = objective.baseline_heldout_loss() - objective.heldout_loss(learner.theta_best)
+    print(f"neural lr-schedule: held-out beats the tuned baseline by {margin:.3f}")
+    assert margin >= 0.0
+
+
+def test_the_model_learns_heldout_likelihood_improves_with_observations():
+    rng = np.random.default_rng(0)
+    sphere = Sphere(3)
+
+    def data(count):
+        x = rng.uniform(-1, 1, size=(count, 3))
+        return x, sphere.loss_np(x) - 1.0
+
+    heldout_x, heldout_y = data(300)
+    nll = {}
+    for count in (8, 32, 128):
+        model = Surrogate(3, 32, np.random.default_rng(1))
+        x, y = data(count)
+        model.fit(x, y, epochs=800)
+        nll[count] = model.negative_log_likelihood(heldout_x, heldout_y)
+    assert nll[128] < nll[32] < nll[8], nll
+    assert nll[128] < 0.0  # sharper than a unit Gaussian around the truth
+
+
+def test_predictions_stream_and_match_the_model(make_learner):
+    learner = make_learner("neural", "sphere", dim=3, max_steps=30, initial=5)
+    chunks = run_all(learner, seed=1)
+    predicted = np.concatenate([c.extras["predicted_mean"] for c in chunks])
+    spread = np.concatenate([c.extras["predicted_spread"] for c in chunks])
+    nll = np.concatenate([c.extras["model_nll"] for c in chunks])
+    assert np.isnan(predicted[:5]).all() and np.isnan(nll[:5]).all()  # random design: no model yet
+    assert np.isfinite(predicted[5:]).all() and (spread[5:] > 0).all() and np.isfinite(nll[5:]).all()
+    mean, spread_now = learner.predict(np.zeros((1, 3)))
+    assert np.isfinite(mean).all() and (spread_now > 0).all()
+    # Near the optimum the model should predict small losses, far away large ones.
+    far, _ = learner.predict(np.full((1, 3), 4.0))
+    assert far[0] > mean[0]
+
+
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_runs_on_every_objective(make_learner, name):
+    learner = make_learner("neural", name, dim=3, max_steps=15, initial=4, epochs=5)
+    chunks = run_all(learner, seed=0)
+    assert chunks[-1].status is Status.FINISHED and learner.evaluations == 16
+
+
+class _FailingBlackBox(Sphere):
+    """A user's black box that fails (NaN) for strategies away from where it starts."""
+
+    name = "failing"
+
+    def initial_theta(self, rng, count=None):
+        return rng.normal(0.0, 0.3, size=(count, self.dim))
+
+    def loss_np(self, thetas, rng=None):
+        losses = super().loss_np(thetas)
+        return np.where(np.abs(thetas).max(axis=-1) > 2.0, np.nan, losses)
+
+
+def test_a_failing_black_box_ends_as_diverged_not_an_exception():
+    from metalearn_gui.core.learners.neural import NeuralLearner
+
+    learner = NeuralLearner(_FailingBlackBox(2), {"trust": 1.0, "initial": 3, "kappa": 5.0})
+    learner.reset(0)
+    for _ in range(20):
+        chunk = learner.advance(5)
+        if chunk.status is not Status.RUNNING:
+            break
+    assert chunk.status is Status.DIVERGED and "trust-region" in chunk.message
+    assert np.isfinite(chunk.loss).all()
