@@ -1,4 +1,4 @@
-"""Command line: ``metalearn-gui [run|list] …``.
+"""Command line: ``metalearn-gui [run|list] …``; no sub-command opens the window.
 
 User mistakes end with exit status 2 and one line on stderr naming the bad value
 and what is allowed, checked before any work starts; never a traceback.
@@ -54,7 +54,8 @@ def _integer(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog=PROG,
-        description="A desktop strategy lab for meta-learning. Sub-commands run learners headless.",
+        description="A desktop strategy lab for meta-learning. Without a sub-command it opens "
+                    "the window; sub-commands run learners headless.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -91,8 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    parser.print_help()
-    return 0
+    return launch_gui()
+
+
+def launch_gui() -> int:
+    """Open the desktop app (Qt is imported only here, so headless commands stay light)."""
+    from metalearn_gui.app import launch
+
+    return launch()
 
 
 # -- run -------------------------------------------------------------------------------

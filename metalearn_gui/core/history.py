@@ -3,8 +3,9 @@
 A gradient run makes millions of steps per second, so keeping every row would grow
 memory without bound. :class:`History` stores rows (step, loss, best, evaluations,
 θ, learner extras) in one float64 matrix of at most ``capacity`` rows; when it is
-full, the older half is thinned 2:1 keeping each bucket's lowest- and highest-loss
-rows, so spikes and dips survive while the newest half stays step-exact.
+full, the rows older than the newest half are thinned 2:1 keeping each bucket's
+lowest- and highest-loss rows, so spikes and dips survive while the newest half
+stays step-exact. Old rows are thinned again each time, so the further back, the sparser.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 #: Rows per bucket when thinning; each bucket keeps 2 (its min- and max-loss rows).
 BUCKET = 4
 BASE_COLUMNS = ("step", "loss", "best_loss", "evaluations")
+#: Small enough for tests; large enough that thinning always makes progress.
+MIN_CAPACITY = 64
 
 
 def thin_indices(loss: np.ndarray, target: int) -> np.ndarray:
@@ -31,15 +34,16 @@ def thin_indices(loss: np.ndarray, target: int) -> np.ndarray:
     if count <= target or target < 4:
         return np.arange(count)
     bucket = int(np.ceil(2 * count / target))
-    whole = (count // bucket) * bucket
-    grouped = loss[:whole].reshape(-1, bucket)
-    starts = np.arange(0, whole, bucket)
+    starts = np.arange(0, count, bucket)
+    # Pad the partial last bucket with its own last value so it reshapes with the rest.
+    padded = np.concatenate([loss, np.full(len(starts) * bucket - count, loss[-1])])
+    grouped = padded.reshape(-1, bucket)
     keep = np.concatenate([
         starts + np.argmin(grouped, axis=1),
         starts + np.argmax(grouped, axis=1),
-        np.arange(whole, count),  # the partial last bucket is kept whole
         [count - 1],
     ])
+    keep = np.minimum(keep, count - 1)  # a padded position stands for the last row
     return np.unique(keep)
 
 
@@ -53,12 +57,13 @@ class History:
     extras:
         Names of the learner's per-step scalar extras to keep.
     capacity:
-        Most rows held; the newest ``capacity // 2`` rows are never thinned.
+        Most rows held; the newest ``capacity // 2`` rows are never thinned (a single
+        append of more than ``capacity // 4`` rows is itself thinned first).
     """
 
     def __init__(self, dim: int, extras: tuple[str, ...] = (), capacity: int = 200_000) -> None:
-        if capacity < 4 * BUCKET:
-            raise ValueError(f"capacity must be at least {4 * BUCKET}, got {capacity}")
+        if capacity < MIN_CAPACITY:
+            raise ValueError(f"capacity must be at least {MIN_CAPACITY}, got {capacity}")
         self.dim = dim
         self.capacity = capacity
         self.extra_names = tuple(extras)
@@ -91,11 +96,11 @@ class History:
             rows[:, self._column[name]] = np.nan if values is None else np.asarray(values, float).reshape(count)
         rows[:, self._theta] = theta
         self.rows_seen += count
-        if count > self.capacity // 2:  # more than the full-resolution half: thin it first
-            rows = rows[thin_indices(rows[:, 1], self.capacity // 2)]
+        if count > self.capacity // 4:  # leave room for old rows beside the exact newest half
+            rows = rows[thin_indices(rows[:, 1], self.capacity // 4)]
             count = len(rows)
         while self._size + count > self.capacity:
-            self._thin_older_half()
+            self._thin_old_rows(count)
         self._reserve(self._size + count)
         self._data[self._size : self._size + count] = rows
         self._size += count
@@ -119,12 +124,13 @@ class History:
         grown[: self._size] = self._data[: self._size]
         self._data = grown
 
-    def _thin_older_half(self) -> None:
-        half = self._size // 2
-        older = self._data[:half]
-        keep = thin_indices(older[:, 1], max(half // 2, BUCKET))
+    def _thin_old_rows(self, incoming: int) -> None:
+        """Halve the rows that will not be among the newest ``capacity // 2`` after
+        ``incoming`` more rows arrive."""
+        old = self._size - max(self.capacity // 2 - incoming, 0)
+        keep = thin_indices(self._data[:old, 1], old // 2)
         kept = len(keep)
-        self._data[:kept] = older[keep]
-        self._data[kept : kept + self._size - half] = self._data[half : self._size]
-        self._size = kept + self._size - half
-        log.debug("history thinned: %d old rows -> %d", half, kept)
+        self._data[:kept] = self._data[keep]
+        self._data[kept : self._size - old + kept] = self._data[old : self._size]
+        self._size -= old - kept
+        log.debug("history thinned: %d old rows -> %d", old, kept)

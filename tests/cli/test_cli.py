@@ -89,9 +89,20 @@ def test_list_documents_hyperparameters_and_objectives(capsys):
     assert "optimum 0.693147" in out
 
 
-def test_no_subcommand_prints_help(capsys):
-    code, out, _ = run_cli(capsys)
-    assert code == 0 and "run" in out and "list" in out
+def test_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "run" in out and "list" in out and "window" in out
+
+
+def test_no_subcommand_launches_the_gui(monkeypatch):
+    import metalearn_gui.cli as cli
+
+    launches = []
+    monkeypatch.setattr(cli, "launch_gui", lambda: launches.append(True) or 0)
+    assert main([]) == 0
+    assert launches == [True]
 
 
 BAD_INPUT = [

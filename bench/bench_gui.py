@@ -1,0 +1,180 @@
+"""GUI benchmarks (issue 4): start-up vs a bare window, GUI-thread stalls, frame time, memory.
+
+Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py [startup|stall|frame|memory ...]``
+Prints figures and ratios against baselines measured in the same run; not a timed test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPEATS = 5
+SHOWN = """
+import os, time
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+{build}
+window.show()
+app.processEvents()
+print(time.time())
+os._exit(0)  # do not wait for anything the window started (e.g. TensorFlow loading)
+"""
+BARE = """
+import pyqtgraph as pg
+from PySide6.QtWidgets import QMainWindow
+window = QMainWindow()
+window.setCentralWidget(pg.PlotWidget())
+"""
+APP = """
+from metalearn_gui.ui.main_window import MainWindow
+window = MainWindow()  # the launch default: the neural learner, TensorFlow loading behind
+"""
+
+
+def _seconds_to_window(build: str) -> float:
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(SHOWN.format(build=build))],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1]) - started
+
+
+def bench_startup() -> None:
+    bare = [_seconds_to_window(BARE) for _ in range(REPEATS)]
+    app = [_seconds_to_window(APP) for _ in range(REPEATS)]
+    b, a = float(np.median(bare)), float(np.median(app))
+    print(f"startup: bare PySide6+PlotWidget {b * 1000:.0f} ms, metalearn-gui {a * 1000:.0f} ms "
+          f"(median of {REPEATS}) -> ratio {a / b:.2f}x (goal <= 1.5x)")
+
+
+def _app():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _pump(app, seconds: float, until=None) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline and not (until and until()):
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def _window(learner: str, objective: str, dim: int, **values):
+    from metalearn_gui.ui.main_window import MainWindow
+
+    app = _app()
+    window = MainWindow(learner=learner, objective=objective, dim=dim)
+    window.show()
+    _pump(app, 180, lambda: window.state is not None and window.state.phase == "ready")
+    for name, value in values.items():
+        window.panel.controls[name].set_value(value)
+    if values:
+        window.reset_action.trigger()
+        _pump(app, 0.5)
+        _pump(app, 180, lambda: window.state.phase == "ready")
+    return app, window
+
+
+def _probe_lateness(app, seconds: float, interval_ms: int = 10) -> np.ndarray:
+    """How late a repeating GUI-thread timer fires while the app is busy (ms)."""
+    from PySide6.QtCore import QTimer
+
+    late: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        late.append(max((now - last[0]) * 1000 - interval_ms, 0.0))
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(tick)
+    timer.start()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.0005)
+    timer.stop()
+    return np.array(late[1:])
+
+
+def bench_stall() -> None:
+    app = _app()
+    idle = _probe_lateness(app, 2.0)
+    print(f"stall baseline (idle event loop): p50 {np.percentile(idle, 50):.1f} ms, "
+          f"p99 {np.percentile(idle, 99):.1f} ms")
+    for learner, objective, dim, values in (("gradient", "rastrigin", 10, {}),
+                                            ("genetic", "rastrigin", 10, {"population": 1000})):
+        app, window = _window(learner, objective, dim, **values)
+        window.start_action.trigger()
+        _pump(app, 1.0)
+        late = _probe_lateness(app, 6.0)
+        steps = int(window.history.column("step")[-1])
+        window.close()
+        print(f"stall while {learner} runs at maximum speed ({objective}, D={dim}"
+              f"{', population 1000' if values else ''}; {steps:,} steps): "
+              f"p50 {np.percentile(late, 50):.1f} ms, p99 {np.percentile(late, 99):.1f} ms (goal p99 <= 20 ms)")
+
+
+def _frame_ms(app, window, frames: int = 30) -> float:
+    times = []
+    for _ in range(frames):
+        window._dirty = True
+        started = time.perf_counter()
+        window._on_frame_timer_timeout()
+        app.processEvents()  # includes the repaint of what changed
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) * 1000
+
+
+def bench_frame() -> None:
+    app, window = _window("gradient", "rastrigin", 10)
+    empty = _frame_ms(app, window)
+    rng = np.random.default_rng(0)
+    steps_total, chunk = 1_000_000, 50_000
+    for first in range(1, steps_total + 1, chunk):
+        steps = np.arange(first, first + chunk)
+        loss = 1 + np.abs(rng.normal(size=chunk)) / np.sqrt(steps)
+        window.history.append(steps, loss, np.minimum.accumulate(loss), steps,
+                              rng.normal(size=(chunk, 10)), {"grad_norm": loss})
+    full = _frame_ms(app, window)
+    print(f"frame time: 1 step of history {empty:.1f} ms, 1,000,000 steps "
+          f"({len(window.history):,} rows kept) {full:.1f} ms -> ratio {full / empty:.1f}x (goal <= 16 ms)")
+    window.close()
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def bench_memory(total_steps: int = 10_000_000) -> None:
+    app, window = _window("gradient", "rastrigin", 10)
+    window.start_action.trigger()
+    _pump(app, 1.0)
+    start_rss = _rss_mb()
+    print(f"memory: gradient run to {total_steps:,} steps at maximum speed; RSS after warm-up {start_rss:.0f} MB")
+    for target in np.linspace(total_steps / 5, total_steps, 5):
+        _pump(app, 600, lambda: int(window.history.column("step")[-1]) >= target)
+        print(f"  step {int(window.history.column('step')[-1]):>11,}: RSS {_rss_mb():.0f} MB "
+              f"(+{_rss_mb() - start_rss:.0f} MB), history {window.history.nbytes / 2**20:.0f} MB, "
+              f"frame {_frame_ms(app, window, 10):.1f} ms")
+    window.close()
+    print("  goal: growth <= 200 MB and a flat frame time")
+
+
+BENCHES = {"startup": bench_startup, "stall": bench_stall, "frame": bench_frame, "memory": bench_memory}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(BENCHES):
+        BENCHES[name]()

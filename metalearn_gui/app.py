@@ -1,0 +1,28 @@
+"""Start the desktop app: one QApplication, the main window, a clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Sequence
+
+log = logging.getLogger(__name__)
+
+
+def launch(argv: Sequence[str] | None = None) -> int:
+    """Open the main window and run the event loop; returns the exit status."""
+    from PySide6.QtWidgets import QApplication
+
+    from metalearn_gui.ui.main_window import APP_NAME, MainWindow, app_icon
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    window = MainWindow()
+    # Also on logout or app.quit(): join the worker; a running QThread at exit aborts.
+    app.aboutToQuit.connect(window.controller.shutdown)
+    window.show()
+    return app.exec()

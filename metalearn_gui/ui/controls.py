@@ -1,0 +1,298 @@
+"""The side panel: what to run (learner, objective, D, seed), its hyper-parameters, speed.
+
+Hyper-parameter rows are generated from the learner's :class:`HyperParam` specs, so a
+new learner gets its sliders for free. Slider drags are debounced (superqt) so one
+drag is one change — one marker on the loss plot — not fifty.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
+    QVBoxLayout, QWidget,
+)
+from superqt import QDoubleSlider
+from superqt.utils import QSignalDebouncer
+
+from metalearn_gui.core.hyperparams import HyperParam, Value
+from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
+from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_MS = 150
+#: Speed stops in steps per second; None = as fast as the learner goes.
+SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1_000, 10_000, 100_000, None)
+ON_RESET = "applies on reset"
+
+
+def speed_text(speed: float | None) -> str:
+    return "maximum" if speed is None else f"{speed:,.0f} steps/s"
+
+
+class _NumberBox(QDoubleSpinBox):
+    """A spin box that shows and accepts any magnitude (1e-6 … 5000) in %g form;
+    on a log scale the arrows multiply instead of add."""
+
+    def __init__(self, spec: HyperParam) -> None:
+        super().__init__()
+        self._spec = spec
+        self.setDecimals(12)
+        self.setRange(spec.low, spec.high)
+        self.setKeyboardTracking(False)
+        self.setSingleStep(1 if spec.integer else (spec.high - spec.low) / 100)
+        self.setMinimumWidth(84)
+
+    def textFromValue(self, value: float) -> str:  # Qt override
+        return f"{value:.0f}" if self._spec.integer else f"{value:.4g}"
+
+    def valueFromText(self, text: str) -> float:  # Qt override
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:  # Qt override
+        try:
+            float(text)
+        except ValueError:
+            return QValidator.State.Intermediate
+        return QValidator.State.Acceptable
+
+    def stepBy(self, steps: int) -> None:  # Qt override
+        if self._spec.log and not self._spec.integer:
+            self.setValue(self.value() * 10 ** (steps / 10))
+        else:
+            super().stepBy(steps)
+
+
+class HyperParamControl(QWidget):
+    """One hyper-parameter: a slider (log-scaled where the spec says) and an editable read-out,
+    or a combo box for a choice. Emits ``value_committed`` once the user settles on a value."""
+
+    value_committed = Signal(str, object)
+
+    def __init__(self, spec: HyperParam, value: Value, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        tip = f"<b>{spec.label}</b> ({spec.name})<br>{spec.help}<br>range: {spec.describe_range()}"
+        self.setToolTip(tip + ("" if spec.live else f"<br><i>{ON_RESET}</i>"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._slider: QDoubleSlider | None = None
+        self._box: _NumberBox | None = None
+        self._combo: QComboBox | None = None
+        if spec.choices is not None:
+            self._combo = QComboBox()
+            self._combo.addItems(spec.choices)
+            self._combo.currentTextChanged.connect(lambda text: self.value_committed.emit(spec.name, text))
+            layout.addWidget(self._combo)
+        else:
+            self._slider = QDoubleSlider(Qt.Orientation.Horizontal)
+            self._slider.setRange(self._to_slider(spec.low), self._to_slider(spec.high))
+            self._slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep Right/Space for the app
+            self._box = _NumberBox(spec)
+            self._debouncer = QSignalDebouncer(self)
+            self._debouncer.setTimeout(DEBOUNCE_MS)
+            self._slider.valueChanged.connect(self._on_slider_moved)
+            self._debouncer.triggered.connect(self._commit)
+            self._box.valueChanged.connect(self._on_box_changed)
+            layout.addWidget(self._slider, 1)
+            layout.addWidget(self._box)
+        self.set_value(value)
+
+    def value(self) -> Value:
+        if self._combo is not None:
+            return self._combo.currentText()
+        value = self._box.value()
+        return int(round(value)) if self.spec.integer else value
+
+    def set_value(self, value: Value) -> None:
+        """Show ``value`` without emitting anything (e.g. the worker's actual value)."""
+        if self._combo is not None:
+            self._combo.blockSignals(True)
+            self._combo.setCurrentText(str(value))
+            self._combo.blockSignals(False)
+            return
+        for widget in (self._slider, self._box):
+            widget.blockSignals(True)
+        self._box.setValue(float(value))
+        self._slider.setValue(self._to_slider(float(value)))
+        for widget in (self._slider, self._box):
+            widget.blockSignals(False)
+
+    def set_pending(self, pending: bool) -> None:
+        """Mark a non-live value that waits for a reset."""
+        self.setProperty("pending", pending)
+        self.setStyleSheet("QDoubleSpinBox, QComboBox { font-style: italic; }" if pending else "")
+
+    def _on_slider_moved(self, position: float) -> None:
+        value = self._from_slider(position)
+        self._box.blockSignals(True)
+        self._box.setValue(value)
+        self._box.blockSignals(False)
+        self._debouncer.throttle()
+
+    def _on_box_changed(self, value: float) -> None:
+        self._slider.blockSignals(True)
+        self._slider.setValue(self._to_slider(value))
+        self._slider.blockSignals(False)
+        self._commit()
+
+    def _commit(self) -> None:
+        self.value_committed.emit(self.spec.name, self.value())
+
+    def _to_slider(self, value: float) -> float:
+        return math.log10(max(value, self.spec.low)) if self._log else value
+
+    def _from_slider(self, position: float) -> float:
+        value = 10 ** position if self._log else position
+        return float(round(value)) if self.spec.integer else value
+
+    @property
+    def _log(self) -> bool:
+        return self.spec.log and self.spec.low is not None and self.spec.low > 0
+
+
+def _on_reset_label(text: str, live: bool) -> QLabel:
+    label = QLabel(text if live else f"{text} <span style='color:gray'>⟲</span>")
+    if not live:
+        label.setToolTip(f"{text}: {ON_RESET}")
+    return label
+
+
+class ControlPanel(QWidget):
+    """Learner, objective, D, seed, hyper-parameters and speed.
+
+    Signals
+    -------
+    problem_changed: learner or objective switched (the run restarts on the new problem)
+    hyperparameter_changed(name, value)
+    speed_changed(steps per second or None)
+    """
+
+    problem_changed = Signal()
+    hyperparameter_changed = Signal(str, object)
+    speed_changed = Signal(object)
+
+    def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
+                 seed: int = 0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controls: dict[str, HyperParamControl] = {}
+        self._setup_ui()
+        self.learner_box.setCurrentIndex(LEARNER_NAMES.index(learner))
+        self.objective_box.setCurrentIndex(list(OBJECTIVES).index(objective))
+        self._update_dim_range(objective)
+        self.dim_box.setValue(dim or make_objective(objective).dim)
+        self.seed_box.setValue(seed)
+        self._rebuild_hyperparameters()
+        self.learner_box.currentIndexChanged.connect(self._on_problem_changed)
+        self.objective_box.currentIndexChanged.connect(self._on_problem_changed)
+
+    def _setup_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        problem = QGroupBox("Run")
+        form = QFormLayout(problem)
+        self.learner_box = QComboBox()
+        for name in LEARNER_NAMES:
+            cls = learner_class(name)
+            self.learner_box.addItem(cls.label, name)
+            self.learner_box.setItemData(self.learner_box.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+        self.objective_box = QComboBox()
+        for name, cls in OBJECTIVES.items():
+            self.objective_box.addItem(name, name)
+            self.objective_box.setItemData(self.objective_box.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+        self.dim_box = QSpinBox()
+        self.dim_box.setMaximum(1000)
+        self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setToolTip(f"random seed: the same seed replays the same initial θ; {ON_RESET}")
+        form.addRow("Learner", self.learner_box)
+        form.addRow("Objective", self.objective_box)
+        form.addRow(_on_reset_label("Dimension D", False), self.dim_box)
+        form.addRow(_on_reset_label("Seed", False), self.seed_box)
+        layout.addWidget(problem)
+
+        self.hp_group = QGroupBox("Hyper-parameters")
+        self.hp_form = QFormLayout(self.hp_group)
+        layout.addWidget(self.hp_group)
+        note = QLabel("⟲ applies on reset · hover a name for its formula")
+        note.setStyleSheet("color: gray;")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+
+        speed_group = QGroupBox("Speed")
+        speed_layout = QHBoxLayout(speed_group)
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setValue(len(SPEEDS) - 1)
+        self.speed_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speed_slider.setToolTip("from slow motion (1 step per second) to as fast as the learner runs")
+        self.speed_label = QLabel(speed_text(None))
+        self.speed_label.setMinimumWidth(100)
+        self.speed_slider.valueChanged.connect(self._on_speed_slider_changed)
+        speed_layout.addWidget(self.speed_slider, 1)
+        speed_layout.addWidget(self.speed_label)
+        layout.addWidget(speed_group)
+        self.buttons = QHBoxLayout()  # the window adds Start/Step/Reset here
+        layout.addLayout(self.buttons)
+        layout.addStretch(1)
+
+    # -- what the panel asks for --------------------------------------------------------
+    def learner(self) -> str:
+        return self.learner_box.currentData()
+
+    def objective(self) -> str:
+        return self.objective_box.currentData()
+
+    def speed(self) -> float | None:
+        return SPEEDS[self.speed_slider.value()]
+
+    def hyperparameters(self) -> dict[str, Value]:
+        return {name: control.value() for name, control in self.controls.items()}
+
+    def show_values(self, values: dict[str, Value], pending: dict[str, Value]) -> None:
+        """Show the worker's values; non-live ones waiting for a reset show the new value."""
+        for name, control in self.controls.items():
+            if name in pending:
+                control.set_value(pending[name])
+            elif name in values:
+                control.set_value(values[name])
+            control.set_pending(name in pending)
+
+    # -- reactions ----------------------------------------------------------------------
+    def _on_problem_changed(self) -> None:
+        self._update_dim_range(self.objective())
+        self._rebuild_hyperparameters()
+        self.problem_changed.emit()
+
+    def _on_speed_slider_changed(self, index: int) -> None:
+        self.speed_label.setText(speed_text(SPEEDS[index]))
+        self.speed_changed.emit(SPEEDS[index])
+
+    def _update_dim_range(self, objective: str) -> None:
+        # The landscape needs a plane, so D ≥ 2 even where the objective allows 1.
+        self.dim_box.setMinimum(max(2, OBJECTIVES[objective].min_dim))
+
+    def _rebuild_hyperparameters(self) -> None:
+        """Rows for the current learner, with the objective's suggested values as defaults."""
+        while self.hp_form.rowCount():
+            self.hp_form.removeRow(0)
+        self.controls.clear()
+        cls = learner_class(self.learner())
+        suggested = OBJECTIVES[self.objective()].suggested.get(cls.name, {})
+        for spec in cls.hyperparams:
+            control = HyperParamControl(spec, suggested.get(spec.name, spec.default))
+            control.value_committed.connect(self.hyperparameter_changed)
+            label = _on_reset_label(spec.label, spec.live)
+            label.setToolTip(control.toolTip())
+            self.hp_form.addRow(label, control)
+            self.controls[spec.name] = control

@@ -1,0 +1,345 @@
+"""The main window: control panel on the left, four live plots, a status bar.
+
+Chunks from the worker are appended to a bounded :class:`History` as they arrive and
+drawn by a frame timer (≤ 30 Hz), so the GUI thread's cost does not depend on how
+fast the learner runs. Importing this module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+    QToolButton, QVBoxLayout, QWidget,
+)
+
+from metalearn_gui import __version__
+from metalearn_gui.core.history import History
+from metalearn_gui.core.learners import learner_class
+from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.ui.controls import ControlPanel
+from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
+from metalearn_gui.ui.plots.loss_plot import LossPlot
+from metalearn_gui.ui.plots.style import apply_palette
+from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.worker import ChunkMessage, Landscape, RunController, RunSpec, RunState
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 33
+APP_NAME = "metalearn-gui"
+#: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
+BANNER_STYLES = {
+    "info": ("#2b6cb0", "white"),
+    "warning": ("#b7791f", "white"),
+    "error": ("#c53030", "white"),
+}
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resources.files("metalearn_gui.resources") / "icon.svg"))
+
+
+class Banner(QFrame):
+    """A one-line message above the plots (divergence, errors, loading), with optional details."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.details_button = QPushButton("Details…")
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.clicked.connect(self.hide)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.details_button)
+        layout.addWidget(self.close_button)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, kind: str, text: str, details: bool = False) -> None:
+        background, foreground = BANNER_STYLES[kind]
+        self.kind = kind
+        self.setStyleSheet(f"Banner {{ background: {background}; border-radius: 4px; }}"
+                           f"QLabel {{ color: {foreground}; }}")
+        self.text.setText(text)
+        self.details_button.setVisible(details)
+        self.show()
+
+    def clear(self, kind: str | None = None) -> None:
+        """Hide the banner (only if it shows ``kind``, when given)."""
+        if kind is None or self.kind == kind:
+            self.kind = ""
+            self.hide()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        apply_palette()
+        self.controller = RunController(self)
+        self.history: History | None = None
+        self.state: RunState | None = None
+        self.run_id = 0
+        self.steps_per_second = 0.0
+        self.error_dialog: QMessageBox | None = None
+        self._traceback = ""
+        self._dirty = False
+        self._setup_ui(learner, objective, dim, seed)
+        self._connect()
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_MS)
+        self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
+        self.frame_timer.start()
+        self.controller.send("speed", self.panel.speed())
+        self._prepare()
+
+    # -- building ---------------------------------------------------------------------
+    def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int) -> None:
+        self.setWindowIcon(app_icon())
+        self.resize(QSize(1280, 800))
+        self.panel = ControlPanel(learner, objective, dim, seed)
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(330)
+        scroll.setMaximumWidth(380)
+
+        self.banner = Banner()
+        self.banner.details_button.clicked.connect(self._on_banner_details_clicked)
+        self.loss_plot, self.landscape_plot = LossPlot(), LandscapePlot()
+        self.theta_plot, self.learner_plot = ThetaPlot(), LearnerPlot()
+        top, bottom = QSplitter(Qt.Orientation.Horizontal), QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.loss_plot)
+        top.addWidget(self.landscape_plot)
+        bottom.addWidget(self.theta_plot)
+        bottom.addWidget(self.learner_plot)
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(top)
+        plots.addWidget(bottom)
+        for splitter in (top, bottom, plots):
+            splitter.setChildrenCollapsible(False)
+        top.setSizes([520, 420])
+        bottom.setSizes([520, 420])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 4, 4, 0)
+        right_layout.addWidget(self.banner)
+        right_layout.addWidget(plots, 1)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(scroll)
+        main.addWidget(right)
+        main.setStretchFactor(1, 1)
+        main.setChildrenCollapsible(False)
+        self.setCentralWidget(main)
+        self._setup_actions()
+        self._setup_status_bar()
+
+    def _setup_actions(self) -> None:
+        def action(text: str, shortcut: QKeySequence | str, tip: str, slot) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.start_action = action("Start", "Space", "start or pause the run", self._on_start_triggered)
+        self.step_action = action("Step", "Right", "advance exactly one step", self._on_step_triggered)
+        self.reset_action = action("Reset", "Ctrl+R", "back to the seed's initial θ; applies ⟲ values",
+                                   self._on_reset_triggered)
+        self.quit_action = action("Quit", "Ctrl+Q", "quit", self.close)
+        self.clear_ghost_action = QAction("Clear previous run", self)
+        self.clear_ghost_action.triggered.connect(lambda: self.loss_plot.clear_ghost())
+        for act in (self.start_action, self.step_action, self.reset_action):
+            button = QToolButton()
+            button.setDefaultAction(act)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setMinimumHeight(32)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must not click a focused button twice
+            self.panel.buttons.addWidget(button)
+        run_menu = self.menuBar().addMenu("&Run")
+        for act in (self.start_action, self.step_action, self.reset_action):
+            run_menu.addAction(act)
+        run_menu.addSeparator()
+        run_menu.addAction(self.clear_ghost_action)
+        run_menu.addSeparator()
+        run_menu.addAction(self.quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("About", self._on_about_triggered)
+
+    def _setup_status_bar(self) -> None:
+        self.status_labels: dict[str, QLabel] = {}
+        for name, tip in (("state", "run state"), ("step", "steps taken"), ("loss", "current loss"),
+                          ("best", "best loss so far"), ("evaluations", "loss evaluations"),
+                          ("speed", "steps per second"), ("tf", "TensorFlow")):
+            label = QLabel()
+            label.setToolTip(tip)
+            self.statusBar().addPermanentWidget(label)
+            self.status_labels[name] = label
+
+    def _connect(self) -> None:
+        worker = self.controller.worker
+        worker.chunk_ready.connect(self._on_worker_chunk_ready)
+        worker.state_changed.connect(self._on_worker_state_changed)
+        worker.landscape_ready.connect(self._on_worker_landscape_ready)
+        worker.input_rejected.connect(self._on_worker_input_rejected)
+        worker.run_failed.connect(self._on_worker_run_failed)
+        self.panel.problem_changed.connect(self._prepare)
+        self.panel.hyperparameter_changed.connect(
+            lambda name, value: self.controller.send("set", {name: value}))
+        self.panel.speed_changed.connect(lambda speed: self.controller.send("speed", speed))
+        self.landscape_plot.axes_changed.connect(lambda i, j: self.controller.send("landscape", (i, j)))
+
+    # -- commands -------------------------------------------------------------------------
+    def spec(self) -> RunSpec:
+        return RunSpec(self.panel.learner(), self.panel.objective(), self.panel.dim_box.value(),
+                       self.panel.seed_box.value(), self.panel.hyperparameters())
+
+    @Slot()
+    def _prepare(self) -> None:
+        """Stop whatever runs and go to step 0 of what the panel shows."""
+        self.banner.clear()
+        self.controller.send("prepare", self.spec())
+
+    def _on_start_triggered(self) -> None:
+        running = self.state is not None and self.state.phase == "running"
+        self.controller.send("pause" if running else "start")
+
+    def _on_step_triggered(self) -> None:
+        self.controller.send("step")
+
+    def _on_reset_triggered(self) -> None:
+        self._prepare()
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME}</b> {__version__}<br>A desktop strategy lab for meta-learning: "
+                          "watch neural, genetic and gradient learners improve a strategy live.")
+
+    # -- worker signals -------------------------------------------------------------------
+    @Slot(object)
+    def _on_worker_state_changed(self, state: RunState) -> None:
+        if state.run_id < self.run_id:
+            return
+        if state.run_id > self.run_id:
+            self._begin_run(state.run_id, state.spec)
+        self.state = state
+        self.panel.show_values(state.hp, state.pending)
+        self.loss_plot.set_changes(state.changes)
+        self._show_phase(state)
+        self._update_status()
+
+    @Slot(object)
+    def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
+        self.controller.worker.chunk_taken()
+        if message.run_id != self.run_id or self.history is None:
+            return  # a chunk of a run the user has already left
+        chunk = message.chunk
+        self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
+                            chunk.extras)
+        self.landscape_plot.set_population(chunk.snapshot.get("population"))
+        if chunk.diverged_at is not None:
+            self.loss_plot.set_divergence(chunk.diverged_at)
+        self.steps_per_second = message.steps_per_second
+        self._dirty = True
+
+    @Slot(object)
+    def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
+        if landscape.run_id == self.run_id:
+            self.landscape_plot.set_landscape(landscape)
+
+    @Slot(str)
+    def _on_worker_input_rejected(self, message: str) -> None:
+        self.banner.show_message("warning", f"Not applied: {message}")
+
+    @Slot(str, str)
+    def _on_worker_run_failed(self, summary: str, details: str) -> None:
+        self._traceback = details
+        self.banner.show_message("error", f"The run stopped with an error: {summary}. "
+                                          "Change a setting and press Reset to go on.", details=True)
+
+    def _on_banner_details_clicked(self) -> None:
+        self.error_dialog = QMessageBox(QMessageBox.Icon.Critical, "Error details",
+                                        self.banner.text.text(), parent=self)
+        self.error_dialog.setDetailedText(self._traceback)
+        self.error_dialog.open()  # not exec(): the plots keep updating behind it
+
+    # -- drawing ------------------------------------------------------------------------
+    def _begin_run(self, run_id: int, spec: RunSpec) -> None:
+        """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
+        self.run_id = run_id
+        self.banner.clear()  # whatever it said was about the previous run
+        self.history = History(spec.dim, history_extras(spec.learner))
+        objective = make_objective(spec.objective, spec.dim)
+        self.loss_plot.set_run(self.history, objective.optimum_value)
+        self.theta_plot.set_run(self.history)
+        self.landscape_plot.set_dim(spec.dim)
+        self.landscape_plot.set_run(self.history, population_visible=spec.learner == "genetic")
+        self.landscape_plot.set_model_visible(spec.learner == "neural")
+        self.learner_plot.set_run(spec.learner, self.history)
+        self.controller.send("landscape", self.landscape_plot.axes())
+        label = learner_class(spec.learner).label
+        self.setWindowTitle(f"{label} on {spec.objective} ({spec.dim}-D) — {APP_NAME}")
+
+    def _show_phase(self, state: RunState) -> None:
+        self.start_action.setText("Pause" if state.phase == "running" else "Start")
+        preparing = state.phase == "preparing"
+        for act in (self.start_action, self.step_action):
+            act.setEnabled(not preparing)
+        if preparing and "TensorFlow" in state.message:
+            self.banner.show_message("info", "Loading TensorFlow for this learner (a few seconds, "
+                                             "once per session)… the window stays usable.")
+        elif state.phase == "diverged":
+            self.banner.show_message("warning", f"Paused: {state.message}")
+        elif state.phase == "converged":
+            self.banner.show_message("info", f"Converged at step {self._step_text()}: "
+                                             "no further progress is possible. Reset to run again.")
+        elif state.phase != "failed":
+            self.banner.clear("info")
+
+    @Slot()
+    def _on_frame_timer_timeout(self) -> None:
+        if not self._dirty or self.history is None:
+            return
+        self._dirty = False
+        for plot in (self.loss_plot, self.theta_plot, self.landscape_plot, self.learner_plot):
+            plot.refresh()
+        self._update_status()
+
+    def _step_text(self) -> str:
+        history = self.history
+        return f"{int(history.column('step')[-1]):,}" if history is not None and len(history) else "–"
+
+    def _update_status(self) -> None:
+        labels, history, state = self.status_labels, self.history, self.state
+        if state is not None:
+            labels["state"].setText(f"<b>{state.phase}</b>")
+            labels["tf"].setText("TensorFlow: " + ("loading…" if "TensorFlow" in state.message
+                                                   else "ready" if state.tf_loaded else "not needed yet"))
+        if history is None or len(history) == 0:
+            return
+        labels["step"].setText(f"step {self._step_text()}")
+        labels["loss"].setText(f"loss {history.column('loss')[-1]:.5g}")
+        labels["best"].setText(f"best {history.column('best_loss')[-1]:.5g}")
+        labels["evaluations"].setText(f"{int(history.column('evaluations')[-1]):,} evals")
+        running = state is not None and state.phase == "running"
+        labels["speed"].setText(f"{self.steps_per_second:,.0f} steps/s" if running else "")
+
+    # -- closing -------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.frame_timer.stop()
+        self.controller.shutdown(timeout_ms=1000)
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Live pyqtgraph plots: items are created once and updated with ``setData``."""

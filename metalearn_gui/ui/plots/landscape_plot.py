@@ -1,0 +1,159 @@
+"""The landscape: L on the plane of two chosen coordinates through the current θ (the
+population's mean for the genetic learner), with the trajectory, the population, and for
+the neural learner the model's predicted surface beside the true one."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
+
+from metalearn_gui.core.history import History
+from metalearn_gui.ui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, setup_plot
+from metalearn_gui.worker import Landscape
+
+log = logging.getLogger(__name__)
+
+TRAJECTORY_POINTS = 2000
+COLORMAP = "viridis"
+
+
+def color_values(values: np.ndarray, floor: float, span: float) -> np.ndarray:
+    """log10 of the height above ``floor``: contours of L spread over orders of magnitude.
+    Non-finite values become NaN (drawn transparent)."""
+    eps = max(span * 1e-6, 1e-12)
+    with np.errstate(all="ignore"):
+        shown = np.log10(np.maximum(values - floor, 0.0) + eps)
+    return np.where(np.isfinite(shown), shown, np.nan)
+
+
+class _Surface:
+    """One image of L (true or predicted) with its plot; created once, updated in place."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get(COLORMAP))
+        plot.addItem(self.image)
+        plot.setAspectLocked(True)
+
+    def show(self, loss: np.ndarray, landscape: Landscape) -> None:
+        finite = loss[np.isfinite(loss)]
+        floor, span = float(finite.min()), float(finite.max() - finite.min())
+        values = color_values(loss, floor, span)
+        levels = tuple(np.nanpercentile(values, [1, 99]))
+        self.image.setImage(values, autoLevels=False, levels=levels)
+        xs, ys = landscape.xs, landscape.ys
+        dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+        self.image.setRect(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
+
+
+class LandscapePlot(PlotPanel):
+    """Emits ``axes_changed(i, j)`` when the user picks other coordinates."""
+
+    axes_changed = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Landscape", parent)
+        self.axis_boxes = []
+        for name in ("x = θ", "y = θ"):
+            self.header.addWidget(QLabel(name))
+            box = QSpinBox()
+            box.setToolTip("coordinate of θ on this axis of the plane (the others stay at the centre)")
+            box.valueChanged.connect(self._on_axis_box_changed)
+            self.header.addWidget(box)
+            self.axis_boxes.append(box)
+        self.true_surface = _Surface(setup_plot(self.graphics.addPlot(title="true L"), "θ₀", "θ₁"))
+        self.model_surface = _Surface(setup_plot(self.graphics.addPlot(title="model μ (own colour scale)"), "θ₀", "θ₁"))
+        plot = self.true_surface.plot
+        self.population = pg.ScatterPlotItem(size=4, pen=None, brush=mix("#FFFFFF", 150))
+        self.trajectory = plot.plot(pen=pen(mix(BEST, 220)))
+        self.current = pg.ScatterPlotItem(size=10, pen=pen("#000000"), brush=pg.mkBrush(LOSS), symbol="o")
+        for item in (self.population, self.current):
+            plot.addItem(item)
+        self._landscape: Landscape | None = None
+        self._history: History | None = None
+        self._population: np.ndarray | None = None
+        self.set_dim(2)
+        self.set_model_visible(False)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def set_dim(self, dim: int) -> None:
+        for index, box in enumerate(self.axis_boxes):
+            box.blockSignals(True)
+            box.setRange(0, dim - 1)
+            if box.value() >= dim or self.axes()[0] == self.axes()[1]:
+                box.setValue(index)
+            box.blockSignals(False)
+        self._label_axes()
+
+    def axes(self) -> tuple[int, int]:
+        return self.axis_boxes[0].value(), self.axis_boxes[1].value()
+
+    def set_model_visible(self, visible: bool) -> None:
+        self.model_surface.plot.setVisible(visible)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 1)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 1 if visible else 0)
+
+    def set_run(self, history: History, population_visible: bool) -> None:
+        self._history = history
+        self._landscape = None
+        self._population = None
+        self.population.setData([], [])
+        self.population.setVisible(population_visible)
+
+    def set_landscape(self, landscape: Landscape) -> None:
+        self._landscape = landscape
+        true = landscape.true_loss
+        finite = true[np.isfinite(true)]
+        if finite.size == 0:
+            self.note.setText("L is not finite on this plane")
+            return
+        self.true_surface.show(true, landscape)
+        notes = [] if finite.size == true.size else ["blank: L not finite"]
+        # The model is fit locally (trust region), so its own colour scale: compare shapes.
+        if landscape.predicted is not None and np.isfinite(landscape.predicted).any():
+            self.model_surface.show(landscape.predicted, landscape)
+        elif self.model_surface.plot.isVisible():
+            notes.append("model not fit yet")
+        self.note.setText("; ".join(notes))
+        self.refresh()
+
+    def set_population(self, population: np.ndarray | None) -> None:
+        """Keep the latest population; it is drawn by the next :meth:`refresh`."""
+        if population is not None:
+            self._population = population
+
+    def refresh(self) -> None:
+        """Redraw the trajectory (recent part of the run) and the current θ."""
+        history = self._history
+        if history is None or len(history) == 0:
+            return
+        i, j = self._plane_axes()
+        theta = history.theta()[-TRAJECTORY_POINTS * 4:]
+        rows = decimated(len(theta), TRAJECTORY_POINTS)
+        self.trajectory.setData(theta[rows, i], theta[rows, j], skipFiniteCheck=True)
+        self.current.setData([theta[-1, i]], [theta[-1, j]])
+        if self._population is not None and self.population.isVisible():
+            self.population.setData(self._population[:, i], self._population[:, j])
+            self._population = None  # drawn; wait for the next one
+
+    def _plane_axes(self) -> tuple[int, int]:
+        return self._landscape.axes if self._landscape is not None else self.axes()
+
+    def _on_axis_box_changed(self) -> None:
+        i, j = self.axes()
+        if i == j:
+            self.note.setText("pick two different coordinates")
+            return
+        self._label_axes()
+        self.axes_changed.emit(i, j)
+
+    def _label_axes(self) -> None:
+        i, j = self.axes()
+        for surface in (self.true_surface, self.model_surface):
+            surface.plot.setLabel("bottom", f"θ{i}")
+            surface.plot.setLabel("left", f"θ{j}")

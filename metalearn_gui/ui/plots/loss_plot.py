@@ -1,0 +1,155 @@
+"""Loss vs step: the loss, a smoothed line, best so far, the previous run's ghost,
+and a vertical marker wherever a hyper-parameter changed mid-run."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from metalearn_gui.core.history import History, thin_indices
+from metalearn_gui.ui.plots.style import (
+    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, PlotPanel, finite_or_nan, pen, setup_plot,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_LOSS_POINTS = 8000
+#: Smoothing choices: label → moving-average window in plotted points.
+SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over ``window`` points (shorter at the start); NaNs are skipped."""
+    if window <= 1 or len(values) == 0:
+        return values
+    finite = np.isfinite(values)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, values, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(finite)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums[ends] - sums[starts]) / (counts[ends] - counts[starts])
+
+
+class LossPlot(PlotPanel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Loss", parent)
+        self.log_box = self.add_checkbox(
+            "log y", "logarithmic loss axis; with a known optimum L* it shows the gap L − L*", True)
+        self.smoothing_box = QComboBox()
+        self.smoothing_box.addItems(list(SMOOTHING))
+        self.smoothing_box.setCurrentIndex(1)
+        self.smoothing_box.setToolTip("moving average of the loss over the drawn points")
+        self.header.addWidget(self.smoothing_box)
+        self.plot = setup_plot(self.graphics.addPlot(), "step", "loss")
+        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.ghost = self.plot.plot(pen=pen(GHOST))
+        self.ghost.hide()
+        self.loss = self.plot.plot(pen=pen(LOSS), name="loss")
+        self.smooth = self.plot.plot(pen=pen(SMOOTH), name="smoothed")
+        self.best = self.plot.plot(pen=pen(BEST), name="best so far")
+        self.markers: list[pg.InfiniteLine] = []
+        self.divergence = pg.InfiniteLine(angle=90, pen=pen(DIVERGED, style=Qt.PenStyle.DashLine),
+                                          label="diverged", labelOpts={"position": 0.9, "color": DIVERGED})
+        self.divergence.hide()
+        self.plot.addItem(self.divergence, ignoreBounds=True)
+        self._history: History | None = None
+        self._ghost_data: tuple[np.ndarray, np.ndarray] | None = None
+        self._optimum: float | None = None
+        self._changes: tuple = ()
+        self.log_box.toggled.connect(self.refresh)
+        self.smoothing_box.currentIndexChanged.connect(self.refresh)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def set_run(self, history: History, optimum: float | None) -> None:
+        """A new run starts: the current curve (if any) becomes the ghost."""
+        if self._history is not None and len(self._history) > 1:
+            self._ghost_data = (self._history.column("step").copy(), self._history.column("loss").copy())
+        self._history, self._optimum = history, optimum
+        self.set_changes(())
+        self.set_divergence(None)
+        self.refresh()
+
+    def clear_ghost(self) -> None:
+        self._ghost_data = None
+        self.refresh()
+
+    def has_ghost(self) -> bool:
+        return self._ghost_data is not None
+
+    def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
+        """One vertical marker per mid-run change; hover shows what changed."""
+        if changes == self._changes:
+            return
+        self._changes = changes
+        for line in self.markers:
+            self.plot.removeItem(line)
+        self.markers = []
+        for step, name, old, new in changes:
+            line = pg.InfiniteLine(pos=float(step), angle=90, pen=pen(MARKER, style=Qt.PenStyle.DotLine),
+                                   label=name, labelOpts={"position": 0.95, "color": MARKER})
+            line.setToolTip(f"step {step}: {name} {_fmt(old)} → {_fmt(new)}")
+            self.plot.addItem(line, ignoreBounds=True)
+            self.markers.append(line)
+
+    def set_divergence(self, step: int | None) -> None:
+        self.divergence.setVisible(step is not None)
+        if step is not None:
+            self.divergence.setPos(float(step))
+            self.divergence.setToolTip(f"the loss or θ became non-finite at step {step}")
+
+    # -- drawing ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        history = self._history
+        if history is None:
+            return
+        # Thinned like the history itself (min/max per bucket): no screen shows more points.
+        rows = thin_indices(history.column("loss"), MAX_LOSS_POINTS)
+        steps, loss = history.column("step")[rows], history.column("loss")[rows]
+        log_y = self._log_possible(loss) and self.log_box.isChecked()
+        self.plot.setLogMode(y=log_y)
+        shift = self._optimum if (log_y and self._optimum is not None) else 0.0
+        label = "loss L(θ)" if shift == 0.0 else "L(θ) − L*  (gap to the optimum)"
+        self.plot.setLabel("left", label)
+
+        def show(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+            y = finite_or_nan(y - shift, positive=log_y)
+            curve.setData(x, y, connect="finite", skipFiniteCheck=not np.isnan(y).any())
+
+        show(self.loss, steps, loss)
+        show(self.best, steps, history.column("best_loss")[rows])
+        show(self.smooth, steps, moving_average(loss, SMOOTHING[self.smoothing_box.currentText()]))
+        self.smooth.setVisible(self.smoothing_box.currentIndex() > 0)
+        if self._ghost_data is not None:
+            show(self.ghost, *self._ghost_data)
+        self._show_ghost(self._ghost_data is not None)
+        thinned = history.rows_seen - len(history)
+        self.note.setText(f"older steps thinned ({len(history):,} of {history.rows_seen:,} kept)"
+                          if thinned > 0 else "")
+
+    def _show_ghost(self, visible: bool) -> None:
+        """Only a drawn ghost has a legend entry."""
+        if visible == self.ghost.isVisible():
+            return
+        self.ghost.setVisible(visible)
+        if visible:
+            self.plot.legend.addItem(self.ghost, "previous run")
+        else:
+            self.plot.legend.removeItem(self.ghost)
+
+    def _log_possible(self, loss: np.ndarray) -> bool:
+        """A log axis needs positive values: the gap to a known optimum, or a positive loss."""
+        possible = self._optimum is not None or len(loss) == 0 or float(np.min(loss)) > 0
+        self.log_box.setEnabled(possible)
+        self.log_box.setToolTip(
+            "logarithmic loss axis; with a known optimum L* it shows the gap L − L*" if possible
+            else "unavailable: this loss takes values ≤ 0 and its optimum is unknown")
+        return possible
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,82 @@
+"""θ vs step: one line per coordinate, or a heat map (coordinate × step) when D is large."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from metalearn_gui.core.history import History
+from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, pen, setup_plot
+
+log = logging.getLogger(__name__)
+
+#: Above this many coordinates, lines become unreadable: draw a heat map instead.
+MAX_LINES = 12
+HEATMAP_COLUMNS = 600
+
+
+class ThetaPlot(PlotPanel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Strategy θ", parent)
+        self.plot = setup_plot(self.graphics.addPlot(), "step", "θ value")
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt", colCount=2)
+        self.lines: list[pg.PlotDataItem] = []
+        self.heatmap = pg.ImageItem(axisOrder="row-major")
+        self.heatmap.setColorMap(pg.colormap.get("CET-D1"))  # diverging: sign of θ_i reads at once
+        self.plot.addItem(self.heatmap)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
+        self.colorbar.setImageItem(self.heatmap, insert_in=self.plot)
+        self._history: History | None = None
+
+    def set_run(self, history: History) -> None:
+        self._history = history
+        dim = history.dim
+        use_lines = dim <= MAX_LINES
+        while len(self.lines) < (dim if use_lines else 0):  # lines are kept and reused across runs
+            index = len(self.lines)
+            self.lines.append(self.plot.plot(pen=pen(SERIES[index % len(SERIES)]), name=f"θ{_sub(index)}"))
+        for index, line in enumerate(self.lines):
+            line.setVisible(use_lines and index < dim)
+            self.legend.removeItem(line)
+            if use_lines and index < dim:
+                self.legend.addItem(line, f"θ{_sub(index)}")
+        self.legend.setVisible(use_lines)
+        self.heatmap.setVisible(not use_lines)
+        self.colorbar.setVisible(not use_lines)
+        self.plot.setLabel("left", "θ value" if use_lines else "coordinate i of θ")
+        self.refresh()
+
+    def refresh(self) -> None:
+        history = self._history
+        if history is None or len(history) == 0:
+            return
+        if history.dim <= MAX_LINES:
+            rows = decimated(len(history))
+            steps, theta = history.column("step")[rows], history.theta()[rows]
+            for index in range(history.dim):
+                self.lines[index].setData(steps, theta[:, index], skipFiniteCheck=True)
+        else:
+            self._draw_heatmap(history)
+
+    def _draw_heatmap(self, history: History) -> None:
+        """Resample θ onto evenly spaced steps so the image's x axis is the step."""
+        steps, theta = history.column("step"), history.theta()
+        first, last = float(steps[0]), float(steps[-1])
+        columns = int(min(HEATMAP_COLUMNS, len(steps)))
+        grid = np.linspace(first, last, columns)
+        positions = np.clip(np.searchsorted(steps, grid), 0, len(steps) - 1)
+        image = theta[positions].T  # rows = coordinates
+        self.heatmap.setImage(image, autoLevels=False)
+        bound = float(np.max(np.abs(image))) or 1.0
+        self.colorbar.setLevels((-bound, bound))
+        self.heatmap.setRect(first, -0.5, max(last - first, 1.0), history.dim)
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(index: int) -> str:
+    return str(index).translate(_SUBSCRIPTS)

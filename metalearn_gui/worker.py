@@ -1,0 +1,412 @@
+"""The only place where Qt meets the core: a learner driven on one long-lived QThread.
+
+The GUI talks to :class:`Worker` through :class:`RunController`, which puts commands
+on a thread-safe queue. The worker loop takes them between chunks, advances the
+learner by time-bounded chunks and emits plain Python payloads (numpy arrays,
+dataclasses) — never per step, never TensorFlow objects. Every exception is caught
+and reported with its traceback through ``run_failed``; the thread keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import traceback
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from metalearn_gui.core.history import thin_indices
+from metalearn_gui.core.hyperparams import HyperParamError, Value
+from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
+from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.tf_runtime import tf_loaded
+
+log = logging.getLogger(__name__)
+
+#: Work per chunk at full speed: short enough that commands feel immediate.
+CHUNK_SECONDS = 0.02
+#: No plot shows more than this many rows of one chunk; bigger chunks are thinned.
+MAX_CHUNK_ROWS = 4096
+#: Chunks sent but not yet taken by the GUI; beyond this the worker merges chunks
+#: instead of queueing more signals (a GUI that cannot keep up must not fall behind).
+MAX_IN_FLIGHT = 2
+#: The landscape follows the moving θ at most this often.
+LANDSCAPE_SECONDS = 0.5
+LANDSCAPE_GRID = 61
+#: Every controller alive, so tests can check that no worker thread is left running.
+CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the control panel asks for: a learner on an objective with a seed."""
+
+    learner: str
+    objective: str
+    dim: int
+    seed: int
+    hyperparameters: dict[str, Value] = field(default_factory=dict)
+
+    def same_problem(self, other: RunSpec | None) -> bool:
+        """Whether ``other`` can reuse this learner (and its compiled graphs) by a reset."""
+        return other is not None and (self.learner, self.objective, self.dim) == (
+            other.learner, other.objective, other.dim)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The worker's state, sent whenever it changes."""
+
+    run_id: int
+    spec: RunSpec | None
+    phase: str  # preparing, ready, running, paused, converged, diverged, failed
+    hp: dict[str, Value]
+    pending: dict[str, Value]
+    changes: tuple[tuple[int, str, Value, Value], ...]
+    message: str = ""
+    tf_loaded: bool = False
+
+
+@dataclass(frozen=True)
+class ChunkMessage:
+    run_id: int
+    chunk: Chunk
+    steps_per_second: float
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """L on the plane of coordinates ``axes`` through ``center``; rows index y, columns x."""
+
+    run_id: int
+    axes: tuple[int, int]
+    center: np.ndarray
+    xs: np.ndarray
+    ys: np.ndarray
+    true_loss: np.ndarray
+    predicted: np.ndarray | None  # the neural model's μ on the same grid
+
+
+class Worker(QObject):
+    """Owns the learner; lives on its own QThread and runs :meth:`serve` there."""
+
+    chunk_ready = Signal(object)  # ChunkMessage
+    state_changed = Signal(object)  # RunState
+    landscape_ready = Signal(object)  # Landscape
+    input_rejected = Signal(str)  # a bad value from the user, one line
+    run_failed = Signal(str, str)  # summary, traceback
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._learner: Learner | None = None
+        self._spec: RunSpec | None = None
+        self._run_id = 0
+        self._phase = "ready"
+        self._message = ""
+        self._running = False
+        self._steps_per_second: float | None = None  # None = as fast as possible
+        self._step_budget = 0.0
+        self._last_advance = time.perf_counter()
+        self._rate = 0.0
+        self._population: np.ndarray | None = None
+        self._held: Chunk | None = None  # merged chunks waiting for the GUI to catch up
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self._axes = (0, 1)
+        self._landscape_due = 0.0
+        self._landscape_wanted = False
+        self._stopping = False
+
+    # -- the loop ---------------------------------------------------------------------
+    def serve(self) -> None:
+        """Take commands and advance the learner until told to stop."""
+        while not self._stopping:
+            self._take_commands(self._wait_seconds())
+            if self._stopping:
+                break
+            self._guarded(self._advance_if_due)
+            self._guarded(self._landscape_if_due)
+        log.debug("worker stopped")
+
+    def _wait_seconds(self) -> float | None:
+        """How long to block waiting for commands (None = until one arrives)."""
+        if self._landscape_wanted:
+            return 0.0
+        if not self._running:
+            return None
+        if self._steps_per_second is None or self._step_budget >= 1.0:
+            return 0.0
+        return (1.0 - self._step_budget) / self._steps_per_second
+
+    def _take_commands(self, wait: float | None) -> None:
+        try:
+            command = self.commands.get(timeout=wait) if wait != 0.0 else self.commands.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            name, argument = command
+            self._guarded(getattr(self, f"_do_{name}"), argument)
+            try:
+                command = self.commands.get_nowait()
+            except queue.Empty:
+                return
+
+    def _guarded(self, action: Callable[..., None], *args: Any) -> None:
+        try:
+            action(*args)
+        except HyperParamError as error:
+            self.input_rejected.emit(str(error))
+            self._emit_state()
+        except Exception as error:  # noqa: BLE001 - any failure must reach the user, not kill the thread
+            log.exception("worker failed")
+            self._running = False
+            self._phase, self._message = "failed", f"{type(error).__name__}: {error}"
+            self.run_failed.emit(self._message, traceback.format_exc())
+            self._emit_state()
+
+    # -- commands (run on the worker thread) -----------------------------------------
+    def _do_stop(self, _: None) -> None:
+        self._stopping = True
+
+    def _do_prepare(self, spec: RunSpec) -> None:
+        """Reset to ``spec``'s step 0, reusing the learner when only seed or values differ."""
+        self._running = False
+        self._run_id += 1
+        reuse = self._learner is not None and spec.same_problem(self._spec)
+        self._held = None
+        if not reuse:  # drop the old learner first: a failed build must not leave it half-used
+            self._learner, self._population = None, None
+        self._spec = spec
+        cls = learner_class(spec.learner)
+        self._phase = "preparing"
+        self._message = ("Loading TensorFlow…" if cls.uses_tensorflow and not tf_loaded()
+                         else "Compiling…" if cls.uses_tensorflow else "Starting…")
+        self._emit_state()
+        if reuse:
+            self._learner.set_hyperparameters(spec.hyperparameters)
+        else:
+            self._learner = cls(make_objective(spec.objective, spec.dim), spec.hyperparameters)
+        chunk = self._learner.reset(spec.seed)
+        self._emit_chunk(chunk)  # before "ready", so a ready run always has its step 0 drawn
+        self._phase, self._message = "ready", ""
+        self._emit_state()
+        self._landscape_wanted = True
+
+    def _do_start(self, _: None) -> None:
+        if self._learner is None:
+            return
+        if self._learner.status is not Status.RUNNING:
+            self._do_prepare(self._spec)  # play after the end starts again, like a media player
+        self._running = True
+        self._step_budget, self._last_advance = 1.0, time.perf_counter()
+        self._phase, self._message = "running", ""
+        self._emit_state()
+
+    def _do_pause(self, _: None) -> None:
+        if self._running:
+            self._running = False
+            self._phase = "paused"
+            self._landscape_wanted = True  # the paused picture must show where θ stopped
+            self._emit_state()
+
+    def _do_step(self, _: None) -> None:
+        if self._learner is None:
+            return
+        self._running = False
+        self._phase = "paused"
+        self._publish(self._learner.advance(max_steps=1))  # emits the state: not running
+        self._landscape_wanted = True
+
+    def _do_set(self, values: dict[str, Value]) -> None:
+        if self._learner is None:
+            return
+        self._learner.set_hyperparameters(values)
+        self._emit_state()
+
+    def _do_speed(self, steps_per_second: float | None) -> None:
+        self._steps_per_second = steps_per_second
+        self._step_budget = min(self._step_budget, 1.0)
+
+    def _do_landscape(self, axes: tuple[int, int]) -> None:
+        self._axes = axes
+        self._landscape_wanted = True
+
+    # -- running ----------------------------------------------------------------------
+    def _advance_if_due(self) -> None:
+        if not self._running or self._learner is None:
+            return
+        now = time.perf_counter()
+        if self._steps_per_second is None:
+            chunk = self._learner.advance(max_seconds=CHUNK_SECONDS)
+        else:
+            self._step_budget = min(self._step_budget + (now - self._last_advance) * self._steps_per_second,
+                                    max(1.0, self._steps_per_second * CHUNK_SECONDS))
+            steps = int(self._step_budget)
+            if steps == 0:
+                self._last_advance = now
+                return
+            chunk = self._learner.advance(max_steps=steps, max_seconds=CHUNK_SECONDS)
+            self._step_budget -= len(chunk)
+        # Wall-clock rate (chunk time plus the wait before it), smoothed for display.
+        finished = time.perf_counter()
+        rate = len(chunk) / max(finished - self._last_advance, 1e-9)
+        self._rate = 0.8 * self._rate + 0.2 * rate if self._rate else rate
+        self._last_advance = finished
+        self._publish(chunk)
+
+    def _publish(self, chunk: Chunk) -> None:
+        self._emit_chunk(chunk)
+        if chunk.status is not Status.RUNNING:
+            self._running = False
+            self._phase = chunk.status.value
+            self._message = chunk.message or f"{chunk.status.value} at step {self._learner.step}"
+            self._landscape_wanted = True
+        if not self._running:
+            self._emit_state()
+        if time.perf_counter() >= self._landscape_due:
+            self._landscape_wanted = True
+
+    def chunk_taken(self) -> None:
+        """Called by the GUI thread for every chunk it received."""
+        with self._in_flight_lock:
+            self._in_flight -= 1
+
+    def _emit_chunk(self, chunk: Chunk) -> None:
+        if self._held is not None:
+            chunk = _merged(self._held, chunk)
+            self._held = None
+        with self._in_flight_lock:
+            backlog = self._in_flight >= MAX_IN_FLIGHT
+        if backlog and self._running and chunk.status is Status.RUNNING:
+            self._held = _thinned(chunk, MAX_CHUNK_ROWS)
+            return
+        if len(chunk) > MAX_CHUNK_ROWS:
+            chunk = _thinned(chunk, MAX_CHUNK_ROWS)
+        if "population" in chunk.snapshot:
+            self._population = chunk.snapshot["population"]
+        with self._in_flight_lock:
+            self._in_flight += 1
+        rate = self._rate if self._running else 0.0
+        self.chunk_ready.emit(ChunkMessage(self._run_id, chunk, rate))
+
+    def _emit_state(self) -> None:
+        if self._held is not None and not self._running:  # the state must not overtake data
+            held, self._held = self._held, None
+            self._emit_chunk(held)
+        learner = self._learner
+        self.state_changed.emit(RunState(
+            run_id=self._run_id,
+            spec=self._spec,
+            phase=self._phase,
+            hp=dict(learner.hp) if learner else {},
+            pending=dict(learner.pending) if learner else {},
+            changes=tuple(learner.changes) if learner else (),
+            message=self._message,
+            tf_loaded=tf_loaded(),
+        ))
+
+    # -- landscape ----------------------------------------------------------------------
+    def _landscape_if_due(self) -> None:
+        if not self._landscape_wanted or self._learner is None or self._learner.theta is None:
+            return
+        self._landscape_wanted = False
+        self._landscape_due = time.perf_counter() + LANDSCAPE_SECONDS
+        self.landscape_ready.emit(compute_landscape(self._learner, self._axes, self._population, self._run_id))
+
+
+def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.ndarray | None = None,
+                      run_id: int = 0, grid: int = LANDSCAPE_GRID) -> Landscape:
+    """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
+    through the population's mean (genetic) or the current θ."""
+    objective = learner.objective
+    center = np.mean(population, axis=0) if population is not None else learner.theta
+    i, j = axes if max(axes) < objective.dim else (0, 1)
+    low, high = objective.bounds
+    # Widen the plane if the run has wandered outside the objective's usual range.
+    low = min(low, float(center[i]), float(center[j]))
+    high = max(high, float(center[i]), float(center[j]))
+    xs, ys = np.linspace(low, high, grid), np.linspace(low, high, grid)
+    gx, gy = np.meshgrid(xs, ys)
+    thetas = np.repeat(center[None, :], grid * grid, axis=0)
+    thetas[:, i], thetas[:, j] = gx.ravel(), gy.ravel()
+    # A noisy objective gets one fixed task draw, so the picture does not flicker.
+    with np.errstate(all="ignore"):
+        true_loss = objective.loss_np(thetas, np.random.default_rng(0)).reshape(grid, grid)
+    predicted = None
+    predict = getattr(learner, "predict", None)
+    if predict is not None:
+        result = predict(thetas)
+        if result is not None:
+            predicted = np.asarray(result[0], float).reshape(grid, grid)
+    return Landscape(run_id, (i, j), center.copy(), xs, ys, true_loss, predicted)
+
+
+_ROW_FIELDS = ("step", "loss", "best_loss", "evaluations", "theta")
+
+
+def _thinned(chunk: Chunk, rows: int) -> Chunk:
+    if len(chunk) <= rows:
+        return chunk
+    keep = thin_indices(chunk.loss, rows)
+    return replace(chunk, **{name: getattr(chunk, name)[keep] for name in _ROW_FIELDS},
+                   extras={name: values[keep] for name, values in chunk.extras.items()})
+
+
+def _merged(first: Chunk, second: Chunk) -> Chunk:
+    """Both chunks' rows, with the second's snapshot and status."""
+    return replace(
+        second,
+        **{name: np.concatenate([getattr(first, name), getattr(second, name)]) for name in _ROW_FIELDS},
+        extras={name: np.concatenate([first.extras[name], values]) for name, values in second.extras.items()},
+    )
+
+
+class RunController(QObject):
+    """GUI-side handle of the worker thread: commands in, signals out.
+
+    Call :meth:`shutdown` before the owner goes away; it stops the loop
+    cooperatively and joins the thread (never ``QThread.terminate``).
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = Worker()
+        self._thread = QThread()
+        self._thread.setObjectName("metalearn-worker")
+        self.worker.moveToThread(self._thread)
+        self._thread.started.connect(self.worker.serve)
+        self._thread.start()
+        CONTROLLERS.add(self)
+
+    def send(self, name: str, argument: Any = None) -> None:
+        """Queue a command: prepare, start, pause, step, set, speed, landscape or stop."""
+        if not hasattr(Worker, f"_do_{name}"):
+            raise ValueError(f"unknown worker command {name!r}")
+        self.worker.commands.put((name, argument))
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def shutdown(self, timeout_ms: int = 1000) -> bool:
+        """Stop and join the worker; True if it ended within ``timeout_ms``.
+
+        A worker busy in an uninterruptible call (importing TensorFlow, compiling)
+        cannot end sooner; then we keep waiting rather than kill it, because
+        destroying a running QThread aborts the process.
+        """
+        if not self._thread.isRunning():
+            return True
+        self.send("stop")
+        self._thread.quit()
+        if self._thread.wait(timeout_ms):
+            return True
+        log.warning("worker busy (TensorFlow import or compile?); waiting for it to finish")
+        self._thread.wait()
+        return False
