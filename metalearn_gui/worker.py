@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -39,6 +40,7 @@ MAX_IN_FLIGHT = 2
 #: The landscape follows the moving θ at most this often.
 LANDSCAPE_SECONDS = 0.5
 LANDSCAPE_GRID = 61
+GIL_SWITCH_SECONDS = 0.0005
 #: Every controller alive, so tests can check that no worker thread is left running.
 CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
 
@@ -377,6 +379,9 @@ class RunController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # The learners' numpy loops hold the GIL between small array operations; a
+        # shorter switch interval (default 5 ms) lets the GUI thread in sooner.
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.worker = Worker()
         self._thread = QThread()
         self._thread.setObjectName("metalearn-worker")

@@ -32,6 +32,7 @@ from metalearn_gui.worker import ChunkMessage, Landscape, RunController, RunSpec
 log = logging.getLogger(__name__)
 
 FRAME_MS = 33
+SECONDARY_PLOTS = ("theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
         self._dirty = False
+        self._turn = 0  # which secondary plot the next frame redraws
+        self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed)
         self._connect()
         self.frame_timer = QTimer(self)
@@ -254,6 +257,7 @@ class MainWindow(QMainWindow):
         if chunk.diverged_at is not None:
             self.loss_plot.set_divergence(chunk.diverged_at)
         self.steps_per_second = message.steps_per_second
+        self._stale = {self.loss_plot, *(getattr(self, name) for name in SECONDARY_PLOTS)}
         self._dirty = True
 
     @Slot(object)
@@ -314,9 +318,19 @@ class MainWindow(QMainWindow):
     def _on_frame_timer_timeout(self) -> None:
         if not self._dirty or self.history is None:
             return
-        self._dirty = False
-        for plot in (self.loss_plot, self.theta_plot, self.landscape_plot, self.learner_plot):
-            plot.refresh()
+        # The loss plot every frame; the others take turns, so that no single frame
+        # blocks the event loop for long (each plot costs milliseconds to redraw).
+        if self.loss_plot in self._stale:
+            self.loss_plot.refresh()
+        for _ in range(len(SECONDARY_PLOTS)):
+            self._turn = (self._turn + 1) % len(SECONDARY_PLOTS)
+            plot = getattr(self, SECONDARY_PLOTS[self._turn])
+            if plot in self._stale:
+                plot.refresh()
+                self._stale.discard(plot)
+                break
+        self._stale.discard(self.loss_plot)
+        self._dirty = bool(self._stale)
         self._update_status()
 
     def _step_text(self) -> str:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, LOSS, SMOOTH, PlotPanel, decimated, finite_or_nan, mix, pen, setup_plot,
+    BEST, LOSS, SMOOTH, PlotPanel, decimated, finite_or_nan, follow_data, mix, pen, setup_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -109,15 +109,19 @@ class _PanelItems:
             return False
         steps = history.column("step")[rows]
         missing = False
+        drawn = []
         for curve, series in zip(self.curves, panel.series):
             values = finite_or_nan(history.column(series.column)[rows], positive=panel.log_y)
             missing |= bool(np.isnan(values).any())
             curve.setData(steps, values, connect="finite")
+            drawn.append(values)
         if panel.band is not None:
             centre, half = (history.column(name)[rows] for name in panel.band)
             ok = np.isfinite(centre) & np.isfinite(half)
             self.upper.setData(steps[ok], (centre + half)[ok])
             self.lower.setData(steps[ok], (centre - half)[ok])
+            drawn += [(centre + half)[ok], (centre - half)[ok]]
+        follow_data(self.plot, steps, drawn)
         return missing
 
 

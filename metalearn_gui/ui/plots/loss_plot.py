@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History, thin_indices
 from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, PlotPanel, finite_or_nan, pen, setup_plot,
+    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, PlotPanel, finite_or_nan, follow_data, pen, setup_plot,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_LOSS_POINTS = 8000
+MAX_LOSS_POINTS = 4000
 #: Smoothing choices: label → moving-average window in plotted points.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
@@ -61,6 +61,7 @@ class LossPlot(PlotPanel):
         self._ghost_data: tuple[np.ndarray, np.ndarray] | None = None
         self._optimum: float | None = None
         self._changes: tuple = ()
+        self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
         self.log_box.toggled.connect(self.refresh)
         self.smoothing_box.currentIndexChanged.connect(self.refresh)
 
@@ -111,18 +112,21 @@ class LossPlot(PlotPanel):
         rows = thin_indices(history.column("loss"), MAX_LOSS_POINTS)
         steps, loss = history.column("step")[rows], history.column("loss")[rows]
         log_y = self._log_possible(loss) and self.log_box.isChecked()
-        self.plot.setLogMode(y=log_y)
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0
         label = "loss L(θ)" if shift == 0.0 else "L(θ) − L*  (gap to the optimum)"
-        self.plot.setLabel("left", label)
+        if (log_y, label) != self._axis_mode:  # re-laying out axes is costly: only on change
+            self._axis_mode = (log_y, label)
+            self.plot.setLogMode(y=log_y)
+            self.plot.setLabel("left", label)
 
-        def show(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+        def show(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             y = finite_or_nan(y - shift, positive=log_y)
             curve.setData(x, y, connect="finite", skipFiniteCheck=not np.isnan(y).any())
+            return y
 
-        show(self.loss, steps, loss)
-        show(self.best, steps, history.column("best_loss")[rows])
+        drawn = [show(self.loss, steps, loss), show(self.best, steps, history.column("best_loss")[rows])]
         show(self.smooth, steps, moving_average(loss, SMOOTHING[self.smoothing_box.currentText()]))
+        follow_data(self.plot, steps, drawn)
         self.smooth.setVisible(self.smoothing_box.currentIndex() > 0)
         if self._ghost_data is not None:
             show(self.ghost, *self._ghost_data)

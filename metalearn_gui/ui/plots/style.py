@@ -16,8 +16,9 @@ MARKER = "#CC79A7"
 DIVERGED = "#E03030"
 SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F",
           "#BCBD22", "#17BECF", "#9467BD", "#F0E442")
-#: Most points drawn for secondary curves (θ, learner view); the loss plot shows all.
-MAX_POINTS = 5000
+#: Most points drawn per secondary curve (θ, learner view): a plot is ~500 px wide,
+#: and every point costs time in each frame.
+MAX_POINTS = 2000
 
 
 def apply_palette() -> None:
@@ -50,11 +51,52 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
         plot.getAxis(name).setTickFont(font)
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
-    plot.showGrid(x=True, y=True, alpha=0.15)
+    # No grid: translucent grid lines doubled the cost of every frame (software raster).
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setMenuEnabled(False)
+    view = plot.getViewBox()
+    view.disableAutoRange()
+    view.following = True  # see follow_data
+    view.sigRangeChangedManually.connect(lambda *_: setattr(view, "following", False))
     return plot
+
+
+#: How far ahead of the data a followed x range reaches (1.25: 25 % room to grow).
+X_HEADROOM = 1.25
+
+
+def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
+    """Keep the data in view, moving the range in coarse steps.
+
+    pyqtgraph's auto-range moves the axes every frame as a run grows, and repainting
+    axes (tick text) is most of a frame's cost; here the range changes only when the
+    data leaves it or fills less than half of it. A user's pan or zoom stops the
+    following; the plot's "A" (auto-range) button resumes it.
+    """
+    view = plot.getViewBox()
+    if any(view.state["autoRange"]):  # the "A" button: follow again, our way
+        view.disableAutoRange()
+        view.following = True
+    if not view.following or len(x) == 0:
+        return
+    log_y = plot.getAxis("left").logMode
+    values = np.concatenate([np.asarray(y, float).ravel() for y in ys]) if ys else np.empty(0)
+    values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
+    (view_x0, view_x1), (view_y0, view_y1) = view.viewRange()
+    x0, x1 = float(x[0]), float(x[-1])
+    x_range = y_range = None
+    if x1 > view_x1 or x0 < view_x0 or (x1 - x0) < 0.5 * (view_x1 - view_x0):
+        x_range = (x0, x0 + max(x1 - x0, 1.0) * X_HEADROOM)
+    if values.size:
+        if log_y:
+            values = np.log10(values)
+        y0, y1 = float(values.min()), float(values.max())
+        if y0 < view_y0 or y1 > view_y1 or (y1 - y0) < 0.5 * (view_y1 - view_y0):
+            pad = 0.05 * (y1 - y0) or 0.5 * (abs(y0) or 1.0)
+            y_range = (y0 - pad, y1 + pad)
+    if x_range or y_range:
+        view.setRange(xRange=x_range, yRange=y_range, padding=0)
 
 
 def decimated(count: int, limit: int = MAX_POINTS) -> np.ndarray | slice:
@@ -62,7 +104,8 @@ def decimated(count: int, limit: int = MAX_POINTS) -> np.ndarray | slice:
     if count <= limit:
         return slice(None)
     stride = int(np.ceil(count / limit))
-    return np.unique(np.append(np.arange(0, count, stride), count - 1))
+    rows = np.arange(0, count, stride)
+    return rows if rows[-1] == count - 1 else np.append(rows, count - 1)
 
 
 def finite_or_nan(values: np.ndarray, positive: bool = False) -> np.ndarray:

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, pen, setup_plot
+from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, follow_data, pen, setup_plot
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,11 @@ class ThetaPlot(PlotPanel):
             steps, theta = history.column("step")[rows], history.theta()[rows]
             for index in range(history.dim):
                 self.lines[index].setData(steps, theta[:, index], skipFiniteCheck=True)
+            follow_data(self.plot, steps, [theta])
         else:
             self._draw_heatmap(history)
+            steps = history.column("step")
+            follow_data(self.plot, steps[[0, -1]], [np.array([-0.5, history.dim - 0.5])])
 
     def _draw_heatmap(self, history: History) -> None:
         """Resample θ onto evenly spaced steps so the image's x axis is the step."""
