@@ -257,6 +257,10 @@ class MainWindow(QMainWindow):
         if chunk.diverged_at is not None:
             self.loss_plot.set_divergence(chunk.diverged_at)
         self.steps_per_second = message.steps_per_second
+        self.mark_stale()
+
+    def mark_stale(self) -> None:
+        """Every plot has new data to draw; frames redraw them (staggered)."""
         self._stale = {self.loss_plot, *(getattr(self, name) for name in SECONDARY_PLOTS)}
         self._dirty = True
 

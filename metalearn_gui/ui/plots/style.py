@@ -55,10 +55,6 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setMenuEnabled(False)
-    view = plot.getViewBox()
-    view.disableAutoRange()
-    view.following = True  # see follow_data
-    view.sigRangeChangedManually.connect(lambda *_: setattr(view, "following", False))
     return plot
 
 
@@ -75,7 +71,10 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
     following; the plot's "A" (auto-range) button resumes it.
     """
     view = plot.getViewBox()
-    if any(view.state["autoRange"]):  # the "A" button: follow again, our way
+    if not hasattr(view, "following"):  # first call: take over from auto-range
+        view.following = True
+        view.sigRangeChangedManually.connect(lambda *_: setattr(view, "following", False))
+    if any(view.state["autoRange"]):  # first call, or the "A" button: follow, our way
         view.disableAutoRange()
         view.following = True
     if not view.following or len(x) == 0:
