@@ -92,7 +92,11 @@ class Landscape:
     xs: np.ndarray
     ys: np.ndarray
     true_loss: np.ndarray
-    predicted: np.ndarray | None  # the neural model's μ on the same grid
+    #: The neural model's μ on its own grid (model_xs × model_ys): the trust region
+    #: it was fit in, since far outside it the network only extrapolates.
+    predicted: np.ndarray | None = None
+    model_xs: np.ndarray | None = None
+    model_ys: np.ndarray | None = None
 
 
 class Worker(QObject):
@@ -334,20 +338,28 @@ def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.nd
     # Widen the plane if the run has wandered outside the objective's usual range.
     low = min(low, float(center[i]), float(center[j]))
     high = max(high, float(center[i]), float(center[j]))
-    xs, ys = np.linspace(low, high, grid), np.linspace(low, high, grid)
-    gx, gy = np.meshgrid(xs, ys)
-    thetas = np.repeat(center[None, :], grid * grid, axis=0)
-    thetas[:, i], thetas[:, j] = gx.ravel(), gy.ravel()
+    xs = ys = np.linspace(low, high, grid)
     # A noisy objective gets one fixed task draw, so the picture does not flicker.
     with np.errstate(all="ignore"):
-        true_loss = objective.loss_np(thetas, np.random.default_rng(0)).reshape(grid, grid)
-    predicted = None
-    predict = getattr(learner, "predict", None)
-    if predict is not None:
-        result = predict(thetas)
-        if result is not None:
-            predicted = np.asarray(result[0], float).reshape(grid, grid)
-    return Landscape(run_id, (i, j), center.copy(), xs, ys, true_loss, predicted)
+        true_loss = objective.loss_np(_plane(center, (i, j), xs, ys), np.random.default_rng(0))
+    landscape = Landscape(run_id, (i, j), center.copy(), xs, ys, true_loss.reshape(grid, grid))
+    region = getattr(learner, "trust_region", lambda: None)()
+    if region is not None:
+        model_center, radius = region
+        model_xs = np.linspace(-2 * radius, 2 * radius, grid) + model_center[i]
+        model_ys = np.linspace(-2 * radius, 2 * radius, grid) + model_center[j]
+        mean, _ = learner.predict(_plane(model_center, (i, j), model_xs, model_ys))
+        landscape = replace(landscape, predicted=np.asarray(mean, float).reshape(grid, grid),
+                            model_xs=model_xs, model_ys=model_ys)
+    return landscape
+
+
+def _plane(center: np.ndarray, axes: tuple[int, int], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Strategies on the grid xs × ys in coordinates ``axes``, the others as in ``center``."""
+    gx, gy = np.meshgrid(xs, ys)
+    thetas = np.repeat(center[None, :], gx.size, axis=0)
+    thetas[:, axes[0]], thetas[:, axes[1]] = gx.ravel(), gy.ravel()
+    return thetas
 
 
 _ROW_FIELDS = ("step", "loss", "best_loss", "evaluations", "theta")

@@ -180,6 +180,10 @@ class NeuralLearner(Learner):
         smallest, largest = 1e-12 * (high - low), (high - low) * np.sqrt(self.objective.dim)
         self._radius = float(np.clip(self._radius, smallest, largest))
 
+    def trust_region(self) -> tuple[np.ndarray, float] | None:
+        """Centre and radius of the region the model was last fit in (None before)."""
+        return None if self._frame is None else (self._frame.center.copy(), self._frame.radius)
+
     def predict(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The model's predicted loss and spread at ``thetas`` (n, D), in loss units;
         None until the model has been fit. For the GUI's predicted landscape."""

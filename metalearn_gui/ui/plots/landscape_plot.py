@@ -40,13 +40,12 @@ class _Surface:
         plot.addItem(self.image)
         plot.setAspectLocked(True)
 
-    def show(self, loss: np.ndarray, landscape: Landscape) -> None:
+    def show(self, loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> None:
         finite = loss[np.isfinite(loss)]
         floor, span = float(finite.min()), float(finite.max() - finite.min())
         values = color_values(loss, floor, span)
         levels = tuple(np.nanpercentile(values, [1, 99]))
         self.image.setImage(values, autoLevels=False, levels=levels)
-        xs, ys = landscape.xs, landscape.ys
         dx, dy = xs[1] - xs[0], ys[1] - ys[0]
         self.image.setRect(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx, ys[-1] - ys[0] + dy)
 
@@ -67,7 +66,7 @@ class LandscapePlot(PlotPanel):
             self.header.addWidget(box)
             self.axis_boxes.append(box)
         self.true_surface = _Surface(setup_plot(self.graphics.addPlot(title="true L"), "θ₀", "θ₁"))
-        self.model_surface = _Surface(setup_plot(self.graphics.addPlot(title="model μ (own colour scale)"), "θ₀", "θ₁"))
+        self.model_surface = _Surface(setup_plot(self.graphics.addPlot(title="model μ near θ best"), "θ₀", "θ₁"))
         plot = self.true_surface.plot
         self.population = pg.ScatterPlotItem(size=4, pen=None, brush=mix("#FFFFFF", 150))
         self.trajectory = plot.plot(pen=pen(mix(BEST, 220)))
@@ -112,11 +111,11 @@ class LandscapePlot(PlotPanel):
         if finite.size == 0:
             self.note.setText("L is not finite on this plane")
             return
-        self.true_surface.show(true, landscape)
+        self.true_surface.show(true, landscape.xs, landscape.ys)
         notes = [] if finite.size == true.size else ["blank: L not finite"]
         # The model is fit locally (trust region), so its own colour scale: compare shapes.
         if landscape.predicted is not None and np.isfinite(landscape.predicted).any():
-            self.model_surface.show(landscape.predicted, landscape)
+            self.model_surface.show(landscape.predicted, landscape.model_xs, landscape.model_ys)
         elif self.model_surface.plot.isVisible():
             notes.append("model not fit yet")
         self.note.setText("; ".join(notes))
