@@ -89,17 +89,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             _list(sys.stdout)
             return 0
+        return launch_gui()
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    return launch_gui()
 
 
 def launch_gui() -> int:
     """Open the desktop app (Qt is imported only here, so headless commands stay light)."""
+    _check_display()
     from metalearn_gui.app import launch
 
     return launch()
+
+
+def _check_display() -> None:
+    """Without a display Qt aborts the process with a core dump; say what to do instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UsageError("no display to open the window on (DISPLAY is not set); run it in a "
+                         "desktop session, or use `metalearn-gui run …` to learn without a window")
 
 
 # -- run -------------------------------------------------------------------------------

@@ -105,6 +105,15 @@ def test_no_subcommand_launches_the_gui(monkeypatch):
     assert launches == [True]
 
 
+def test_no_display_is_one_clear_line_not_a_qt_abort(capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    code, out, err = run_cli(capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "no display" in err and "metalearn-gui run" in err
+
+
 BAD_INPUT = [
     (["--learner", "bogus", "--objective", "seed"], "bogus", "genetic"),
     (["--learner", "gradient", "--objective", "moon"], "moon", "rastrigin"),
