@@ -20,9 +20,14 @@ def test_run_pause_step_reset(make_window, qtbot, learner, objective, dim):
     assert window.panel.learner() == learner
 
     run_for_steps(qtbot, window, 12)
-    loss_x, _ = window.loss_plot.loss.getOriginalDataset()
-    assert len(loss_x) > 12  # the loss curve received the run
-    assert len(window.history) == len(loss_x)
+
+    def drawn_steps() -> int:
+        loss_x, _ = window.loss_plot.loss.getOriginalDataset()
+        return 0 if loss_x is None else len(loss_x)
+
+    # The next frame (≤ 33 ms) draws what the last chunk before the pause brought.
+    qtbot.waitUntil(lambda: drawn_steps() == len(window.history))
+    assert drawn_steps() > 12  # the loss curve received the run
     qtbot.waitUntil(lambda: window.theta_plot.lines[0].getOriginalDataset()[0] is not None
                     and len(window.theta_plot.lines[0].getOriginalDataset()[0]) > 12)
     assert window.landscape_plot.true_surface.image.image is not None
