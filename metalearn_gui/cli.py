@@ -30,6 +30,9 @@ class UsageError(Exception):
 
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's hook; it must not return
+        if "required: --learner" in message or "required: --objective" in message:
+            message += (f" (learners: {', '.join(LEARNER_NAMES)}; "
+                        f"objectives: {', '.join(OBJECTIVES)})")
         raise UsageError(message)
 
 

@@ -135,6 +135,8 @@ BAD_INPUT = [
     (["--learner", "gradient", "--objective", "seed", "--steps", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--steps", "many"], "'many'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--seed", "x"], "'x'", "integer"),
+    (["--objective", "seed"], "--learner", "neural, genetic, gradient"),
+    (["--learner", "neural"], "--objective", "lr-schedule"),
 ]
 
 
