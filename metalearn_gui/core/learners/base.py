@@ -44,7 +44,7 @@ class Rows:
     def __len__(self) -> int:
         return len(self.loss)
 
-    def rows(self, part: slice) -> Rows:
+    def select(self, part: slice) -> Rows:
         return Rows(
             self.loss[part],
             self.theta[part],
@@ -205,7 +205,9 @@ class Learner(ABC):
             remaining -= len(rows)
             # Non-finite values propagate, so the last row tells whether to stop
             # early; _finish finds the first bad row.
-            if not _finite_rows(rows.rows(slice(-1, None)), self.optional_extras).all() or (deadline is not None and time.perf_counter() >= deadline):
+            healthy = _finite_rows(rows.select(slice(-1, None)), self.optional_extras).all()
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if not healthy or out_of_time:
                 break
         return self._finish(Rows.concat(parts), first_step)
 
@@ -232,7 +234,7 @@ class Learner(ABC):
             bad = int(np.argmin(good))
             diverged_at = first_step + bad
             message = self._divergence_message(rows, bad, diverged_at)
-            rows = rows.rows(slice(bad))
+            rows = rows.select(slice(bad))
         count = len(rows)
         steps = np.arange(first_step, first_step + count, dtype=np.int64)
         best = np.minimum.accumulate(np.concatenate([[self.best_loss], rows.loss]))[1:]
