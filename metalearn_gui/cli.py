@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -154,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         if csv_file:
             csv_file.close()
 
-    summary = summarize(learner, config, seconds)
+    summary = summarize(learner, seconds)
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     if args.json:

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from metalearn_gui.core.history import thin_indices
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
-from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.tf_runtime import tf_loaded
 
 log = logging.getLogger(__name__)
@@ -46,27 +46,11 @@ CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """What the control panel asks for: a learner on an objective with a seed."""
-
-    learner: str
-    objective: str
-    dim: int
-    seed: int
-    hyperparameters: dict[str, Value] = field(default_factory=dict)
-
-    def same_problem(self, other: RunSpec | None) -> bool:
-        """Whether ``other`` can reuse this learner (and its compiled graphs) by a reset."""
-        return other is not None and (self.learner, self.objective, self.dim) == (
-            other.learner, other.objective, other.dim)
-
-
-@dataclass(frozen=True)
 class RunState:
     """The worker's state, sent whenever it changes."""
 
     run_id: int
-    spec: RunSpec | None
+    spec: RunConfig | None
     phase: str  # preparing, ready, running, paused, converged, diverged, failed
     hp: dict[str, Value]
     pending: dict[str, Value]
@@ -112,7 +96,7 @@ class Worker(QObject):
         super().__init__()
         self.commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._learner: Learner | None = None
-        self._spec: RunSpec | None = None
+        self._spec: RunConfig | None = None
         self._run_id = 0
         self._phase = "ready"
         self._message = ""
@@ -181,7 +165,7 @@ class Worker(QObject):
     def _do_stop(self, _: None) -> None:
         self._stopping = True
 
-    def _do_prepare(self, spec: RunSpec) -> None:
+    def _do_prepare(self, spec: RunConfig) -> None:
         """Reset to ``spec``'s step 0, reusing the learner when only seed or values differ."""
         self._running = False
         self._run_id += 1
@@ -198,7 +182,7 @@ class Worker(QObject):
         if reuse:
             self._learner.set_hyperparameters(spec.hyperparameters)
         else:
-            self._learner = cls(make_objective(spec.objective, spec.dim), spec.hyperparameters)
+            self._learner = spec.build()
         chunk = self._learner.reset(spec.seed)
         self._emit_chunk(chunk)  # before "ready", so a ready run always has its step 0 drawn
         self._phase, self._message = "ready", ""

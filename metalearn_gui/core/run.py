@@ -20,12 +20,19 @@ from metalearn_gui.core.objectives import make_objective
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A learner on an objective with a seed; ``steps=None`` runs until stopped (the GUI)."""
+
     learner: str
     objective: str
     dim: int | None = None
-    steps: int = 1000
+    steps: int | None = 1000
     seed: int = 0
     hyperparameters: Mapping[str, Value] = field(default_factory=dict)
+
+    def same_problem(self, other: RunConfig | None) -> bool:
+        """Whether ``other``'s learner (and its compiled graphs) can serve this run by a reset."""
+        return other is not None and (self.learner, self.objective, self.dim) == (
+            other.learner, other.objective, other.dim)
 
     def build(self) -> Learner:
         """The configured learner, not yet reset; raises a ``ValueError`` subclass
@@ -57,7 +64,7 @@ def run_to_end(
     return time.perf_counter() - started
 
 
-def summarize(learner: Learner, config: RunConfig, seconds: float) -> dict[str, Any]:
+def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
     """The run's result as JSON-ready values (non-finite numbers become ``None``)."""
     objective = learner.objective
     summary: dict[str, Any] = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from types import ModuleType
 
@@ -39,6 +40,4 @@ def get_tf() -> ModuleType:
 
 def tf_loaded() -> bool:
     """Whether TensorFlow has been imported (by us or anyone else)."""
-    import sys
-
     return _tf is not None or "tensorflow" in sys.modules

@@ -21,13 +21,14 @@ from metalearn_gui import __version__
 from metalearn_gui.core.history import History
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.run import RunConfig
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.ui.plots.loss_plot import LossPlot
 from metalearn_gui.ui.plots.style import apply_palette
 from metalearn_gui.ui.plots.theta_plot import ThetaPlot
-from metalearn_gui.worker import ChunkMessage, Landscape, RunController, RunSpec, RunState
+from metalearn_gui.worker import ChunkMessage, Landscape, RunController, RunState
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,6 @@ class MainWindow(QMainWindow):
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
-        self._dirty = False
         self._turn = 0  # which secondary plot the next frame redraws
         self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed)
@@ -210,9 +210,11 @@ class MainWindow(QMainWindow):
         self.landscape_plot.axes_changed.connect(lambda i, j: self.controller.send("landscape", (i, j)))
 
     # -- commands -------------------------------------------------------------------------
-    def spec(self) -> RunSpec:
-        return RunSpec(self.panel.learner(), self.panel.objective(), self.panel.dim_box.value(),
-                       self.panel.seed_box.value(), self.panel.hyperparameters())
+    def spec(self) -> RunConfig:
+        """What the panel shows, as a run without a step budget."""
+        return RunConfig(learner=self.panel.learner(), objective=self.panel.objective(),
+                         dim=self.panel.dim_box.value(), steps=None, seed=self.panel.seed_box.value(),
+                         hyperparameters=self.panel.hyperparameters())
 
     @Slot()
     def _prepare(self) -> None:
@@ -265,7 +267,6 @@ class MainWindow(QMainWindow):
     def mark_stale(self) -> None:
         """Every plot has new data to draw; frames redraw them (staggered)."""
         self._stale = {self.loss_plot, *(getattr(self, name) for name in SECONDARY_PLOTS)}
-        self._dirty = True
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
@@ -289,7 +290,7 @@ class MainWindow(QMainWindow):
         self.error_dialog.open()  # not exec(): the plots keep updating behind it
 
     # -- drawing ------------------------------------------------------------------------
-    def _begin_run(self, run_id: int, spec: RunSpec) -> None:
+    def _begin_run(self, run_id: int, spec: RunConfig) -> None:
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
         self.run_id = run_id
         self.banner.clear()  # whatever it said was about the previous run
@@ -323,7 +324,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_frame_timer_timeout(self) -> None:
-        if not self._dirty or self.history is None:
+        if not self._stale or self.history is None:
             return
         # The loss plot every frame; the others take turns, so that no single frame
         # blocks the event loop for long (each plot costs milliseconds to redraw).
@@ -337,7 +338,6 @@ class MainWindow(QMainWindow):
                 self._stale.discard(plot)
                 break
         self._stale.discard(self.loss_plot)
-        self._dirty = bool(self._stale)
         self._update_status()
 
     def _step_text(self) -> str:
