@@ -40,6 +40,7 @@ MAX_IN_FLIGHT = 2
 #: The landscape follows the moving θ at most this often.
 LANDSCAPE_SECONDS = 0.5
 LANDSCAPE_GRID = 61
+LANDSCAPE_COST_SHARE = 10
 GIL_SWITCH_SECONDS = 0.0005
 #: Every controller alive, so tests can check that no worker thread is left running.
 CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
@@ -307,8 +308,13 @@ class Worker(QObject):
         if not self._landscape_wanted or self._learner is None or self._learner.theta is None:
             return
         self._landscape_wanted = False
-        self._landscape_due = time.perf_counter() + LANDSCAPE_SECONDS
-        self.landscape_ready.emit(compute_landscape(self._learner, self._axes, self._population, self._run_id))
+        started = time.perf_counter()
+        landscape = compute_landscape(self._learner, self._axes, self._population, self._run_id)
+        # An expensive plane (lr-schedule: thousands of inner training runs) must not
+        # starve the run: it may take at most 1/LANDSCAPE_COST_SHARE of the worker's time.
+        cost = time.perf_counter() - started
+        self._landscape_due = time.perf_counter() + max(LANDSCAPE_SECONDS, LANDSCAPE_COST_SHARE * cost)
+        self.landscape_ready.emit(landscape)
 
 
 def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.ndarray | None = None,
