@@ -6,16 +6,26 @@ run described by the same configuration always means the same thing.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.hyperparams import Value
-from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
-from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
+from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+
+#: Written into every configuration file; a file without it is not ours.
+CONFIG_FORMAT = "metalearn-gui run configuration"
+CONFIG_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A configuration (file) that cannot describe a run; the message names the bad value."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,71 @@ class RunConfig:
         objective = make_objective(self.objective, self.dim)
         cls = learner_class(self.learner)
         return cls(objective, self.hyperparameters, max_steps=self.steps)
+
+    # -- as JSON ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values; :meth:`from_dict` reads them back to an equal config."""
+        return {
+            "format": CONFIG_FORMAT,
+            "version": CONFIG_VERSION,
+            "learner": self.learner,
+            "objective": self.objective,
+            "dim": self.dim,
+            "steps": self.steps,
+            "seed": self.seed,
+            "hyperparameters": dict(self.hyperparameters),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, origin: str = "configuration") -> RunConfig:
+        """A checked config; raises :class:`ConfigError` naming ``origin`` and the bad value.
+
+        Unknown keys, unknown names and out-of-range values are refused rather than
+        ignored: a reproduction that silently differs is worse than none.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"{origin}: expected a JSON object, got {type(data).__name__}")
+        if data.get("format") != CONFIG_FORMAT:
+            raise ConfigError(f"{origin}: not a metalearn-gui run configuration "
+                              f"(\"format\" must be {CONFIG_FORMAT!r})")
+        if data.get("version") != CONFIG_VERSION:
+            raise ConfigError(f"{origin}: configuration version {data.get('version')!r} is not "
+                              f"supported (this is version {CONFIG_VERSION})")
+        known = ("format", "version", "learner", "objective", "dim", "steps", "seed", "hyperparameters")
+        unknown = [key for key in data if key not in known]
+        if unknown:
+            raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
+        learner, objective = data.get("learner"), data.get("objective")
+        if learner not in LEARNER_NAMES:
+            raise ConfigError(f"{origin}: learner {learner!r} is not one of: {', '.join(LEARNER_NAMES)}")
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"{origin}: objective {objective!r} is not one of: {', '.join(OBJECTIVES)}")
+        dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)
+        steps = _optional_int(data.get("steps"), "steps", origin, minimum=1)
+        seed = _optional_int(data.get("seed", 0), "seed", origin)
+        hyperparameters = data.get("hyperparameters", {})
+        if not isinstance(hyperparameters, dict):
+            raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
+        config = cls(learner, objective, dim, steps, 0 if seed is None else seed, dict(hyperparameters))
+        try:
+            config.build()  # checks the dimension and every hyper-parameter; cheap, no TensorFlow
+        except ValueError as error:
+            raise ConfigError(f"{origin}: {error}") from None
+        return config
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        """Read a configuration file; any problem is a :class:`ConfigError` naming the file."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{path}: not valid JSON ({error})") from None
+        return cls.from_dict(data, origin=str(path))
 
 
 def run_to_end(
@@ -91,6 +166,15 @@ def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
         )
         summary["baseline_heldout_loss"] = objective.baseline_heldout_loss()
     return summary
+
+
+def _optional_int(value: Any, key: str, origin: str, minimum: int | None = None) -> int | None:
+    if value is None and minimum is not None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+        wanted = "an integer" if minimum is None else f"an integer ≥ {minimum}"
+        raise ConfigError(f"{origin}: \"{key}\" must be {wanted}, got {json.dumps(value)}")
+    return value
 
 
 def _number(value: float | None) -> float | None:
