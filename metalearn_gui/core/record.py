@@ -1,0 +1,50 @@
+"""A run as data: its configuration, bounded history, live changes and outcome.
+
+The common currency of the run store, the exporters and the window: whatever
+produced a run (the CLI, the GUI's worker, a database row), a :class:`RunRecord`
+is enough to redraw its figures and write its files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from metalearn_gui.core.history import History
+from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.learners import Chunk
+from metalearn_gui.core.run import RunConfig
+
+#: Rows a record keeps of a run (older ones thinned, keeping each bucket's min and
+#: max loss): plenty to redraw and export a figure, small enough to store every run.
+RECORD_ROWS = 20_000
+
+Change = tuple[int, str, Value, Value]  # (step, name, old, new)
+
+
+@dataclass
+class RunRecord:
+    """One run. ``summary`` is :func:`metalearn_gui.core.run.summarize`'s output once
+    the run has ended (empty before); ``status`` is the learner's status, or
+    ``stopped`` / ``interrupted`` for runs the user left or a crash cut short."""
+
+    config: RunConfig
+    history: History
+    changes: list[Change] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    id: int | None = None
+
+    @classmethod
+    def start(cls, config: RunConfig, dim: int, extras: tuple[str, ...] = (),
+              capacity: int = RECORD_ROWS) -> RunRecord:
+        """An empty record for a run of ``config`` whose θ has ``dim`` coordinates."""
+        return cls(config, History(dim, extras, capacity=capacity))
+
+    def add(self, chunk: Chunk) -> None:
+        """Append a chunk's rows (its extras that the history keeps) and its status."""
+        self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
+                            chunk.extras)
+        self.status = chunk.status.value
