@@ -18,6 +18,7 @@ import numpy as np
 from metalearn_gui import __version__
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig, run_to_end, summarize
 
 PROG = "metalearn-gui"
@@ -137,10 +138,16 @@ def _run(args: argparse.Namespace) -> int:
     progress = tqdm(total=config.steps, file=sys.stderr, unit="step", disable=args.quiet,
                     desc=f"{learner.name} on {learner.objective.name}", dynamic_ncols=True)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
+    record: RunRecord | None = None
     try:
         writer = _CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 
         def on_chunk(chunk: Chunk) -> None:
+            nonlocal record
+            if record is None:
+                record = RunRecord.begin(config, chunk)
+            else:
+                record.add(chunk)
             if writer:
                 writer.write(chunk)
             if len(chunk):
@@ -154,6 +161,7 @@ def _run(args: argparse.Namespace) -> int:
             csv_file.close()
 
     summary = summarize(learner, seconds)
+    record.summary = summary
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     if args.json:

@@ -38,10 +38,12 @@ class RunRecord:
     id: int | None = None
 
     @classmethod
-    def start(cls, config: RunConfig, dim: int, extras: tuple[str, ...] = (),
-              capacity: int = RECORD_ROWS) -> RunRecord:
-        """An empty record for a run of ``config`` whose θ has ``dim`` coordinates."""
-        return cls(config, History(dim, extras, capacity=capacity))
+    def begin(cls, config: RunConfig, first: Chunk, capacity: int = RECORD_ROWS) -> RunRecord:
+        """A record of ``config``'s run holding its ``first`` chunk (step 0), whose θ and
+        extras set the history's columns."""
+        record = cls(config, History(first.theta.shape[1], tuple(first.extras), capacity=capacity))
+        record.add(first)
+        return record
 
     def add(self, chunk: Chunk) -> None:
         """Append a chunk's rows (its extras that the history keeps) and its status."""
