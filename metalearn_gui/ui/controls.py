@@ -3,6 +3,9 @@
 Hyper-parameter rows are generated from the learner's :class:`HyperParam` specs, so a
 new learner gets its sliders for free. Slider drags are debounced (superqt) so one
 drag is one change — one marker on the loss plot — not fifty.
+
+Importing superqt costs ~0.3 s (it star-imports most of Qt through qtpy), so it is
+imported with the first slider, which the window builds right after its first paint.
 """
 
 from __future__ import annotations
@@ -16,9 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
     QVBoxLayout, QWidget,
 )
-from superqt import QDoubleSlider
-from superqt.utils import QSignalDebouncer
-
 from metalearn_gui.core.hyperparams import HyperParam, Value
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
@@ -84,7 +84,7 @@ class HyperParamControl(QWidget):
         self.setToolTip(tip + ("" if spec.live else f"<br><i>{ON_RESET}</i>"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._slider: QDoubleSlider | None = None
+        self._slider = None  # a superqt QDoubleSlider
         self._box: _NumberBox | None = None
         self._combo: QComboBox | None = None
         if spec.choices is not None:
@@ -93,6 +93,9 @@ class HyperParamControl(QWidget):
             self._combo.currentTextChanged.connect(lambda text: self.value_committed.emit(spec.name, text))
             layout.addWidget(self._combo)
         else:
+            from superqt import QDoubleSlider
+            from superqt.utils import QSignalDebouncer
+
             self._slider = QDoubleSlider(Qt.Orientation.Horizontal)
             self._slider.setRange(self._to_slider(spec.low), self._to_slider(spec.high))
             self._slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep Right/Space for the app
@@ -190,7 +193,6 @@ class ControlPanel(QWidget):
         self._update_dim_range(objective)
         self.dim_box.setValue(dim or make_objective(objective).dim)
         self.seed_box.setValue(seed)
-        self._rebuild_hyperparameters()
         self.learner_box.currentIndexChanged.connect(self._on_problem_changed)
         self.objective_box.currentIndexChanged.connect(self._on_problem_changed)
 
@@ -257,6 +259,8 @@ class ControlPanel(QWidget):
         return SPEEDS[self.speed_slider.value()]
 
     def hyperparameters(self) -> dict[str, Value]:
+        if not self.controls:  # the first call builds the rows (see the module docstring)
+            self._rebuild_hyperparameters()
         return {name: control.value() for name, control in self.controls.items()}
 
     def show_values(self, values: dict[str, Value], pending: dict[str, Value]) -> None:

@@ -11,7 +11,7 @@ import logging
 from importlib import resources
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QToolButton, QVBoxLayout, QWidget,
@@ -107,7 +107,16 @@ class MainWindow(QMainWindow):
         self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
         self.frame_timer.start()
         self.controller.send("speed", self.panel.speed())
-        self._prepare()
+        self._prepared_once = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
+        super().paintEvent(event)
+        if not self._prepared_once:
+            # The first run is prepared once the window has painted (the timer fires after
+            # this paint pass): preparing may import TensorFlow, whose GIL-heavy seconds
+            # would otherwise slow the first paint down ~5×.
+            self._prepared_once = True
+            QTimer.singleShot(0, self._prepare)
 
     # -- building ---------------------------------------------------------------------
     def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int) -> None:
