@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Work per chunk at full speed: short enough that commands feel immediate.
 CHUNK_SECONDS = 0.02
-#: No plot shows more than this many rows of one chunk; bigger chunks are thinned.
-MAX_CHUNK_ROWS = 4096
+#: Rows of one 20 ms chunk the GUI gets (thinned keeping min/max loss): plots draw
+#: ~1,000 buckets of a whole run, and every row sent costs GUI-thread time.
+MAX_CHUNK_ROWS = 1024
 #: Chunks sent but not yet taken by the GUI; beyond this the worker merges chunks
 #: instead of queueing more signals (a GUI that cannot keep up must not fall behind).
 MAX_IN_FLIGHT = 2

@@ -21,6 +21,7 @@ from metalearn_gui import __version__
 from metalearn_gui.core.history import History
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.record import RECORD_ROWS
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
@@ -34,9 +35,6 @@ log = logging.getLogger(__name__)
 
 FRAME_MS = 33
 SECONDARY_PLOTS = ("theta_plot", "landscape_plot", "learner_plot")
-#: Rows the window keeps of a run: plots show at most a few thousand points, and
-#: re-thinning the history when it fills costs time on the GUI thread in proportion.
-HISTORY_ROWS = 50_000
 APP_NAME = "metalearn-gui"
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
@@ -303,7 +301,7 @@ class MainWindow(QMainWindow):
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
         self.run_id = run_id
         self.banner.clear()  # whatever it said was about the previous run
-        self.history = History(spec.dim, history_extras(spec.learner), capacity=HISTORY_ROWS)
+        self.history = History(spec.dim, history_extras(spec.learner), capacity=RECORD_ROWS)
         objective = make_objective(spec.objective, spec.dim)
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)

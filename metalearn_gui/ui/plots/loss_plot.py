@@ -12,12 +12,11 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History, thin_indices
 from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, PlotPanel, finite_or_nan, follow_data, pen, setup_plot,
+    BEST, DIVERGED, GHOST, LOSS, MARKER, MAX_POINTS, SMOOTH, PlotPanel, finite_or_nan, follow_data, pen, setup_plot,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_LOSS_POINTS = 4000
 #: Smoothing choices: label → moving-average window in plotted points.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
@@ -108,8 +107,8 @@ class LossPlot(PlotPanel):
         history = self._history
         if history is None:
             return
-        # Thinned like the history itself (min/max per bucket): no screen shows more points.
-        rows = thin_indices(history.column("loss"), MAX_LOSS_POINTS)
+        # Thinned like the history itself (min/max per bucket, about one bucket per pixel).
+        rows = thin_indices(history.column("loss"), MAX_POINTS)
         steps, loss = history.column("step")[rows], history.column("loss")[rows]
         log_y = self._log_possible(loss) and self.log_box.isChecked()
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0

@@ -16,7 +16,7 @@ MARKER = "#CC79A7"
 DIVERGED = "#E03030"
 SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F",
           "#BCBD22", "#17BECF", "#9467BD", "#F0E442")
-#: Most points drawn per secondary curve (θ, learner view): a plot is ~500 px wide,
+#: Most points drawn per curve: a plot is ~500–1000 px wide,
 #: and every point costs time in each frame.
 MAX_POINTS = 2000
 
