@@ -21,7 +21,7 @@ def launch(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName(APP_NAME)
     app.setWindowIcon(app_icon())
-    window = MainWindow()
+    window = MainWindow.from_last_session()
     # Also on logout or app.quit(): join the worker; a running QThread at exit aborts.
     app.aboutToQuit.connect(window.controller.shutdown)
     window.show()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Mapping
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
@@ -19,9 +20,10 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
     QVBoxLayout, QWidget,
 )
-from metalearn_gui.core.hyperparams import HyperParam, Value
+from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.run import RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -184,15 +186,14 @@ class ControlPanel(QWidget):
     speed_changed = Signal(object)
 
     def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
-                 seed: int = 0, parent: QWidget | None = None) -> None:
+                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controls: dict[str, HyperParamControl] = {}
+        #: Hyper-parameter values the rows show when next built (else the defaults).
+        self._wanted: dict[str, Value] = {}
         self._setup_ui()
-        self.learner_box.setCurrentIndex(LEARNER_NAMES.index(learner))
-        self.objective_box.setCurrentIndex(list(OBJECTIVES).index(objective))
-        self._update_dim_range(objective)
-        self.dim_box.setValue(dim or make_objective(objective).dim)
-        self.seed_box.setValue(seed)
+        self._show_problem(RunConfig(learner, objective, dim, None, seed, hyperparameters or {}))
         self.learner_box.currentIndexChanged.connect(self._on_problem_changed)
         self.objective_box.currentIndexChanged.connect(self._on_problem_changed)
 
@@ -272,9 +273,29 @@ class ControlPanel(QWidget):
                 control.set_value(values[name])
             control.set_pending(name in pending)
 
+    def show_config(self, config: RunConfig) -> None:
+        """Show a whole configuration (a run reloaded from the history, the last session's)
+        and restart on it: one ``problem_changed``, not one per field."""
+        self._show_problem(config)
+        self._rebuild_hyperparameters()
+        self.problem_changed.emit()
+
+    def _show_problem(self, config: RunConfig) -> None:
+        for box in (self.learner_box, self.objective_box):
+            box.blockSignals(True)
+        self.learner_box.setCurrentIndex(LEARNER_NAMES.index(config.learner))
+        self.objective_box.setCurrentIndex(list(OBJECTIVES).index(config.objective))
+        for box in (self.learner_box, self.objective_box):
+            box.blockSignals(False)
+        self._update_dim_range(config.objective)
+        self.dim_box.setValue(config.dim or make_objective(config.objective).dim)
+        self.seed_box.setValue(config.seed)
+        self._wanted = dict(config.hyperparameters)
+
     # -- reactions ----------------------------------------------------------------------
     def _on_problem_changed(self) -> None:
         self._update_dim_range(self.objective())
+        self._wanted = {}  # values chosen for another learner or objective
         self._rebuild_hyperparameters()
         self.problem_changed.emit()
 
@@ -294,9 +315,18 @@ class ControlPanel(QWidget):
         cls = learner_class(self.learner())
         suggested = OBJECTIVES[self.objective()].suggested.get(cls.name, {})
         for spec in cls.hyperparams:
-            control = HyperParamControl(spec, suggested.get(spec.name, spec.default))
+            control = HyperParamControl(spec, self._wanted_value(spec, suggested.get(spec.name, spec.default)))
             control.value_committed.connect(self.hyperparameter_changed)
             label = _on_reset_label(spec.label, spec.live)
             label.setToolTip(control.toolTip())
             self.hp_form.addRow(label, control)
             self.controls[spec.name] = control
+
+    def _wanted_value(self, spec: HyperParam, default: Value) -> Value:
+        if spec.name not in self._wanted:
+            return default
+        try:
+            return spec.validate(self._wanted[spec.name])
+        except HyperParamError as error:  # e.g. a saved value outside a newer version's range
+            log.warning("not restoring %s", error)
+            return default

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
+from typing import Mapping
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
@@ -19,11 +20,13 @@ from PySide6.QtWidgets import (
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import History
+from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.ui.controls import ControlPanel
+from metalearn_gui.ui.settings import load_session, save_session
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.ui.plots.loss_plot import LossPlot
@@ -86,7 +89,7 @@ class Banner(QFrame):
 
 class MainWindow(QMainWindow):
     def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None) -> None:
         super().__init__()
         apply_palette()
         self.controller = RunController(self)
@@ -98,7 +101,7 @@ class MainWindow(QMainWindow):
         self._traceback = ""
         self._turn = 0  # which secondary plot the next frame redraws
         self._stale: set = set()  # plots with data they have not drawn yet
-        self._setup_ui(learner, objective, dim, seed)
+        self._setup_ui(learner, objective, dim, seed, hyperparameters)
         self._connect()
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
@@ -117,10 +120,23 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._prepare)
 
     # -- building ---------------------------------------------------------------------
-    def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int) -> None:
+    @classmethod
+    def from_last_session(cls) -> MainWindow:
+        """The window as the user left it: configuration, speed and geometry."""
+        config, speed_index, geometry = load_session()
+        window = cls() if config is None else cls(config.learner, config.objective, config.dim, config.seed,
+                                                   config.hyperparameters)
+        if speed_index is not None and 0 <= speed_index <= window.panel.speed_slider.maximum():
+            window.panel.speed_slider.setValue(speed_index)
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        return window
+
+    def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int,
+                  hyperparameters: Mapping[str, Value] | None) -> None:
         self.setWindowIcon(app_icon())
         self.resize(QSize(1280, 800))
-        self.panel = ControlPanel(learner, objective, dim, seed)
+        self.panel = ControlPanel(learner, objective, dim, seed, hyperparameters)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -368,6 +384,7 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        save_session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry())
         self.frame_timer.stop()
         self.controller.shutdown(timeout_ms=1000)
         super().closeEvent(event)

@@ -11,6 +11,15 @@ from ui_helpers import TF_TIMEOUT_MS, wait_phase
 from metalearn_gui.worker import CONTROLLERS
 
 
+@pytest.fixture(autouse=True, scope="session")
+def settings_in_temp_folder(tmp_path_factory):
+    """The window saves its session on close: never into the user's real settings."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture(autouse=True)
 def no_thread_left_running():
     """Fail a test that leaves a worker (or any non-daemon Python thread) running."""
