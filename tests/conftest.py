@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every run the CLI or the window makes is stored: keep the tests' runs out of the
+# user's data folder (forced, not setdefault; subprocesses inherit it).
+_DATA_DIR = tempfile.mkdtemp(prefix="metalearn-gui-tests-")
+os.environ["METALEARN_GUI_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 
 import numpy as np
 import pytest

@@ -28,23 +28,44 @@ def thin_indices(loss: np.ndarray, target: int) -> np.ndarray:
     """Indices (sorted) of about ``target`` rows keeping every bucket's min and max ``loss``.
 
     Used on old history and to shrink a chunk that holds more rows than any plot
-    can show. The last row is always kept, so "current" values stay exact.
+    can show. The last row is always kept, so "current" values stay exact. Runs on
+    the GUI thread every frame: linear, no sorting.
     """
     count = len(loss)
     if count <= target or target < 4:
         return np.arange(count)
     bucket = int(np.ceil(2 * count / target))
-    starts = np.arange(0, count, bucket)
-    # Pad the partial last bucket with its own last value so it reshapes with the rest.
-    padded = np.concatenate([loss, np.full(len(starts) * bucket - count, loss[-1])])
-    grouped = padded.reshape(-1, bucket)
-    keep = np.concatenate([
-        starts + np.argmin(grouped, axis=1),
-        starts + np.argmax(grouped, axis=1),
-        [count - 1],
-    ])
-    keep = np.minimum(keep, count - 1)  # a padded position stands for the last row
-    return np.unique(keep)
+    whole = count - count % bucket
+    parts = [_bucket_extremes(loss[:whole].reshape(-1, bucket), 0)]
+    if whole < count:
+        parts.append(_bucket_extremes(loss[whole:].reshape(1, -1), whole))
+    parts.append(np.array([count - 1]))
+    keep = np.concatenate(parts)
+    return keep[np.concatenate([[True], np.diff(keep) > 0])]  # drop repeats (min = max, last row)
+
+
+def _bucket_extremes(grouped: np.ndarray, offset: int) -> np.ndarray:
+    """Each row's argmin and argmax (in index order), as indices into the flat array."""
+    low, high = grouped.argmin(axis=1), grouped.argmax(axis=1)
+    starts = offset + np.arange(len(grouped)) * grouped.shape[1]
+    return np.column_stack([starts + np.minimum(low, high), starts + np.maximum(low, high)]).ravel()
+
+
+def as_rows(extra_names: tuple[str, ...], step: np.ndarray, loss: np.ndarray, best_loss: np.ndarray,
+            evaluations: np.ndarray, theta: np.ndarray,
+            extras: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Rows in :class:`History`'s column layout: step, loss, best_loss, evaluations, the
+    named extras (NaN where missing), θ. Shared with the run store, which writes this layout."""
+    count = len(step)
+    first_extra = len(BASE_COLUMNS)
+    first_theta = first_extra + len(extra_names)
+    rows = np.empty((count, first_theta + np.shape(theta)[1]))
+    rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = step, loss, best_loss, evaluations
+    for offset, name in enumerate(extra_names):
+        values = (extras or {}).get(name)
+        rows[:, first_extra + offset] = np.nan if values is None else np.asarray(values, float).reshape(count)
+    rows[:, first_theta:] = theta
+    return rows
 
 
 class History:
@@ -89,12 +110,7 @@ class History:
         count = len(step)
         if count == 0:
             return
-        rows = np.empty((count, self._data.shape[1]))
-        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = step, loss, best_loss, evaluations
-        for name in self.extra_names:
-            values = (extras or {}).get(name)
-            rows[:, self._column[name]] = np.nan if values is None else np.asarray(values, float).reshape(count)
-        rows[:, self._theta] = theta
+        rows = as_rows(self.extra_names, step, loss, best_loss, evaluations, theta, extras)
         self.rows_seen += count
         if count > self.capacity // 4:  # leave room for old rows beside the exact newest half
             rows = rows[thin_indices(rows[:, 1], self.capacity // 4)]
@@ -104,6 +120,22 @@ class History:
         self._reserve(self._size + count)
         self._data[self._size : self._size + count] = rows
         self._size += count
+
+    def table(self) -> np.ndarray:
+        """A view of all rows: columns step, loss, best_loss, evaluations, the extras, θ."""
+        return self._data[: self._size]
+
+    @classmethod
+    def from_table(cls, dim: int, extras: tuple[str, ...], table: np.ndarray, rows_seen: int,
+                   capacity: int) -> History:
+        """A history holding exactly ``table``'s rows (e.g. read back from the run store);
+        ``capacity`` grows to fit them if needed."""
+        history = cls(dim, extras, capacity=max(capacity, len(table)))
+        history._reserve(len(table))
+        history._data[: len(table)] = table
+        history._size = len(table)
+        history.rows_seen = rows_seen
+        return history
 
     def column(self, name: str) -> np.ndarray:
         """A view of one column (``step``, ``loss``, ``best_loss``, ``evaluations`` or an extra)."""

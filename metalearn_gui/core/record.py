@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
+from metalearn_gui import __version__
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import Chunk
@@ -44,6 +47,24 @@ class RunRecord:
         record = cls(config, History(first.theta.shape[1], tuple(first.extras), capacity=capacity))
         record.add(first)
         return record
+
+    def outcome(self) -> dict[str, Any]:
+        """The summary, or for a run that ended without one (interrupted, or still
+        going) what its rows tell, marked ``"from_rows": true``."""
+        if self.summary or len(self.history) == 0:
+            return self.summary
+        history = self.history
+        best = int(np.argmin(history.column("loss")))  # thinning keeps every bucket's minimum
+        hyperparameters = dict(self.config.hyperparameters)
+        hyperparameters.update({name: new for _, name, _, new in self.changes})
+        return {
+            "version": __version__, "learner": self.config.learner, "objective": self.config.objective,
+            "dim": history.dim, "seed": self.config.seed, "steps": int(history.column("step")[-1]),
+            "evaluations": int(history.column("evaluations")[-1]), "status": self.status,
+            "final_loss": float(history.column("loss")[-1]), "best_loss": float(history.column("loss")[best]),
+            "theta_final": history.theta()[-1].tolist(), "theta_best": history.theta()[best].tolist(),
+            "hyperparameters": hyperparameters, "from_rows": True,
+        }
 
     def add(self, chunk: Chunk) -> None:
         """Append a chunk's rows (its extras that the history keeps) and its status."""

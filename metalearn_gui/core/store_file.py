@@ -1,0 +1,169 @@
+"""The run store's SQLite file: recognising it as ours, creating or migrating its
+schema, and moving a damaged or foreign file aside rather than failing or overwriting it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+#: ``PRAGMA application_id`` of our files ("MLGU"), so another program's SQLite file is not taken for ours.
+APPLICATION_ID = 0x4D4C4755
+SCHEMA_VERSION = 1
+#: How long a writer waits for another process's transaction (they last milliseconds).
+BUSY_SECONDS = 15.0
+
+#: Statements that take the schema from version ``n - 1`` to ``n``; add a key per new version.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        # AUTOINCREMENT: a deleted run's id is never given to another run.
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created TEXT NOT NULL,
+            learner TEXT NOT NULL,
+            objective TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            config TEXT NOT NULL,  -- RunConfig.to_dict() as JSON
+            extras TEXT NOT NULL,  -- JSON list: the learner extras kept as history columns
+            status TEXT NOT NULL,
+            best_loss REAL,
+            final_loss REAL,
+            steps INTEGER NOT NULL DEFAULT 0,
+            evaluations INTEGER NOT NULL DEFAULT 0,
+            rows_seen INTEGER NOT NULL DEFAULT 0,
+            stored_rows INTEGER NOT NULL DEFAULT 0,
+            app_version TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('cli', 'window')),
+            owner_pid INTEGER,  -- owner_*: the writing process while running (core/owner.py)
+            owner_host TEXT,
+            owner_boot TEXT,
+            summary TEXT  -- summarize()'s JSON once ended
+        )""",
+        """CREATE TABLE changes (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            old TEXT NOT NULL,
+            new TEXT NOT NULL  -- old, new: JSON, so 3, 3.0 and "3" stay apart
+        )""",
+        "CREATE INDEX changes_by_run ON changes(run_id)",
+        """CREATE TABLE history (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            first_step INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            -- rows x (4 + extras + dim) little-endian float64, row-major, in History's
+            -- column order: step, loss, best_loss, evaluations, the extras, theta
+            data BLOB NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX history_by_run ON history(run_id, first_step)",
+    ),
+}
+_TABLES = {"runs", "changes", "history"}
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message is one line naming the problem."""
+
+
+def open_database(path: Path) -> tuple[sqlite3.Connection, list[str]]:
+    """A connection to the store at ``path``, created or migrated as needed, and what
+    had to be repaired (one line each). A damaged or foreign file, or one of a newer
+    schema, is moved aside and a fresh store started; never read any further."""
+    connection, problem = _connect_checked(path)
+    messages = []
+    if problem:
+        connection.close()
+        aside = _move_aside(path, problem[0])
+        messages.append(f"the run store {path} {problem[1]}; moved it aside to {aside.name} "
+                        f"and started a fresh one")
+        connection, _ = _connect_checked(path)
+    try:
+        _prepare(connection)
+    except sqlite3.Error as error:
+        connection.close()
+        raise StoreError(f"run store {path} cannot be prepared: {error}") from None
+    return connection, messages
+
+
+def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | None]:
+    """A connection to ``path`` and, if the file is not a store this version can use,
+    (kind, what is wrong) for moving it aside."""
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
+    except sqlite3.Error as error:
+        raise StoreError(f"run store {path} cannot be opened: {error}") from None
+    try:
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {name for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorname", "") not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+            connection.close()
+            raise StoreError(f"run store {path} cannot be opened: {error}") from None
+        return connection, ("corrupt", f"is damaged or not a database ({error})")
+    if application_id == 0 and not tables:
+        return connection, None  # new (empty) file
+    if application_id != APPLICATION_ID:
+        return connection, ("foreign", "belongs to another application")
+    if version > SCHEMA_VERSION:
+        return connection, ("newer", f"was written by a newer metalearn-gui (schema version {version}; "
+                                     f"this one reads up to {SCHEMA_VERSION})")
+    if version == SCHEMA_VERSION and not _TABLES <= tables:
+        return connection, ("corrupt", "lacks the tables of a run store")
+    return connection, None
+
+
+def _prepare(connection: sqlite3.Connection) -> None:
+    """Connection settings, and the schema created or migrated to :data:`SCHEMA_VERSION`."""
+    connection.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect only on a new file
+    connection.execute("PRAGMA journal_mode = WAL")
+    # In WAL mode NORMAL survives a killed process; only a power cut may lose the last commits.
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    with transaction(connection):
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                connection.execute(statement)
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """IMMEDIATE takes the write lock up front, so a busy database is waited for (busy
+    timeout) rather than failing mid-transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if connection.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+            connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _move_aside(path: Path, kind: str) -> Path:
+    """Rename the database (and its WAL files, which belong to it) out of the way."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.{kind}-{stamp}")
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.{kind}-{stamp}-{number}")
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                source.rename(f"{aside}{suffix}")
+    except OSError as error:
+        raise StoreError(f"run store {path} is unusable and cannot be moved aside: "
+                         f"{error.strerror}") from None
+    return aside
