@@ -1,0 +1,110 @@
+"""Everything about a run in one folder, or one piece at a time (the window's Export menu).
+
+Each writer checks its path before any rendering and raises :class:`ExportError`
+(one line naming the path) if it cannot be written; files are replaced whole
+(:func:`~metalearn_gui.export.files.write_atomic`), never left half-written.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import PySide6
+import pyqtgraph as pg
+
+from metalearn_gui import __version__
+from metalearn_gui.core.record import RunRecord
+from metalearn_gui.core.run import RunConfig
+from metalearn_gui.export.figures import FIGURES, FORMATS, SIZE, render_figure
+from metalearn_gui.export.files import (
+    ExportError, check_file, prepare_directory, write_atomic, write_bytes, write_json,
+)
+from metalearn_gui.export.table import write_history_csv
+
+MANIFEST = "manifest.json"
+#: The bundle's files besides the manifest, in the order they are written.
+BUNDLE_FILES = tuple(f"{name}.{fmt}" for name in FIGURES for fmt in FORMATS) + (
+    "history.csv", "config.json", "summary.json")
+
+
+def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
+                 size: tuple[int, int] = SIZE) -> list[Path]:
+    """Write :data:`BUNDLE_FILES` and ``manifest.json`` into ``directory`` (created if
+    missing; files of the same names are replaced). The manifest comes last: a folder
+    with one holds a complete bundle. Returns the paths written."""
+    directory = prepare_directory(directory)
+    # Render first: a failure while drawing leaves the folder as it was.
+    figures = {f"{name}.{fmt}": render_figure(record, name, fmt, scale, size)
+               for name in FIGURES for fmt in FORMATS}
+    for filename, data in figures.items():
+        write_bytes(directory / filename, data)
+    _write_history_csv(record, directory / "history.csv")
+    _write_config(record.config, directory / "config.json")
+    write_json(directory / "summary.json", record.outcome())
+    write_json(directory / MANIFEST, manifest(record, BUNDLE_FILES))
+    return [directory / name for name in (*BUNDLE_FILES, MANIFEST)]
+
+
+def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
+    """What made the bundle: versions, the run's identity, dates and files."""
+    config = record.config
+    versions = {"metalearn-gui": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "PySide6": PySide6.__version__, "pyqtgraph": pg.__version__}
+    if "tensorflow" in sys.modules:  # only if the run used it: importing it costs seconds
+        versions["tensorflow"] = sys.modules["tensorflow"].__version__
+    return {
+        "app": "metalearn-gui",
+        "versions": versions,
+        "learner": config.learner,
+        "objective": config.objective,
+        "dim": record.history.dim,
+        "seed": config.seed,
+        "status": record.status,
+        "run_date": record.created,
+        "export_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": list(files),
+    }
+
+
+# -- single pieces --------------------------------------------------------------------
+def write_figure(record: RunRecord, figure: str, path: Path, scale: int = 1,
+                 size: tuple[int, int] = SIZE) -> None:
+    """One figure (``loss``, ``theta`` or ``landscape``); the format follows the suffix
+    (``.png`` at ``scale`` × ``size`` pixels, or ``.svg``)."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ExportError(f"{str(path)!r}: a figure is saved as .png or .svg, not {path.suffix or 'no suffix'!r}")
+    check_file(path)
+    write_bytes(path, render_figure(record, figure, fmt, scale, size))
+
+
+def write_history(record: RunRecord, path: Path) -> None:
+    check_file(path)
+    _write_history_csv(record, Path(path))
+
+
+def write_config(config: RunConfig, path: Path) -> None:
+    check_file(path)
+    _write_config(config, Path(path))
+
+
+def write_summary(record: RunRecord, path: Path) -> None:
+    check_file(path)
+    write_json(Path(path), record.outcome())
+
+
+def _write_history_csv(record: RunRecord, path: Path) -> None:
+    text = io.StringIO()
+    write_history_csv(text, record)
+    write_bytes(path, text.getvalue().encode("utf-8"))
+
+
+def _write_config(config: RunConfig, path: Path) -> None:
+    write_atomic(path, config.save)

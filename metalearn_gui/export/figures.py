@@ -1,0 +1,228 @@
+"""The window's plots, fed a finished run and rendered offscreen to PNG or SVG.
+
+The same plot classes as the window draw the figures, so an export looks like the
+screen — but always in a light theme, for print. SVG goes through ``QSvgGenerator``:
+pyqtgraph's own SVG exporter breaks on this PySide6 (shared/PITFALLS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QRectF, QSize
+from PySide6.QtGui import QColor, QImage, QPainter, QPicture
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QApplication
+
+from metalearn_gui import __version__
+from metalearn_gui.core.landscape import true_landscape
+from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.record import RunRecord
+from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.ui.plots.loss_plot import LossPlot
+from metalearn_gui.ui.plots.style import PlotPanel
+from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+
+#: Figure size in logical pixels; a PNG at scale s is s times as many pixels.
+SIZE = (800, 500)
+FORMATS = ("png", "svg")
+BACKGROUND, FOREGROUND = "#FFFFFF", "#000000"
+#: Curves' width in logical pixels (the window draws 1).
+LINE_WIDTH = 1.5
+#: Logical pixels per inch written into PNG files (scaled with the PNG's scale).
+PRINT_DPI = 96
+
+
+def application() -> QApplication:
+    """The running QApplication, or a new offscreen one (no window is ever shown)."""
+    app = QApplication.instance()
+    if app is None:
+        # Qt aborts the process when it finds no display; offscreen needs none.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication([sys.argv[0] if sys.argv else "metalearn-gui"])
+    return app
+
+
+@contextmanager
+def light_theme() -> Iterator[None]:
+    """pyqtgraph reads its colours when items are made and when axes paint: hold the
+    print colours for both, then give the window its own theme back."""
+    saved = {name: pg.getConfigOption(name) for name in ("background", "foreground")}
+    pg.setConfigOptions(background=BACKGROUND, foreground=FOREGROUND)
+    try:
+        yield
+    finally:
+        pg.setConfigOptions(**saved)
+
+
+# -- figures ------------------------------------------------------------------------------
+def figure_title(record: RunRecord, name: str) -> str:
+    config = record.config
+    return (f"{FIGURES[name][0]} — {config.learner} on {config.objective} ({record.history.dim}-D), "
+            f"seed {config.seed}")
+
+
+def _loss_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+    panel = LossPlot()
+    panel.set_run(record.history, make_objective(record.config.objective, record.history.dim).optimum_value)
+    panel.set_changes(tuple(record.changes))
+    panel.set_divergence(record.summary.get("diverged_at"))
+    panel.divergence.label.setPosition(0.5)  # a divergence is always at the right, by the legend
+    return panel, panel.plot
+
+
+def _theta_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+    panel = ThetaPlot()
+    panel.set_run(record.history)
+    return panel, panel.plot
+
+
+def _landscape_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+    """True L on the plane of θ₀, θ₁ through the final θ, with the run's trajectory."""
+    history = record.history
+    panel = LandscapePlot()
+    panel.set_dim(history.dim)
+    panel.set_run(history, population_visible=False)
+    objective = make_objective(record.config.objective, history.dim)
+    panel.set_landscape(true_landscape(objective, history.theta()[-1], axes=(0, 1)))
+    return panel, panel.true_surface.plot
+
+
+FIGURES: dict[str, tuple[str, Callable[[RunRecord], tuple[PlotPanel, pg.PlotItem]]]] = {
+    "loss": ("Loss", _loss_figure),
+    "theta": ("Strategy θ", _theta_figure),
+    "landscape": ("True L through the final θ", _landscape_figure),
+}
+
+
+def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, scale: int = 1) -> PlotPanel:
+    """A plot panel drawing ``record``, laid out at ``size`` with pens for ``scale``, ready
+    for :func:`render_png`/:func:`render_svg` (call inside :func:`light_theme`)."""
+    application()
+    panel, plot = FIGURES[name][1](record)
+    plot.setTitle(figure_title(record, name))
+    _scale_pens(panel.graphics, scale)
+    # Never shown (no window flashes up): lay the scene out at ``size`` as a shown view
+    # would on its resize; an unlaid-out scene exports empty or stacked (PITFALLS.md).
+    panel.graphics.resize(*size)
+    panel.graphics.setRange(QRectF(0, 0, *size), padding=0)
+    _lay_out()
+    _fit_finished_run(plot)
+    _lay_out()
+    # Axes widen to their tick labels only once painted: paint once, then lay out again.
+    _painted_image(panel.graphics, 1)
+    _lay_out()
+    return panel
+
+
+def _lay_out() -> None:
+    """Apply pending layouts (legends, axes) — and nothing else: processEvents() here would
+    let a window's clicks and worker chunks in, in the middle of an export."""
+    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+
+
+def _fit_finished_run(plot: pg.PlotItem) -> None:
+    """Fit the data, not the live view's room to grow, with the vertical markers
+    (changes, divergence) in view."""
+    view = plot.getViewBox()
+    view.autoRange()
+    markers = [item.value() for item in plot.items
+               if isinstance(item, pg.InfiniteLine) and item.isVisible() and item.angle == 90]
+    (x0, x1), _ = view.viewRange()
+    if markers and (min(markers) < x0 or max(markers) > x1):
+        view.setXRange(min(x0, *markers), max(x1, *markers))
+
+
+def render_figure(record: RunRecord, name: str, fmt: str, scale: int = 1,
+                  size: tuple[int, int] = SIZE) -> bytes:
+    """One figure (``loss``, ``theta`` or ``landscape``) as PNG or SVG bytes."""
+    with light_theme():
+        # No deleteLater: deferred deletes that never ran crashed the process at exit;
+        # the panel is freed with its last reference instead.
+        panel = build_figure(record, name, size, scale if fmt == "png" else 1)
+        if fmt == "png":
+            return render_png(panel.graphics, scale)
+        return render_svg(panel.graphics, figure_title(record, name))
+
+
+def _scale_pens(graphics: pg.GraphicsLayoutWidget, scale: int) -> None:
+    """Pens are cosmetic (in device pixels): widen them with the scale, so a 2× figure is
+    the 1× one at twice the resolution. Curves get :data:`LINE_WIDTH`: the window's
+    1-pixel lines (fast to redraw) are faint on paper."""
+    for item in graphics.scene().items():
+        # The data item's pen: it re-applies it to its curve whenever the view range changes.
+        if isinstance(item, pg.PlotDataItem) and item.opts["pen"] is not None:
+            item.setPen(_widened(item.opts["pen"], LINE_WIDTH * scale))
+            item.curve.setSegmentedLineMode("off")  # one <path> per curve in SVG, not a line per segment
+        elif isinstance(item, pg.InfiniteLine):
+            item.setPen(_widened(item.pen, scale))
+        elif isinstance(item, pg.AxisItem):
+            item.setPen(_widened(item.pen(), scale))
+
+
+def _widened(pen, width: float):
+    pen = pg.mkPen(pen)
+    pen.setWidthF(width)
+    return pen
+
+
+# -- rendering ------------------------------------------------------------------------
+def render_png(graphics: pg.GraphicsLayoutWidget, scale: int = 1) -> bytes:
+    """The widget's scene as PNG, ``scale`` × its size in pixels (text and lines drawn
+    at that resolution, not enlarged)."""
+    image = _painted_image(graphics, scale)
+    _set_dpi(image, PRINT_DPI * scale)  # only now (see _paint_dpi): prints keep the figure's size
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def render_svg(graphics: pg.GraphicsLayoutWidget, title: str = "") -> bytes:
+    """The widget's scene as SVG: curves are ``<path>`` elements in data coordinates."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(graphics.width(), graphics.height()))
+    generator.setViewBox(QRectF(0, 0, graphics.width(), graphics.height()))
+    generator.setResolution(_paint_dpi())
+    generator.setTitle(title or "metalearn-gui figure")
+    generator.setDescription(f"made with metalearn-gui {__version__}")
+    _paint(graphics, generator)
+    return bytes(buffer.data())
+
+
+def _painted_image(graphics: pg.GraphicsLayoutWidget, scale: int) -> QImage:
+    image = QImage(graphics.width() * scale, graphics.height() * scale, QImage.Format.Format_ARGB32)
+    image.setDevicePixelRatio(scale)
+    _set_dpi(image, _paint_dpi())
+    _paint(graphics, image)
+    return image
+
+
+def _paint_dpi() -> int:
+    """pyqtgraph caches axes as QPictures recorded at this DPI; played on a device of
+    another DPI they are rescaled (ticks and labels drawn at the wrong size and place)."""
+    return QPicture().logicalDpiX()
+
+
+def _set_dpi(image: QImage, dpi: float) -> None:
+    image.setDotsPerMeterX(round(dpi / 0.0254))
+    image.setDotsPerMeterY(round(dpi / 0.0254))
+
+
+def _paint(graphics: pg.GraphicsLayoutWidget, device: QImage | QSvgGenerator) -> None:
+    area = QRectF(0, 0, graphics.width(), graphics.height())
+    painter = QPainter(device)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        painter.fillRect(area, QColor(BACKGROUND))  # the scene itself is transparent
+        graphics.scene().render(painter, area, area)
+    finally:
+        painter.end()
