@@ -1,4 +1,4 @@
-"""Command line: ``metalearn-gui [run|list] …``; no sub-command opens the window.
+"""Command line: ``metalearn-gui [run|list|runs] …``; no sub-command opens the window.
 
 User mistakes end with exit status 2 and one line on stderr naming the bad value
 and what is allowed, checked before any work starts; never a traceback.
@@ -10,18 +10,27 @@ import argparse
 import json
 import os
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Sequence
-
-import numpy as np
+from typing import IO, Iterator, Sequence
 
 from metalearn_gui import __version__
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
-from metalearn_gui.core.run import RunConfig, run_to_end, summarize
+from metalearn_gui.core.recorder import RunRecorder
+from metalearn_gui.core.run import ConfigError, RunConfig, run_to_end, summarize
+from metalearn_gui.core.store import StoreError
+from metalearn_gui.export.files import ExportError, check_directory, check_file
+from metalearn_gui.export.table import CsvWriter
+from metalearn_gui.runs_cli import (
+    add_data_dir_option, add_runs_command, open_store, runs_command,
+)
 
 PROG = "metalearn-gui"
+DEFAULT_STEPS = 1000
+DEFAULT_SEED = 0
 
 
 class UsageError(Exception):
@@ -30,9 +39,6 @@ class UsageError(Exception):
 
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's hook; it must not return
-        if "required: --learner" in message or "required: --objective" in message:
-            message += (f" (learners: {', '.join(LEARNER_NAMES)}; "
-                        f"objectives: {', '.join(OBJECTIVES)})")
         raise UsageError(message)
 
 
@@ -61,25 +67,50 @@ def build_parser() -> argparse.ArgumentParser:
                     "the window; sub-commands run learners headless.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", dest="window_data_dir",
+                        help="the window's run-history folder (default: $METALEARN_GUI_DATA_DIR, else "
+                             "the platform's application-data folder)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run a learner on an objective without a window")
-    run.add_argument("--learner", required=True, choices=LEARNER_NAMES)
-    run.add_argument("--objective", required=True, choices=tuple(OBJECTIVES), metavar="NAME",
-                     help=f"one of: {', '.join(OBJECTIVES)}")
+    run = commands.add_parser(
+        "run", help="run a learner on an objective without a window",
+        description="Run a learner on an objective without a window. Give --learner and --objective, "
+                    "or --config FILE (a config.json written by --export or the window) to run it again: "
+                    "then --dim, --steps, --seed and --set override the file's values, and "
+                    "--learner/--objective are refused (they would not fit its hyper-parameters).")
+    run.add_argument("--learner", choices=LEARNER_NAMES, help="required unless --config is given")
+    run.add_argument("--objective", choices=tuple(OBJECTIVES), metavar="NAME",
+                     help=f"one of: {', '.join(OBJECTIVES)} (required unless --config is given)")
+    run.add_argument("--config", type=Path, metavar="FILE",
+                     help="run the configuration in FILE; other flags override its values")
     run.add_argument("--dim", type=_positive_int, metavar="D",
                      help="dimension of θ (default: the objective's)")
-    run.add_argument("--steps", type=_positive_int, default=1000, metavar="N",
-                     help="steps to run (generations for genetic; default 1000)")
-    run.add_argument("--seed", type=_integer, default=0, metavar="S")
+    run.add_argument("--steps", type=_positive_int, metavar="N",
+                     help=f"steps to run (generations for genetic; default {DEFAULT_STEPS}, "
+                          "or the config file's)")
+    run.add_argument("--seed", type=_integer, metavar="S",
+                     help=f"random seed (default {DEFAULT_SEED}, or the config file's)")
     run.add_argument("--set", dest="settings", action="extend", nargs="+", default=[],
                      metavar="NAME=VALUE", help="hyper-parameters (see `list`)")
     run.add_argument("--csv", type=Path, metavar="PATH",
                      help="write one row per step: step,loss,best_loss,evaluations,theta_0,…")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the run's summary")
+    run.add_argument("--export", type=Path, metavar="DIR",
+                     help="after the run, write its figures (loss, theta, landscape as PNG and SVG), "
+                          "history.csv, config.json, summary.json and manifest.json into DIR "
+                          "(created if missing; files of the same names are replaced)")
+    run.add_argument("--scale", type=int, choices=(1, 2, 3, 4), default=1,
+                     help="pixels per figure pixel in the exported PNGs (2 for print; default 1)")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    add_data_dir_option(run)
+    run.add_argument("--no-store", action="store_true",
+                     help="do not keep the run in the run store (see `runs list`)")
+    run.add_argument("--tensorboard", type=Path, metavar="DIR",
+                     help="also log loss, best loss, θ and hyper-parameter changes as TensorBoard "
+                          "scalars under DIR (view with `tensorboard --logdir DIR`)")
 
     commands.add_parser("list", help="list learners (with hyper-parameters) and objectives")
+    add_runs_command(commands, _positive_int)
     return parser
 
 
@@ -92,18 +123,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             _list(sys.stdout)
             return 0
-        return launch_gui()
-    except UsageError as error:
+        if args.command == "runs":
+            return runs_command(args, sys.stdout)
+        return launch_gui(args.window_data_dir)
+    except (UsageError, StoreError, ExportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
 
 
-def launch_gui() -> int:
+def launch_gui(data_dir: Path | None = None) -> int:
     """Open the desktop app (Qt is imported only here, so headless commands stay light)."""
     _check_display()
     from metalearn_gui.app import launch
 
-    return launch()
+    return launch(data_dir=data_dir)
 
 
 def _check_display() -> None:
@@ -117,14 +150,7 @@ def _check_display() -> None:
 
 # -- run -------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    config = RunConfig(
-        learner=args.learner,
-        objective=args.objective,
-        dim=args.dim,
-        steps=args.steps,
-        seed=args.seed,
-        hyperparameters=_parse_settings(args.learner, args.settings),
-    )
+    config = _run_config(args) if args.config is None else _config_from_file(args)
     try:
         learner = config.build()
     except ValueError as error:
@@ -132,22 +158,29 @@ def _run(args: argparse.Namespace) -> int:
     for option, path in (("--csv", args.csv), ("--json", args.json)):
         if path is not None:
             _check_writable(option, path)
+    if args.export is not None:
+        with _path_errors("--export"):
+            check_directory(args.export)
 
+    if args.tensorboard is not None:
+        with _path_errors("--tensorboard"):
+            check_directory(args.tensorboard)
+    store = None if args.no_store else open_store(args.data_dir)
+    recorder = RunRecorder(config, learner, "cli", store, args.tensorboard)
     from tqdm import tqdm
 
     progress = tqdm(total=config.steps, file=sys.stderr, unit="step", disable=args.quiet,
                     desc=f"{learner.name} on {learner.objective.name}", dynamic_ncols=True)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
-    record: RunRecord | None = None
+    started = time.perf_counter()
     try:
-        writer = _CsvWriter(csv_file, learner.objective.dim) if csv_file else None
+        writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 
         def on_chunk(chunk: Chunk) -> None:
-            nonlocal record
-            if record is None:
-                record = RunRecord.begin(config, chunk)
-            else:
-                record.add(chunk)
+            warned = len(recorder.warnings)
+            recorder.add(chunk)
+            for warning in recorder.warnings[warned:]:
+                print(f"{PROG}: {warning}", file=sys.stderr)
             if writer:
                 writer.write(chunk)
             if len(chunk):
@@ -155,20 +188,96 @@ def _run(args: argparse.Namespace) -> int:
                 progress.set_postfix(best=f"{chunk.best_loss[-1]:.6g}", refresh=False)
 
         seconds = run_to_end(learner, config.seed, on_chunk)
+        summary = summarize(learner, seconds)
+        recorder.finish(summary)
+    except KeyboardInterrupt:
+        progress.close()
+        recorder.finish(summarize(learner, time.perf_counter() - started), "stopped")
+        print(f"{PROG}: stopped at step {learner.step}{_stored_line(recorder, '; ')}", file=sys.stderr)
+        return 130  # as interrupted commands do
     finally:
         progress.close()
         if csv_file:
             csv_file.close()
+        if store is not None:
+            store.close()
 
-    summary = summarize(learner, seconds)
-    record.summary = summary
+    record = recorder.record
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         print(_format_summary(summary))
+        if recorder.run_id is not None and recorder.store is not None:
+            print(_stored_line(recorder, "  "))
+    if args.export is not None:
+        _export(record, args.export, args.scale, args.quiet)
     return 0
+
+
+def _stored_line(recorder: RunRecorder, lead: str) -> str:
+    """Where the run is stored (empty if it is not)."""
+    if recorder.run_id is None or recorder.store is None:
+        return ""
+    return f"{lead}stored as run {recorder.run_id} (`{PROG} runs show {recorder.run_id}`)"
+
+
+def _run_config(args: argparse.Namespace) -> RunConfig:
+    missing = [option for option, value in (("--learner", args.learner), ("--objective", args.objective))
+               if value is None]
+    if missing:
+        raise UsageError(f"the following arguments are required: {', '.join(missing)} "
+                         f"(learners: {', '.join(LEARNER_NAMES)}; objectives: {', '.join(OBJECTIVES)}), "
+                         "or --config FILE")
+    return RunConfig(
+        learner=args.learner,
+        objective=args.objective,
+        dim=args.dim,
+        steps=DEFAULT_STEPS if args.steps is None else args.steps,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        hyperparameters=_parse_settings(args.learner, args.settings),
+    )
+
+
+def _config_from_file(args: argparse.Namespace) -> RunConfig:
+    """The file's configuration with --dim, --steps, --seed and --set applied over it."""
+    for option, value in (("--learner", args.learner), ("--objective", args.objective)):
+        if value is not None:
+            raise UsageError(f"{option} cannot be combined with --config (the file names the learner "
+                             f"and objective its hyper-parameters are for); edit {str(args.config)!r} instead")
+    try:
+        data = RunConfig.load(args.config).to_dict()
+        overrides = {"dim": args.dim, "steps": args.steps, "seed": args.seed}
+        data.update({key: value for key, value in overrides.items() if value is not None})
+        data["hyperparameters"].update(_parse_settings(data["learner"], args.settings))
+        config = RunConfig.from_dict(data, origin=str(args.config))
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    if config.steps is None:
+        raise UsageError(f"{args.config}: \"steps\" is null (a run from the window has no step budget); "
+                         "give --steps N")
+    return config
+
+
+@contextmanager
+def _path_errors(option: str) -> Iterator[None]:
+    """A path that cannot be written is a user mistake: one line naming the option, exit 2."""
+    try:
+        yield
+    except ExportError as error:
+        raise UsageError(f"{option} {error}") from None
+
+
+def _export(record: RunRecord, directory: Path, scale: int, quiet: bool) -> None:
+    """Write the bundle; a failure now (disk full…) still exits 2 with one line, and
+    the run's other outputs are already written."""
+    from metalearn_gui.export.bundle import write_bundle  # Qt: imported only when exporting
+
+    with _path_errors("--export"):
+        paths = write_bundle(record, directory, scale=scale)
+    if not quiet:
+        print(f"  exported    {len(paths)} files to {directory}")
 
 
 def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, object]:
@@ -187,37 +296,13 @@ def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, object]
 
 def _check_writable(option: str, path: Path) -> None:
     """Fail now, not after the run, if ``path`` cannot be written."""
-    if path.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is a directory; give a file path")
-    existed = path.exists()
-    try:
-        with path.open("a", encoding="utf-8"):
-            pass
-    except OSError as error:
-        raise UsageError(f"{option} {str(path)!r} cannot be written: {error.strerror}") from None
-    if not existed:
-        os.unlink(path)
+    with _path_errors(option):
+        check_file(path)
 
 
 def _divergence_line(learner: Learner) -> str:
     return (f"run diverged at step {learner.diverged_at}; results up to step {learner.step} kept. "
             f"{learner.divergence_hint()}")
-
-
-class _CsvWriter:
-    """Streams chunks as CSV rows, so long runs never hold their history in memory."""
-
-    def __init__(self, file: IO[str], dim: int) -> None:
-        self._file = file
-        header = ["step", "loss", "best_loss", "evaluations"] + [f"theta_{i}" for i in range(dim)]
-        file.write(",".join(header) + "\n")
-        self._format = ["%d", "%.17g", "%.17g", "%d"] + ["%.17g"] * dim
-
-    def write(self, chunk: Chunk) -> None:
-        if len(chunk) == 0:
-            return
-        table = np.column_stack([chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta])
-        np.savetxt(self._file, table, fmt=self._format, delimiter=",")
 
 
 def _format_summary(summary: dict) -> str:

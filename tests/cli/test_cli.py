@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,9 +101,10 @@ def test_no_subcommand_launches_the_gui(monkeypatch):
     import metalearn_gui.cli as cli
 
     launches = []
-    monkeypatch.setattr(cli, "launch_gui", lambda: launches.append(True) or 0)
+    monkeypatch.setattr(cli, "launch_gui", lambda data_dir: launches.append(data_dir) or 0)
     assert main([]) == 0
-    assert launches == [True]
+    assert main(["--data-dir", "elsewhere"]) == 0
+    assert launches == [None, Path("elsewhere")]
 
 
 def test_no_display_is_one_clear_line_not_a_qt_abort(capsys, monkeypatch):
