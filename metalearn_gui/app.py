@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 log = logging.getLogger(__name__)
 
 
-def launch(argv: Sequence[str] | None = None) -> int:
+def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> int:
     """Open the main window and run the event loop; returns the exit status."""
     from PySide6.QtWidgets import QApplication
 
@@ -21,7 +22,7 @@ def launch(argv: Sequence[str] | None = None) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName(APP_NAME)
     app.setWindowIcon(app_icon())
-    window = MainWindow.from_last_session()
+    window = MainWindow.from_last_session(data_dir)
     # Also on logout or app.quit(): join the worker; a running QThread at exit aborts.
     app.aboutToQuit.connect(window.controller.shutdown)
     window.show()

@@ -16,7 +16,8 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -24,8 +25,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.history import thin_indices
 from metalearn_gui.core.hyperparams import HyperParamError, Value
+from metalearn_gui.core.landscape import GRID as LANDSCAPE_GRID, Landscape, plane, true_landscape
 from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
-from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.recorder import RunRecorder
+from metalearn_gui.core.run import RunConfig, summarize
+from metalearn_gui.core.store import RunStore, StoreError
 from metalearn_gui.core.tf_runtime import tf_loaded
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,6 @@ MAX_CHUNK_ROWS = 1024
 MAX_IN_FLIGHT = 2
 #: The landscape follows the moving θ at most this often.
 LANDSCAPE_SECONDS = 0.5
-LANDSCAPE_GRID = 61
 LANDSCAPE_COST_SHARE = 10
 GIL_SWITCH_SECONDS = 0.0005
 #: Every controller alive, so tests can check that no worker thread is left running.
@@ -59,6 +62,19 @@ class RunState:
     changes: tuple[tuple[int, str, Value, Value], ...]
     message: str = ""
     tf_loaded: bool = False
+    #: The run's id in the run store (None until its first step is stored, or unstored).
+    record_id: int | None = None
+    #: :func:`summarize` of the run when it is not running (empty while it runs).
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Where the worker's runs go: the run store's folder (None: not stored) and a
+    TensorBoard log folder (None: no log)."""
+
+    data_dir: Path | None
+    tensorboard_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -66,23 +82,6 @@ class ChunkMessage:
     run_id: int
     chunk: Chunk
     steps_per_second: float
-
-
-@dataclass(frozen=True)
-class Landscape:
-    """L on the plane of coordinates ``axes`` through ``center``; rows index y, columns x."""
-
-    run_id: int
-    axes: tuple[int, int]
-    center: np.ndarray
-    xs: np.ndarray
-    ys: np.ndarray
-    true_loss: np.ndarray
-    #: The neural model's μ on its own grid (model_xs × model_ys): the trust region
-    #: it was fit in, since far outside it the network only extrapolates.
-    predicted: np.ndarray | None = None
-    model_xs: np.ndarray | None = None
-    model_ys: np.ndarray | None = None
 
 
 class Worker(QObject):
@@ -93,6 +92,7 @@ class Worker(QObject):
     landscape_ready = Signal(object)  # Landscape
     input_rejected = Signal(str)  # a bad value from the user, one line
     run_failed = Signal(str, str)  # summary, traceback
+    notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +115,10 @@ class Worker(QObject):
         self._landscape_due = 0.0
         self._landscape_wanted = False
         self._stopping = False
+        self._store: RunStore | None = None
+        self._tensorboard_dir: Path | None = None
+        self._recorder: RunRecorder | None = None
+        self._seconds_advancing = 0.0
 
     # -- the loop ---------------------------------------------------------------------
     def serve(self) -> None:
@@ -165,10 +169,28 @@ class Worker(QObject):
 
     # -- commands (run on the worker thread) -----------------------------------------
     def _do_stop(self, _: None) -> None:
+        self._finish_recording("stopped")
+        if self._store is not None:
+            self._store.close()
         self._stopping = True
+
+    def _do_record(self, recording: Recording) -> None:
+        """Store runs in (and TensorBoard-log them to) these folders from now on."""
+        if recording.data_dir is not None and self._store is None:
+            try:
+                self._store = RunStore.open(recording.data_dir)
+            except StoreError as error:
+                self.notice.emit("warning", f"Runs are not saved to the run history: {error}")
+            else:
+                for message in self._store.messages:
+                    self.notice.emit("warning", message)
+        self._tensorboard_dir = recording.tensorboard_dir
+        if self._recorder is not None:
+            self._recorder.set_tensorboard(self._tensorboard_dir)
 
     def _do_prepare(self, spec: RunConfig) -> None:
         """Reset to ``spec``'s step 0, reusing the learner when only seed or values differ."""
+        self._finish_recording("stopped")
         self._running = False
         self._run_id += 1
         reuse = self._learner is not None and spec.same_problem(self._spec)
@@ -186,6 +208,9 @@ class Worker(QObject):
         else:
             self._learner = spec.build()
         chunk = self._learner.reset(spec.seed)
+        self._seconds_advancing = 0.0
+        self._recorder = RunRecorder(spec, self._learner, "window", self._store, self._tensorboard_dir)
+        self._record(chunk)
         self._emit_chunk(chunk)  # before "ready", so a ready run always has its step 0 drawn
         self._phase, self._message = "ready", ""
         self._emit_state()
@@ -213,7 +238,10 @@ class Worker(QObject):
             return
         self._running = False
         self._phase = "paused"
-        self._publish(self._learner.advance(max_steps=1))  # emits the state: not running
+        started = time.perf_counter()
+        chunk = self._learner.advance(max_steps=1)
+        self._seconds_advancing += time.perf_counter() - started
+        self._publish(chunk)  # emits the state: not running
         self._landscape_wanted = True
 
     def _do_set(self, values: dict[str, Value]) -> None:
@@ -234,7 +262,7 @@ class Worker(QObject):
     def _advance_if_due(self) -> None:
         if not self._running or self._learner is None:
             return
-        now = time.perf_counter()
+        now = started = time.perf_counter()
         if self._steps_per_second is None:
             chunk = self._learner.advance(max_seconds=CHUNK_SECONDS)
         else:
@@ -248,12 +276,14 @@ class Worker(QObject):
             self._step_budget -= len(chunk)
         # Wall-clock rate (chunk time plus the wait before it), smoothed for display.
         finished = time.perf_counter()
+        self._seconds_advancing += finished - started
         rate = len(chunk) / max(finished - self._last_advance, 1e-9)
         self._rate = 0.8 * self._rate + 0.2 * rate if self._rate else rate
         self._last_advance = finished
         self._publish(chunk)
 
     def _publish(self, chunk: Chunk) -> None:
+        self._record(chunk)
         self._emit_chunk(chunk)
         if chunk.status is not Status.RUNNING:
             self._running = False
@@ -302,7 +332,26 @@ class Worker(QObject):
             changes=tuple(learner.changes) if learner else (),
             message=self._message,
             tf_loaded=tf_loaded(),
+            record_id=self._recorder.run_id if self._recorder else None,
+            summary=_summary(learner, self._seconds_advancing) if learner and not self._running else {},
         ))
+
+    # -- recording ---------------------------------------------------------------------
+    def _record(self, chunk: Chunk) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        warnings = len(recorder.warnings)
+        recorder.add(chunk)
+        if chunk.status is not Status.RUNNING:
+            recorder.finish(_summary(recorder.learner, self._seconds_advancing))
+        for warning in recorder.warnings[warnings:]:
+            self.notice.emit("warning", warning[0].upper() + warning[1:])
+
+    def _finish_recording(self, status: str) -> None:
+        """The user left the run (reset, switch, close): it ends as ``status``."""
+        if self._recorder is not None:
+            self._recorder.finish(_summary(self._recorder.learner, self._seconds_advancing), status)
 
     # -- landscape ----------------------------------------------------------------------
     def _landscape_if_due(self) -> None:
@@ -318,39 +367,26 @@ class Worker(QObject):
         self.landscape_ready.emit(landscape)
 
 
+def _summary(learner: Learner, seconds: float) -> dict[str, Any]:
+    return summarize(learner, seconds) if learner.seed is not None else {}
+
+
 def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.ndarray | None = None,
                       run_id: int = 0, grid: int = LANDSCAPE_GRID) -> Landscape:
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the current θ."""
-    objective = learner.objective
     center = np.mean(population, axis=0) if population is not None else learner.theta
-    i, j = axes if max(axes) < objective.dim else (0, 1)
-    low, high = objective.bounds
-    # Widen the plane if the run has wandered outside the objective's usual range.
-    low = min(low, float(center[i]), float(center[j]))
-    high = max(high, float(center[i]), float(center[j]))
-    xs = ys = np.linspace(low, high, grid)
-    # A noisy objective gets one fixed task draw, so the picture does not flicker.
-    with np.errstate(all="ignore"):
-        true_loss = objective.loss_np(_plane(center, (i, j), xs, ys), np.random.default_rng(0))
-    landscape = Landscape(run_id, (i, j), center.copy(), xs, ys, true_loss.reshape(grid, grid))
+    landscape = true_landscape(learner.objective, center, axes, grid, run_id)
     region = getattr(learner, "trust_region", lambda: None)()
     if region is not None:
         model_center, radius = region
+        i, j = landscape.axes
         model_xs = np.linspace(-2 * radius, 2 * radius, grid) + model_center[i]
         model_ys = np.linspace(-2 * radius, 2 * radius, grid) + model_center[j]
-        mean, _ = learner.predict(_plane(model_center, (i, j), model_xs, model_ys))
+        mean, _ = learner.predict(plane(model_center, (i, j), model_xs, model_ys))
         landscape = replace(landscape, predicted=np.asarray(mean, float).reshape(grid, grid),
                             model_xs=model_xs, model_ys=model_ys)
     return landscape
-
-
-def _plane(center: np.ndarray, axes: tuple[int, int], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Strategies on the grid xs × ys in coordinates ``axes``, the others as in ``center``."""
-    gx, gy = np.meshgrid(xs, ys)
-    thetas = np.repeat(center[None, :], gx.size, axis=0)
-    thetas[:, axes[0]], thetas[:, axes[1]] = gx.ravel(), gy.ravel()
-    return thetas
 
 
 _ROW_FIELDS = ("step", "loss", "best_loss", "evaluations", "theta")

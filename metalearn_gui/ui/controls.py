@@ -17,7 +17,7 @@ from typing import Mapping
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
     QVBoxLayout, QWidget,
 )
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
@@ -245,6 +245,10 @@ class ControlPanel(QWidget):
         speed_layout.addWidget(self.speed_slider, 1)
         speed_layout.addWidget(self.speed_label)
         layout.addWidget(speed_group)
+        self.tensorboard_box = QCheckBox("Log runs to TensorBoard")
+        self.tensorboard_box.setToolTip("write loss, best loss, θ and hyper-parameter changes as TensorBoard "
+                                        "scalars (view them with `tensorboard --logdir FOLDER`)")
+        layout.addWidget(self.tensorboard_box)
         self.buttons = QHBoxLayout()  # the window adds Start/Step/Reset here
         layout.addLayout(self.buttons)
         layout.addStretch(1)

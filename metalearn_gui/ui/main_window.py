@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
-from typing import Mapping
+from pathlib import Path
+from typing import Callable, Mapping
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+    QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -23,22 +24,26 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
-from metalearn_gui.core.record import RECORD_ROWS
+from metalearn_gui.core.record import RECORD_ROWS, RunRecord
+from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.ui.controls import ControlPanel
+from metalearn_gui.ui.export_menu import ExportMenu
+from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import load_session, save_session
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.ui.plots.loss_plot import LossPlot
 from metalearn_gui.ui.plots.style import apply_palette
 from metalearn_gui.ui.plots.theta_plot import ThetaPlot
-from metalearn_gui.worker import ChunkMessage, Landscape, RunController, RunState
+from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState
 
 log = logging.getLogger(__name__)
 
 FRAME_MS = 33
 SECONDARY_PLOTS = ("theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
+RUNS_DOCK_HEIGHT = 190
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
     "info": ("#2b6cb0", "white"),
@@ -89,10 +94,18 @@ class Banner(QFrame):
 
 class MainWindow(QMainWindow):
     def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
-                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None) -> None:
+                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
+                 data_dir: Path | None = None) -> None:
         super().__init__()
         apply_palette()
         self.controller = RunController(self)
+        #: The run history's folder (``--data-dir``, ``$METALEARN_GUI_DATA_DIR`` or the platform's).
+        self.data_dir = resolve_data_dir(data_dir)
+        self.store: RunStore | None = None  # opened after the first paint
+        self.runs_panel: RunsPanel | None = None
+        #: The current run as the window has it (rows thinned for drawing), for export.
+        self.record: RunRecord | None = None
+        self._after_pause: Callable[[RunRecord], None] | None = None  # an export waiting for the pause
         self.history: History | None = None
         self.state: RunState | None = None
         self.run_id = 0
@@ -102,6 +115,8 @@ class MainWindow(QMainWindow):
         self._turn = 0  # which secondary plot the next frame redraws
         self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed, hyperparameters)
+        self.panel.tensorboard_box.setToolTip(
+            f"{self.panel.tensorboard_box.toolTip()}<br>folder: {self.data_dir / 'tensorboard'}")
         self._connect()
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
@@ -117,15 +132,41 @@ class MainWindow(QMainWindow):
             # this paint pass): preparing may import TensorFlow, whose GIL-heavy seconds
             # would otherwise slow the first paint down ~5×.
             self._prepared_once = True
-            QTimer.singleShot(0, self._prepare)
+            QTimer.singleShot(0, self._on_first_paint)
+
+    def _on_first_paint(self) -> None:
+        self._open_run_store()
+        self._send_recording()
+        self._prepare()
+
+    def _open_run_store(self) -> None:
+        try:
+            self.store = RunStore.open(self.data_dir)
+        except StoreError as error:
+            self.banner.show_message("warning", f"Runs are not saved: {error}")
+            return
+        for message in self.store.messages:
+            self.banner.show_message("warning", message[0].upper() + message[1:])
+        self.runs_panel = RunsPanel(self.store)
+        self.runs_panel.overlays_changed.connect(self._on_runs_panel_overlays_changed)
+        self.runs_panel.load_requested.connect(lambda record: self.panel.show_config(record.config))
+        self.runs_panel.export_requested.connect(self.export_menu.export_bundle)
+        self.runs_panel.message.connect(self.banner.show_message)
+        self.runs_dock.setWidget(self.runs_panel)
+        self.runs_action.setEnabled(True)
+
+    def _send_recording(self) -> None:
+        """Tell the worker where runs go: the run store, and TensorBoard if ticked."""
+        tensorboard = self.data_dir / "tensorboard" if self.panel.tensorboard_box.isChecked() else None
+        self.controller.send("record", Recording(self.data_dir if self.store else None, tensorboard))
 
     # -- building ---------------------------------------------------------------------
     @classmethod
-    def from_last_session(cls) -> MainWindow:
+    def from_last_session(cls, data_dir: Path | None = None) -> MainWindow:
         """The window as the user left it: configuration, speed and geometry."""
         config, speed_index, geometry = load_session()
-        window = cls() if config is None else cls(config.learner, config.objective, config.dim, config.seed,
-                                                   config.hyperparameters)
+        window = (cls(data_dir=data_dir) if config is None else
+                  cls(config.learner, config.objective, config.dim, config.seed, config.hyperparameters, data_dir))
         if speed_index is not None and 0 <= speed_index <= window.panel.speed_slider.maximum():
             window.panel.speed_slider.setValue(speed_index)
         if geometry is not None:
@@ -171,6 +212,11 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runs")
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.runs_dock.hide()
+        self.runs_dock.visibilityChanged.connect(self._on_runs_dock_visibility_changed)
         self._setup_actions()
         self._setup_status_bar()
 
@@ -199,6 +245,8 @@ class MainWindow(QMainWindow):
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must not click a focused button twice
             self.panel.buttons.addWidget(button)
+        self.export_menu = ExportMenu(self, self._with_record)
+        self.menuBar().addMenu(self.export_menu.menu)
         run_menu = self.menuBar().addMenu("&Run")
         for act in (self.start_action, self.step_action, self.reset_action):
             run_menu.addAction(act)
@@ -206,6 +254,18 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self.clear_ghost_action)
         run_menu.addSeparator()
         run_menu.addAction(self.quit_action)
+        self.runs_action = self.runs_dock.toggleViewAction()
+        self.runs_action.setText("&Runs")
+        self.runs_action.setShortcut(QKeySequence("Ctrl+H"))
+        self.runs_action.setToolTip("the run history: overlay, reload, export or delete stored runs (Ctrl+H)")
+        self.runs_action.setEnabled(False)  # until the run store is open
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.runs_action)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main toolbar")
+        toolbar.setMovable(False)
+        toolbar.addAction(self.export_menu.bundle_action)
+        toolbar.addAction(self.runs_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About", self._on_about_triggered)
 
@@ -226,6 +286,8 @@ class MainWindow(QMainWindow):
         worker.landscape_ready.connect(self._on_worker_landscape_ready)
         worker.input_rejected.connect(self._on_worker_input_rejected)
         worker.run_failed.connect(self._on_worker_run_failed)
+        worker.notice.connect(self.banner.show_message)
+        self.panel.tensorboard_box.toggled.connect(self._send_recording)
         self.panel.problem_changed.connect(self._prepare)
         self.panel.hyperparameter_changed.connect(
             lambda name, value: self.controller.send("set", {name: value}))
@@ -268,7 +330,13 @@ class MainWindow(QMainWindow):
         if state.run_id > self.run_id:
             self._begin_run(state.run_id, state.spec)
         self.state = state
+        if self.record is not None:
+            self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
+            self.record.status = state.summary.get("status", "running")
         self.panel.show_values(state.hp, state.pending)
+        if self._after_pause is not None and state.phase != "running":
+            export, self._after_pause = self._after_pause, None
+            QTimer.singleShot(0, lambda: export(self.record))
         self.loss_plot.set_changes(state.changes)
         self._show_phase(state)
         self._update_status()
@@ -312,12 +380,33 @@ class MainWindow(QMainWindow):
         self.error_dialog.setDetailedText(self._traceback)
         self.error_dialog.open()  # not exec(): the plots keep updating behind it
 
+    def _with_record(self, export: Callable[[RunRecord], None]) -> None:
+        """Call ``export`` with the current run, pausing it first so that its figures, rows
+        and summary describe one step."""
+        if self.record is None or self.state is None:
+            return
+        if self.state.phase == "running":
+            self._after_pause = export
+            self.controller.send("pause")
+        else:
+            export(self.record)
+
+    def _on_runs_dock_visibility_changed(self, visible: bool) -> None:
+        if visible and not self.runs_dock.property("sized"):  # a strip, so the plots keep their room
+            self.runs_dock.setProperty("sized", True)
+            self.resizeDocks([self.runs_dock], [RUNS_DOCK_HEIGHT], Qt.Orientation.Vertical)
+
+    def _on_runs_panel_overlays_changed(self, records: list[RunRecord]) -> None:
+        self.loss_plot.set_overlays([(f"run {record.id}: {record.config.learner} on {record.config.objective}",
+                                      record.history) for record in records])
+
     # -- drawing ------------------------------------------------------------------------
     def _begin_run(self, run_id: int, spec: RunConfig) -> None:
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
         self.run_id = run_id
         self.banner.clear()  # whatever it said was about the previous run
         self.history = History(spec.dim, history_extras(spec.learner), capacity=RECORD_ROWS)
+        self.record = RunRecord(spec, self.history)
         objective = make_objective(spec.objective, spec.dim)
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)
@@ -387,4 +476,8 @@ class MainWindow(QMainWindow):
         save_session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry())
         self.frame_timer.stop()
         self.controller.shutdown(timeout_ms=1000)
+        if self.runs_panel is not None:
+            self.runs_panel.refresh_timer.stop()
+        if self.store is not None:
+            self.store.close()
         super().closeEvent(event)

@@ -12,12 +12,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, setup_plot
-from metalearn_gui.worker import Landscape
+from metalearn_gui.core.landscape import Landscape
+from metalearn_gui.ui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
 
 log = logging.getLogger(__name__)
 
 TRAJECTORY_POINTS = 2000
+UNLIMITED = 16_777_215  # Qt's QWIDGETSIZE_MAX
 COLORMAP = "viridis"
 
 
@@ -93,7 +94,11 @@ class LandscapePlot(PlotPanel):
         return self.axis_boxes[0].value(), self.axis_boxes[1].value()
 
     def set_model_visible(self, visible: bool) -> None:
-        self.model_surface.plot.setVisible(visible)
+        model = self.model_surface.plot
+        model.setVisible(visible)
+        # A hidden plot still holds its minimum width in the layout: a blank strip beside L.
+        model.setMinimumWidth(-1 if visible else 0)  # -1: back to the plot's own minimum
+        model.setMaximumWidth(UNLIMITED if visible else 0)
         self.graphics.ci.layout.setColumnStretchFactor(0, 1)
         self.graphics.ci.layout.setColumnStretchFactor(1, 1 if visible else 0)
 
@@ -154,5 +159,5 @@ class LandscapePlot(PlotPanel):
     def _label_axes(self) -> None:
         i, j = self.axes()
         for surface in (self.true_surface, self.model_surface):
-            surface.plot.setLabel("bottom", f"θ{i}")
-            surface.plot.setLabel("left", f"θ{j}")
+            set_label(surface.plot, "bottom", f"θ{i}")
+            set_label(surface.plot, "left", f"θ{j}")

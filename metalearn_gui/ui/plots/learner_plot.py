@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, LOSS, SMOOTH, PlotPanel, decimated, finite_or_nan, follow_data, mix, pen, setup_plot,
+    BEST, LOSS, SMOOTH, PlotPanel, decimated, finite_or_nan, follow_data, mix, pen, set_log_y, setup_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ class _PanelItems:
         self.band.setVisible(panel.band is not None)
         if panel.band is not None:
             self.band.setBrush(mix(panel.series[-1].color, 50))
-        self.plot.setLabel("left", panel.y_label)
-        self.plot.setLogMode(y=panel.log_y)
+        set_log_y(self.plot, panel.log_y, panel.y_label)
 
     def draw(self, history: History, rows: np.ndarray | slice) -> bool:
         """Returns whether the latest step lacks a value (NaN: e.g. a model not fit yet)."""

@@ -12,11 +12,14 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History, thin_indices
 from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, MAX_POINTS, SMOOTH, PlotPanel, finite_or_nan, follow_data, pen, setup_plot,
+    BEST, DIVERGED, GHOST, LOSS, MARKER, MAX_POINTS, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, pen,
+    set_log_y, setup_plot,
 )
 
 log = logging.getLogger(__name__)
 
+#: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
+OVERLAY_COLORS = SERIES[3:]
 #: Smoothing choices: label → moving-average window in plotted points.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
@@ -58,6 +61,8 @@ class LossPlot(PlotPanel):
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self._history: History | None = None
         self._ghost_data: tuple[np.ndarray, np.ndarray] | None = None
+        #: Stored runs drawn beside the current one: (curve, steps, loss) each.
+        self._overlays: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
         self._optimum: float | None = None
         self._changes: tuple = ()
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
@@ -80,6 +85,18 @@ class LossPlot(PlotPanel):
 
     def has_ghost(self) -> bool:
         return self._ghost_data is not None
+
+    def set_overlays(self, overlays: list[tuple[str, History]]) -> None:
+        """Draw stored runs beside the current one: (legend label, history) each, dashed."""
+        for curve, _, _ in self._overlays:
+            self.plot.removeItem(curve)  # and its legend entry
+        self._overlays = []
+        for index, (label, history) in enumerate(overlays):
+            rows = thin_indices(history.column("loss"), MAX_POINTS)
+            color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
+            curve = self.plot.plot(pen=pen(color, style=Qt.PenStyle.DashLine), name=label)
+            self._overlays.append((curve, history.column("step")[rows], history.column("loss")[rows]))
+        self.refresh()
 
     def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
         """One vertical marker per mid-run change; hover shows what changed."""
@@ -115,8 +132,7 @@ class LossPlot(PlotPanel):
         label = "loss L(θ)" if shift == 0.0 else "L(θ) − L*  (gap to the optimum)"
         if (log_y, label) != self._axis_mode:  # re-laying out axes is costly: only on change
             self._axis_mode = (log_y, label)
-            self.plot.setLogMode(y=log_y)
-            self.plot.setLabel("left", label)
+            set_log_y(self.plot, log_y, label)
 
         def show(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             y = finite_or_nan(y - shift, positive=log_y)
@@ -125,8 +141,9 @@ class LossPlot(PlotPanel):
 
         drawn = [show(self.loss, steps, loss), show(self.best, steps, history.column("best_loss")[rows])]
         show(self.smooth, steps, moving_average(loss, SMOOTHING[self.smoothing_box.currentText()]))
-        follow_data(self.plot, steps, drawn)
         self.smooth.setVisible(self.smoothing_box.currentIndex() > 0)
+        drawn += [show(curve, overlay_steps, overlay_loss) for curve, overlay_steps, overlay_loss in self._overlays]
+        follow_data(self.plot, _span(steps, *(overlay_steps for _, overlay_steps, _ in self._overlays)), drawn)
         if self._ghost_data is not None:
             show(self.ghost, *self._ghost_data)
         self._show_ghost(self._ghost_data is not None)
@@ -152,6 +169,12 @@ class LossPlot(PlotPanel):
             "logarithmic loss axis; with a known optimum L* it shows the gap L − L*" if possible
             else "unavailable: this loss takes values ≤ 0 and its optimum is unknown")
         return possible
+
+
+def _span(*steps: np.ndarray) -> np.ndarray:
+    """[first, last] over ascending step columns (empty if all are)."""
+    ends = [(column[0], column[-1]) for column in steps if len(column)]
+    return np.array([min(e[0] for e in ends), max(e[1] for e in ends)]) if ends else np.empty(0)
 
 
 def _fmt(value: object) -> str:

@@ -19,6 +19,9 @@ SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C
 #: Most points drawn per curve: a plot is ~500–1000 px wide,
 #: and every point costs time in each frame.
 MAX_POINTS = 2000
+#: Where axes scale their labels by an SI factor: only huge values. pyqtgraph's default
+#: also scales values below 1, labelling a ±0.5 range "-500 … 500 (x0.001)".
+SI_PREFIX_RANGES = ((1e9, float("inf")),)
 
 
 def apply_palette() -> None:
@@ -49,8 +52,8 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
     font.setPointSizeF(max(QApplication.font().pointSizeF() - 1, 8))
     for name in ("left", "bottom"):
         plot.getAxis(name).setTickFont(font)
-    plot.setLabel("bottom", x_label)
-    plot.setLabel("left", y_label)
+    set_label(plot, "bottom", x_label)
+    set_label(plot, "left", y_label)
     # No grid: translucent grid lines doubled the cost of every frame (software raster).
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
@@ -60,6 +63,21 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
 
 #: How far ahead of the data a followed x range reaches (1.25: 25 % room to grow).
 X_HEADROOM = 1.25
+
+
+def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
+    """Name an axis. pyqtgraph resets the axis's SI-prefix ranges with every label, so
+    they are set here: none on a log axis (the prefix would turn "10⁵" into
+    "10⁻²² (x1e+27)" on a diverging run), :data:`SI_PREFIX_RANGES` otherwise."""
+    axis = plot.getAxis(side)
+    axis.setLabel(text, siPrefixEnableRanges=() if axis.logMode else SI_PREFIX_RANGES)
+    axis.updateAutoSIPrefix()
+
+
+def set_log_y(plot: pg.PlotItem, log_y: bool, label: str) -> None:
+    """Log or linear y, labelled ``label``."""
+    plot.setLogMode(y=log_y)
+    set_label(plot, "left", label)
 
 
 def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:

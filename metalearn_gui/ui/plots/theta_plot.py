@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, follow_data, pen, setup_plot
+from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, follow_data, pen, set_label, setup_plot
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ThetaPlot(PlotPanel):
         self.legend.setVisible(use_lines)
         self.heatmap.setVisible(not use_lines)
         self.colorbar.setVisible(not use_lines)
-        self.plot.setLabel("left", "θ value" if use_lines else "coordinate i of θ")
+        set_label(self.plot, "left", "θ value" if use_lines else "coordinate i of θ")
         self.refresh()
 
     def refresh(self) -> None:

@@ -1,0 +1,60 @@
+"""Exports from the window (issue 5, item 1): Ctrl+E writes the bundle of the current run,
+pausing it first; single figures; an unwritable folder gets a message and loses nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+from ui_helpers import current_step, wait_phase
+
+
+def test_ctrl_e_pauses_and_exports_the_bundle(make_window, qtbot, tmp_path, monkeypatch):
+    window = make_window("genetic", "sphere", 3)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path))
+    window.export_menu.scale_actions[2].setChecked(True)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: current_step(window) > 20)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: (tmp_path / "manifest.json").exists(), timeout=20_000)
+
+    assert window.state.phase == "paused"  # figures, rows and summary describe one step
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == len(window.history)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == current_step(window) == int(rows[-1]["step"])
+    assert QImage(str(tmp_path / "loss.png")).width() == 2 * 800  # the 2× (print) scale
+    ET.parse(tmp_path / "theta.svg")
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["learner"], config["objective"], config["dim"]) == ("genetic", "sphere", 3)
+
+
+def test_single_figure_as_svg(make_window, qtbot, tmp_path, monkeypatch):
+    window = make_window("gradient", "sphere", 3)
+    target = tmp_path / "loss.svg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window.export_menu.export_figure(window.record, "loss")
+    svg = ET.parse(target).getroot()
+    assert svg.tag.endswith("svg")
+
+
+def test_unwritable_folder_gets_a_message_and_the_run_goes_on(make_window, qtbot, tmp_path, monkeypatch):
+    window = make_window("genetic", "sphere", 3)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(blocker / "out"))
+    messages = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: messages.append(text))
+    window.step_action.trigger()
+    qtbot.waitUntil(lambda: current_step(window) == 1)
+    window.export_menu.bundle_action.trigger()
+    qtbot.waitUntil(lambda: len(messages) == 1)
+    assert "a-file" in messages[0] and "unchanged" in messages[0]
+    assert current_step(window) == 1 and len(window.history) == 2
+    window.start_action.trigger()  # still usable
+    wait_phase(qtbot, window, "running")
+    qtbot.waitUntil(lambda: current_step(window) > 5)
