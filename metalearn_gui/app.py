@@ -14,13 +14,14 @@ def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> i
     """Open the main window and run the event loop; returns the exit status."""
     from PySide6.QtWidgets import QApplication
 
+    from metalearn_gui.resources import APP_ID
     from metalearn_gui.ui.main_window import APP_NAME, MainWindow, app_icon
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
-    app.setDesktopFileName(APP_NAME)
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to its launcher entry by this
     app.setWindowIcon(app_icon())
     window = MainWindow.from_last_session(data_dir)
     # Also on logout or app.quit(): join the worker; a running QThread at exit aborts.

@@ -8,17 +8,10 @@ Each writer checks its path before any rendering and raises :class:`ExportError`
 from __future__ import annotations
 
 import io
-import platform
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import PySide6
-import pyqtgraph as pg
-
-from metalearn_gui import __version__
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.export.figures import FIGURES, FORMATS, SIZE, render_figure
@@ -26,6 +19,7 @@ from metalearn_gui.export.files import (
     ExportError, check_file, prepare_directory, write_atomic, write_bytes, write_json,
 )
 from metalearn_gui.export.table import write_history_csv
+from metalearn_gui.versions import library_versions
 
 MANIFEST = "manifest.json"
 #: The bundle's files besides the manifest, in the order they are written.
@@ -54,13 +48,9 @@ def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
 def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
     """What made the bundle: versions, the run's identity, dates and files."""
     config = record.config
-    versions = {"metalearn-gui": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "PySide6": PySide6.__version__, "pyqtgraph": pg.__version__}
-    if "tensorflow" in sys.modules:  # only if the run used it: importing it costs seconds
-        versions["tensorflow"] = sys.modules["tensorflow"].__version__
     return {
         "app": "metalearn-gui",
-        "versions": versions,
+        "versions": library_versions(),
         "learner": config.learner,
         "objective": config.objective,
         "dim": record.history.dim,

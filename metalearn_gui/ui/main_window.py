@@ -8,11 +8,11 @@ fast the learner runs. Importing this module never imports TensorFlow.
 from __future__ import annotations
 
 import logging
-from importlib import resources
+import html
 from pathlib import Path
 from typing import Callable, Mapping
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from metalearn_gui import __version__
+from metalearn_gui.resources import ICON_SIZES, icon_png
+from metalearn_gui.versions import library_versions
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import learner_class
@@ -53,7 +55,20 @@ BANNER_STYLES = {
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(resources.files("metalearn_gui.resources") / "icon.svg"))
+    """The app icon at each size it ships in (crisp in title bars and switchers)."""
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_png(size)), QSize(size, size))
+    return icon
+
+
+def about_text(data_dir: Path) -> str:
+    """Help → About: what this is, every library's version, where runs are kept."""
+    versions = {**library_versions(), "Qt": qVersion()}
+    rows = "".join(f"<tr><td>{name}</td><td>&nbsp;{version}</td></tr>" for name, version in versions.items())
+    return (f"<b>{APP_NAME}</b> {__version__}<br>A desktop strategy lab for meta-learning: watch neural, "
+            f"genetic and gradient learners improve a strategy live.<br><br><table>{rows}</table><br>"
+            f"Run history folder:<br><code>{html.escape(str(data_dir))}</code>")
 
 
 class Banner(QFrame):
@@ -318,9 +333,10 @@ class MainWindow(QMainWindow):
         self._prepare()
 
     def _on_about_triggered(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME}</b> {__version__}<br>A desktop strategy lab for meta-learning: "
-                          "watch neural, genetic and gradient learners improve a strategy live.")
+        self.about_box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", about_text(self.data_dir),
+                                     parent=self)
+        self.about_box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        self.about_box.open()  # not exec(): the run goes on behind it
 
     # -- worker signals -------------------------------------------------------------------
     @Slot(object)
