@@ -144,15 +144,15 @@ def bench_stall() -> None:
 
 
 def _frame_ms(app, window, frames: int = 30) -> tuple[float, float]:
-    """Median ms of one frame (the loss plot and one other plot take their turn) and
-    of a full cycle in which every plot has been redrawn once."""
-    from metalearn_gui.ui.main_window import SECONDARY_PLOTS
+    """Median ms of one frame (one plot redrawn, in the window's DRAW_ORDER) and of a
+    full cycle in which every plot has been redrawn once."""
+    from metalearn_gui.ui.main_window import PLOTS
 
     ticks, cycles = [], []
     for _ in range(frames):
         window.mark_stale()
         cycle = 0.0
-        for _ in SECONDARY_PLOTS:
+        for _ in PLOTS:
             started = time.perf_counter()
             window._on_frame_timer_timeout()
             app.processEvents()  # includes the repaint of what changed

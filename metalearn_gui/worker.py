@@ -35,7 +35,7 @@ from metalearn_gui.core.tf_runtime import tf_loaded
 log = logging.getLogger(__name__)
 
 #: Work per chunk at full speed: short enough that commands feel immediate.
-CHUNK_SECONDS = 0.02
+CHUNK_SECONDS = 0.05
 #: Rows of one 20 ms chunk the GUI gets (thinned keeping min/max loss): plots draw
 #: ~1,000 buckets of a whole run, and every row sent costs GUI-thread time.
 MAX_CHUNK_ROWS = 1024
@@ -45,7 +45,7 @@ MAX_IN_FLIGHT = 2
 #: The landscape follows the moving θ at most this often.
 LANDSCAPE_SECONDS = 0.5
 LANDSCAPE_COST_SHARE = 10
-GIL_SWITCH_SECONDS = 0.0005
+GIL_SWITCH_SECONDS = 0.0001
 #: Every controller alive, so tests can check that no worker thread is left running.
 CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
 

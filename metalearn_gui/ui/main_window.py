@@ -42,8 +42,12 @@ from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunControll
 
 log = logging.getLogger(__name__)
 
-FRAME_MS = 33
-SECONDARY_PLOTS = ("theta_plot", "landscape_plot", "learner_plot")
+#: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
+#: costs milliseconds to update and as many to paint): the loss plot every other frame
+#: (30 Hz), the others in turn (10 Hz each).
+FRAME_MS = 16
+DRAW_ORDER = ("loss_plot", "theta_plot", "loss_plot", "landscape_plot", "loss_plot", "learner_plot")
+PLOTS = ("loss_plot", "theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
 RUNS_DOCK_HEIGHT = 190
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
@@ -127,7 +131,7 @@ class MainWindow(QMainWindow):
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
-        self._turn = 0  # which secondary plot the next frame redraws
+        self._turn = 0  # where in DRAW_ORDER the next frame looks first
         self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed, hyperparameters)
         self.panel.tensorboard_box.setToolTip(
@@ -373,7 +377,7 @@ class MainWindow(QMainWindow):
 
     def mark_stale(self) -> None:
         """Every plot has new data to draw; frames redraw them (staggered)."""
-        self._stale = {self.loss_plot, *(getattr(self, name) for name in SECONDARY_PLOTS)}
+        self._stale = {getattr(self, name) for name in PLOTS}
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
@@ -454,18 +458,13 @@ class MainWindow(QMainWindow):
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale or self.history is None:
             return
-        # The loss plot every frame; the others take turns, so that no single frame
-        # blocks the event loop for long (each plot costs milliseconds to redraw).
-        if self.loss_plot in self._stale:
-            self.loss_plot.refresh()
-        for _ in range(len(SECONDARY_PLOTS)):
-            self._turn = (self._turn + 1) % len(SECONDARY_PLOTS)
-            plot = getattr(self, SECONDARY_PLOTS[self._turn])
+        for _ in DRAW_ORDER:  # the next stale plot in DRAW_ORDER (see FRAME_MS)
+            plot = getattr(self, DRAW_ORDER[self._turn])
+            self._turn = (self._turn + 1) % len(DRAW_ORDER)
             if plot in self._stale:
                 plot.refresh()
                 self._stale.discard(plot)
                 break
-        self._stale.discard(self.loss_plot)
         self._update_status()
 
     def _step_text(self) -> str:

@@ -54,15 +54,22 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
         plot.getAxis(name).setTickFont(font)
     set_label(plot, "bottom", x_label)
     set_label(plot, "left", y_label)
+    # A fixed width: an axis that widens to new tick labels re-lays out the whole plot,
+    # which doubled the cost of every frame whose y range moved.
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     # No grid: translucent grid lines doubled the cost of every frame (software raster).
-    plot.setClipToView(True)
-    plot.setDownsampling(auto=True, mode="peak")
     plot.setMenuEnabled(False)
     return plot
 
 
-#: How far ahead of the data a followed x range reaches (1.25: 25 % room to grow).
-X_HEADROOM = 1.25
+#: How far ahead of the data a followed x range reaches (1.5: 50 % room to grow).
+X_HEADROOM = 1.5
+#: Room above and below the data when a followed y range moves, as a share of its span,
+#: and on a side the data crossed: a falling loss then crosses the edge (re-laying out
+#: the axes, the costliest part of a frame) every few seconds, not every few frames.
+Y_MARGIN = 0.05
+Y_HEADROOM = 0.5
+LEFT_AXIS_WIDTH = 56
 
 
 def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
@@ -110,8 +117,11 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
             values = np.log10(values)
         y0, y1 = float(values.min()), float(values.max())
         if y0 < view_y0 or y1 > view_y1 or (y1 - y0) < 0.5 * (view_y1 - view_y0):
-            pad = 0.05 * (y1 - y0) or 0.5 * (abs(y0) or 1.0)
-            y_range = (y0 - pad, y1 + pad)
+            span = (y1 - y0) or (abs(y0) or 1.0)
+            # More room on a side the data just crossed: it is heading that way.
+            below = Y_HEADROOM if y0 < view_y0 else Y_MARGIN
+            above = Y_HEADROOM if y1 > view_y1 else Y_MARGIN
+            y_range = (y0 - below * span, y1 + above * span)
     if x_range or y_range:
         view.setRange(xRange=x_range, yRange=y_range, padding=0)
 

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 #: Above this many coordinates, lines become unreadable: draw a heat map instead.
 MAX_LINES = 12
+#: Points per θ line: up to 12 lines share the plot, and each point costs paint time.
+LINE_POINTS = 1000
 HEATMAP_COLUMNS = 600
 
 
@@ -54,7 +56,7 @@ class ThetaPlot(PlotPanel):
         if history is None or len(history) == 0:
             return
         if history.dim <= MAX_LINES:
-            rows = decimated(len(history))
+            rows = decimated(len(history), LINE_POINTS)
             steps, theta = history.column("step")[rows], history.theta()[rows]
             for index in range(history.dim):
                 self.lines[index].setData(steps, theta[:, index], skipFiniteCheck=True)
