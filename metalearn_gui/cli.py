@@ -42,22 +42,23 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text: str) -> int:
-    """argparse type; argparse prefixes the message with the option's name."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _integer_from(minimum: int, wanted: str):
+    """An argparse type for integers ≥ ``minimum``; argparse prefixes the option's name."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+_positive_int = _integer_from(1, "a positive integer")
+_seed = _integer_from(0, "a non-negative integer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the window; sub-commands run learners headless.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", dest="window_data_dir",
-                        help="the window's run-history folder (default: $METALEARN_GUI_DATA_DIR, else "
-                             "the platform's application-data folder)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", dest="global_data_dir",
+                        help="the run-history folder, for the window and every sub-command (default: "
+                             "$METALEARN_GUI_DATA_DIR, else the platform's application-data folder)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=_positive_int, metavar="N",
                      help=f"steps to run (generations for genetic; default {DEFAULT_STEPS}, "
                           "or the config file's)")
-    run.add_argument("--seed", type=_integer, metavar="S",
+    run.add_argument("--seed", type=_seed, metavar="S",
                      help=f"random seed (default {DEFAULT_SEED}, or the config file's)")
     run.add_argument("--set", dest="settings", action="extend", nargs="+", default=[],
                      metavar="NAME=VALUE", help="hyper-parameters (see `list`)")
@@ -118,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "data_dir", None) is None:  # `--data-dir` before the sub-command
+            args.data_dir = args.global_data_dir
         if args.command == "run":
             return _run(args)
         if args.command == "list":
@@ -125,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return runs_command(args, sys.stdout)
-        return launch_gui(args.window_data_dir)
+        return launch_gui(args.data_dir)
     except (UsageError, StoreError, ExportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
@@ -166,7 +169,8 @@ def _run(args: argparse.Namespace) -> int:
         with _path_errors("--tensorboard"):
             check_directory(args.tensorboard)
     store = None if args.no_store else open_store(args.data_dir)
-    recorder = RunRecorder(config, learner, "cli", store, args.tensorboard)
+    recorder = RunRecorder(config, learner, "cli", store, args.tensorboard,
+                           on_warning=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
     from tqdm import tqdm
 
     progress = tqdm(total=config.steps, file=sys.stderr, unit="step", disable=args.quiet,
@@ -177,10 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 
         def on_chunk(chunk: Chunk) -> None:
-            warned = len(recorder.warnings)
             recorder.add(chunk)
-            for warning in recorder.warnings[warned:]:
-                print(f"{PROG}: {warning}", file=sys.stderr)
             if writer:
                 writer.write(chunk)
             if len(chunk):

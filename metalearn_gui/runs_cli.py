@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from metalearn_gui.core.record import RunRecord
+from metalearn_gui.core.record import RunRecord, local_time
 from metalearn_gui.core.store import ENV_DATA_DIR, RunInfo, RunStore
 
 PROG = "metalearn-gui"
@@ -78,7 +77,7 @@ def runs_command(args: argparse.Namespace, out: IO[str]) -> int:
 def _table(runs: list[RunInfo]) -> str:
     header = ("id", "learner", "objective", "dim", "seed", "best loss", "steps", "status", "date", "source")
     rows = [(str(info.id), info.learner, info.objective, str(info.dim), str(info.seed),
-             _number(info.best_loss), str(info.steps), info.status, _local_time(info.created), info.source)
+             _number(info.best_loss), str(info.steps), info.status, local_time(info.created), info.source)
             for info in runs]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     numeric = {0, 3, 4, 5, 6}  # right-aligned columns
@@ -93,7 +92,7 @@ def _describe(record: RunRecord) -> str:
     lines = [
         f"run {record.id}: {config.learner} on {config.objective} (dim {record.history.dim}), "
         f"seed {config.seed}, {record.status}",
-        f"  created     {_local_time(record.created)}",
+        f"  created     {local_time(record.created)}",
         f"  history     {len(record.history)} rows stored of {record.history.rows_seen}",
         "configuration:",
         _indent(json.dumps(config.to_dict(), indent=2)),
@@ -114,9 +113,3 @@ def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
-def _local_time(iso: str) -> str:
-    """A stored UTC time as the user's local time, to the minute."""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: Work per chunk at full speed: short enough that commands feel immediate.
 CHUNK_SECONDS = 0.05
-#: Rows of one 20 ms chunk the GUI gets (thinned keeping min/max loss): plots draw
+#: Rows of one chunk the GUI gets (thinned keeping min/max loss): plots draw
 #: ~1,000 buckets of a whole run, and every row sent costs GUI-thread time.
 MAX_CHUNK_ROWS = 1024
 #: Chunks sent but not yet taken by the GUI; beyond this the worker merges chunks
@@ -169,10 +169,12 @@ class Worker(QObject):
 
     # -- commands (run on the worker thread) -----------------------------------------
     def _do_stop(self, _: None) -> None:
-        self._finish_recording("stopped")
-        if self._store is not None:
-            self._store.close()
-        self._stopping = True
+        try:
+            self._finish_recording("stopped")
+        finally:  # whatever happens, the loop must end: the window waits to join it
+            if self._store is not None:
+                self._store.close()
+            self._stopping = True
 
     def _do_record(self, recording: Recording) -> None:
         """Store runs in (and TensorBoard-log them to) these folders from now on."""
@@ -180,10 +182,10 @@ class Worker(QObject):
             try:
                 self._store = RunStore.open(recording.data_dir)
             except StoreError as error:
-                self.notice.emit("warning", f"Runs are not saved to the run history: {error}")
+                self._warn(f"runs are not saved to the run history: {error}")
             else:
                 for message in self._store.messages:
-                    self.notice.emit("warning", message)
+                    self._warn(message)
         self._tensorboard_dir = recording.tensorboard_dir
         if self._recorder is not None:
             self._recorder.set_tensorboard(self._tensorboard_dir)
@@ -209,7 +211,8 @@ class Worker(QObject):
             self._learner = spec.build()
         chunk = self._learner.reset(spec.seed)
         self._seconds_advancing = 0.0
-        self._recorder = RunRecorder(spec, self._learner, "window", self._store, self._tensorboard_dir)
+        self._recorder = RunRecorder(spec, self._learner, "window", self._store, self._tensorboard_dir,
+                                     on_warning=self._warn)
         self._record(chunk)
         self._emit_chunk(chunk)  # before "ready", so a ready run always has its step 0 drawn
         self._phase, self._message = "ready", ""
@@ -337,16 +340,16 @@ class Worker(QObject):
         ))
 
     # -- recording ---------------------------------------------------------------------
+    def _warn(self, message: str) -> None:
+        self.notice.emit("warning", message[0].upper() + message[1:])
+
     def _record(self, chunk: Chunk) -> None:
         recorder = self._recorder
         if recorder is None:
             return
-        warnings = len(recorder.warnings)
         recorder.add(chunk)
         if chunk.status is not Status.RUNNING:
             recorder.finish(_summary(recorder.learner, self._seconds_advancing))
-        for warning in recorder.warnings[warnings:]:
-            self.notice.emit("warning", warning[0].upper() + warning[1:])
 
     def _finish_recording(self, status: str) -> None:
         """The user left the run (reset, switch, close): it ends as ``status``."""
@@ -430,7 +433,7 @@ class RunController(QObject):
         CONTROLLERS.add(self)
 
     def send(self, name: str, argument: Any = None) -> None:
-        """Queue a command: prepare, start, pause, step, set, speed, landscape or stop."""
+        """Queue a command: prepare, start, pause, step, set, speed, landscape, record or stop."""
         if not hasattr(Worker, f"_do_{name}"):
             raise ValueError(f"unknown worker command {name!r}")
         self.worker.commands.put((name, argument))

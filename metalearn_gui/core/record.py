@@ -26,6 +26,14 @@ RECORD_ROWS = 20_000
 Change = tuple[int, str, Value, Value]  # (step, name, old, new)
 
 
+def local_time(iso: str) -> str:
+    """A stored UTC time (``created``) as the user's local time, to the minute."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
 @dataclass
 class RunRecord:
     """One run. ``summary`` is :func:`metalearn_gui.core.run.summarize`'s output once
@@ -55,7 +63,7 @@ class RunRecord:
             return self.summary
         history = self.history
         best = int(np.argmin(history.column("loss")))  # thinning keeps every bucket's minimum
-        hyperparameters = dict(self.config.hyperparameters)
+        hyperparameters = dict(self.config.build().hp)  # every value, defaults included
         hyperparameters.update({name: new for _, name, _, new in self.changes})
         return {
             "version": __version__, "learner": self.config.learner, "objective": self.config.objective,

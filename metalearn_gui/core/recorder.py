@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from metalearn_gui.core.learners import Chunk, Learner, Status
 from metalearn_gui.core.record import RunRecord
@@ -23,16 +23,17 @@ class RunRecorder:
 
     The run enters the store (and TensorBoard) with its first step after step 0, so
     resetting without running leaves no empty runs behind. A store or TensorBoard
-    that fails mid-run is dropped with a message in :attr:`warnings`; the run and
-    its in-memory record go on.
+    that fails mid-run is dropped with a message to ``on_warning``; the run and its
+    in-memory record go on. Once finished, the recorder takes nothing more (a step
+    after the end adds no rows to the stored run).
     """
 
     def __init__(self, config: RunConfig, learner: Learner, source: str, store: RunStore | None = None,
-                 tensorboard_dir: Path | None = None) -> None:
+                 tensorboard_dir: Path | None = None, on_warning: Callable[[str], None] | None = None) -> None:
         self.config, self.learner, self.source = config, learner, source
         self.store, self.tensorboard_dir = store, tensorboard_dir
         self.record: RunRecord | None = None
-        self.warnings: list[str] = []
+        self.on_warning = on_warning or (lambda message: None)
         self._tensorboard = None
         self._entered = False  # in the store and TensorBoard
         self._changes_stored = 0
@@ -43,6 +44,8 @@ class RunRecorder:
         return None if self.record is None else self.record.id
 
     def add(self, chunk: Chunk) -> None:
+        if self._finished:
+            return
         if self.record is None:
             self.record = RunRecord.begin(self.config, chunk)
         else:
@@ -128,11 +131,12 @@ class RunRecorder:
         except (StoreError, OSError, ImportError, ValueError) as error:
             if sink == "store":
                 self.store = None
-                self.warnings.append(f"this run is no longer saved to the run history: {error}")
+                message = f"this run is no longer saved to the run history: {error}"
             else:
                 self._tensorboard = None
-                self.warnings.append(f"TensorBoard logging stopped for this run: {error}")
-            log.warning(self.warnings[-1])
+                message = f"TensorBoard logging stopped for this run: {error}"
+            log.warning(message)
+            self.on_warning(message)
 
 
 def _rows_so_far(record: RunRecord) -> Chunk:

@@ -91,11 +91,11 @@ class RunConfig:
             raise ConfigError(f"{origin}: objective {objective!r} is not one of: {', '.join(OBJECTIVES)}")
         dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)
         steps = _optional_int(data.get("steps"), "steps", origin, minimum=1)
-        seed = _optional_int(data.get("seed", 0), "seed", origin)
+        seed = _optional_int(data.get("seed", 0), "seed", origin, minimum=0, nullable=False)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
-        config = cls(learner, objective, dim, steps, 0 if seed is None else seed, dict(hyperparameters))
+        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters))
         try:
             config.build()  # checks the dimension and every hyper-parameter; cheap, no TensorFlow
         except ValueError as error:
@@ -168,8 +168,9 @@ def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
     return summary
 
 
-def _optional_int(value: Any, key: str, origin: str, minimum: int | None = None) -> int | None:
-    if value is None and minimum is not None:
+def _optional_int(value: Any, key: str, origin: str, minimum: int | None = None,
+                  nullable: bool = True) -> int | None:
+    if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
         wanted = "an integer" if minimum is None else f"an integer ≥ {minimum}"

@@ -5,6 +5,7 @@ schema, and moving a damaged or foreign file aside rather than failing or overwr
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -81,12 +82,19 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, list[str]]:
         messages.append(f"the run store {path} {problem[1]}; moved it aside to {aside.name} "
                         f"and started a fresh one")
         connection, _ = _connect_checked(path)
-    try:
-        _prepare(connection)
-    except sqlite3.Error as error:
-        connection.close()
-        raise StoreError(f"run store {path} cannot be prepared: {error}") from None
-    return connection, messages
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            _prepare(connection)
+            return connection, messages
+        except sqlite3.Error as error:
+            # Two processes creating the store at once: switching a new file to WAL needs
+            # it to themselves, and SQLite answers "locked" at once rather than waiting.
+            if "locked" in str(error) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            connection.close()
+            raise StoreError(f"run store {path} cannot be prepared: {error}") from None
 
 
 def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | None]:
@@ -97,10 +105,17 @@ def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | 
     except sqlite3.Error as error:
         raise StoreError(f"run store {path} cannot be opened: {error}") from None
     try:
-        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = {name for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # One read transaction: a snapshot. Read one by one, a store another process was
+        # creating meanwhile looked foreign (its tables, but not yet its application id).
+        connection.execute("BEGIN")
+        try:
+            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            if connection.in_transaction:
+                connection.execute("COMMIT")
     except sqlite3.DatabaseError as error:
         if getattr(error, "sqlite_errorname", "") not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
             connection.close()

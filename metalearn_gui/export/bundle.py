@@ -32,6 +32,7 @@ def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
     """Write :data:`BUNDLE_FILES` and ``manifest.json`` into ``directory`` (created if
     missing; files of the same names are replaced). The manifest comes last: a folder
     with one holds a complete bundle. Returns the paths written."""
+    _check_has_rows(record)
     directory = prepare_directory(directory)
     # Render first: a failure while drawing leaves the folder as it was.
     figures = {f"{name}.{fmt}": render_figure(record, name, fmt, scale, size)
@@ -67,6 +68,7 @@ def write_figure(record: RunRecord, figure: str, path: Path, scale: int = 1,
                  size: tuple[int, int] = SIZE) -> None:
     """One figure (``loss``, ``theta`` or ``landscape``); the format follows the suffix
     (``.png`` at ``scale`` × ``size`` pixels, or ``.svg``)."""
+    _check_has_rows(record)
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -76,6 +78,7 @@ def write_figure(record: RunRecord, figure: str, path: Path, scale: int = 1,
 
 
 def write_history(record: RunRecord, path: Path) -> None:
+    _check_has_rows(record)
     check_file(path)
     _write_history_csv(record, Path(path))
 
@@ -85,9 +88,9 @@ def write_config(config: RunConfig, path: Path) -> None:
     _write_config(config, Path(path))
 
 
-def write_summary(record: RunRecord, path: Path) -> None:
-    check_file(path)
-    write_json(Path(path), record.outcome())
+def _check_has_rows(record: RunRecord) -> None:
+    if len(record.history) == 0:
+        raise ExportError("the run has no steps yet (it is still being prepared): nothing to export")
 
 
 def _write_history_csv(record: RunRecord, path: Path) -> None:

@@ -284,6 +284,15 @@ class ControlPanel(QWidget):
         self._rebuild_hyperparameters()
         self.problem_changed.emit()
 
+    def cannot_show(self, config: RunConfig) -> str:
+        """Why ``config`` does not fit the controls (e.g. a command-line run's D = 1), or ""."""
+        dim = config.dim or make_objective(config.objective).dim
+        if dim < 2 or dim > self.dim_box.maximum():
+            return f"D = {dim}; the window shows 2 … {self.dim_box.maximum()} (the landscape needs a plane)"
+        if config.seed > self.seed_box.maximum():
+            return f"seed {config.seed}; the window takes 0 … {self.seed_box.maximum()}"
+        return ""
+
     def _show_problem(self, config: RunConfig) -> None:
         for box in (self.learner_box, self.objective_box):
             box.blockSignals(True)

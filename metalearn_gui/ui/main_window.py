@@ -154,6 +154,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._on_first_paint)
 
     def _on_first_paint(self) -> None:
+        if not self.isVisible():  # closed before the event loop came round
+            return
         self._open_run_store()
         self._send_recording()
         self._prepare()
@@ -168,7 +170,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message("warning", message[0].upper() + message[1:])
         self.runs_panel = RunsPanel(self.store)
         self.runs_panel.overlays_changed.connect(self._on_runs_panel_overlays_changed)
-        self.runs_panel.load_requested.connect(lambda record: self.panel.show_config(record.config))
+        self.runs_panel.load_requested.connect(self._on_runs_panel_load_requested)
         self.runs_panel.export_requested.connect(self.export_menu.export_bundle)
         self.runs_panel.message.connect(self.banner.show_message)
         self.runs_dock.setWidget(self.runs_panel)
@@ -403,7 +405,8 @@ class MainWindow(QMainWindow):
     def _with_record(self, export: Callable[[RunRecord], None]) -> None:
         """Call ``export`` with the current run, pausing it first so that its figures, rows
         and summary describe one step."""
-        if self.record is None or self.state is None:
+        if self.record is None or self.state is None or len(self.record.history) == 0:
+            self.statusBar().showMessage("Nothing to export yet: the run is still being prepared.", 5000)
             return
         if self.state.phase == "running":
             self._after_pause = export
@@ -416,6 +419,13 @@ class MainWindow(QMainWindow):
             self.runs_dock.setProperty("sized", True)
             self.resizeDocks([self.runs_dock], [RUNS_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
+    def _on_runs_panel_load_requested(self, record: RunRecord) -> None:
+        problem = self.panel.cannot_show(record.config)
+        if problem:
+            self.banner.show_message("warning", f"Run {record.id} cannot be loaded into the controls: {problem}")
+        else:
+            self.panel.show_config(record.config)
+
     def _on_runs_panel_overlays_changed(self, records: list[RunRecord]) -> None:
         self.loss_plot.set_overlays([(f"run {record.id}: {record.config.learner} on {record.config.objective}",
                                       record.history) for record in records])
@@ -424,6 +434,7 @@ class MainWindow(QMainWindow):
     def _begin_run(self, run_id: int, spec: RunConfig) -> None:
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
         self.run_id = run_id
+        self._after_pause = None  # an export asked for the run just left
         self.banner.clear()  # whatever it said was about the previous run
         self.history = History(spec.dim, history_extras(spec.learner), capacity=RECORD_ROWS)
         self.record = RunRecord(spec, self.history)

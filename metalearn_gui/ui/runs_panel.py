@@ -8,15 +8,14 @@ through its own connection; the worker writes through another.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
-from metalearn_gui.core.record import RunRecord
+from metalearn_gui.core.record import RunRecord, local_time
 from metalearn_gui.core.store import RunInfo, RunStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -94,16 +93,19 @@ class RunsPanel(QWidget):
         self.refresh_timer.stop()
         super().hideEvent(event)
 
-    def refresh(self) -> None:
+    def refresh(self, redraw: bool = False) -> None:
+        """Re-read the list; the table is rebuilt if it changed (or ``redraw``)."""
         try:
+            self.store.mark_interrupted()  # a command-line run killed while the panel shows
             infos = list(reversed(self.store.list_runs()))
         except StoreError as error:
             self.message.emit("error", f"The run history cannot be read: {error}")
             return
-        if infos == self._infos:
+        if infos == self._infos and not redraw:
             return
         selected = set(self.selected_ids())
         self._infos = infos
+        self.table.clearSelection()
         self.table.setRowCount(len(infos))
         for row, info in enumerate(infos):
             for column, text in enumerate(_cells(info)):
@@ -115,8 +117,7 @@ class RunsPanel(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(row, column, item)
-            if info.id in selected:
-                self.table.selectRow(row)
+        self._select({info.id for info in infos} & selected)
         self._update_buttons()
 
     def selected_ids(self) -> list[int]:
@@ -125,9 +126,16 @@ class RunsPanel(QWidget):
 
     def select_run(self, run_id: int) -> None:
         self.refresh()
+        self._select({run_id})
+
+    def _select(self, ids: set[int]) -> None:
+        """Select these runs' rows (all of them: ``selectRow`` would keep only the last)."""
+        selection = QItemSelection()
         for row, info in enumerate(self._infos):
-            if info.id == run_id:
-                self.table.selectRow(row)
+            if info.id in ids:
+                selection.select(self.table.model().index(row, 0),
+                                 self.table.model().index(row, len(COLUMNS) - 1))
+        self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def _update_buttons(self) -> None:
         count = len(self.selected_ids())
@@ -154,8 +162,7 @@ class RunsPanel(QWidget):
             for run_id in ids:
                 if run_id not in self.overlaid and (record := self._load(run_id)) is not None:
                     self.overlaid[run_id] = record
-        self._infos = []  # redraw the bold marks
-        self.refresh()
+        self.refresh(redraw=True)  # the bold marks
         self.overlays_changed.emit(list(self.overlaid.values()))
 
     def _on_load_clicked(self) -> None:
@@ -194,11 +201,4 @@ class RunsPanel(QWidget):
 def _cells(info: RunInfo) -> tuple[str, ...]:
     best = "–" if info.best_loss is None else f"{info.best_loss:.5g}"
     return (str(info.id), info.learner, info.objective, str(info.dim), str(info.seed), best,
-            f"{info.steps:,}", info.status, _local_time(info.created))
-
-
-def _local_time(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
+            f"{info.steps:,}", info.status, local_time(info.created))

@@ -85,6 +85,7 @@ BAD_CONFIGS = [
     ({**GOOD, "steps": 0}, '"steps" must be an integer ≥ 1, got 0'),
     ({**GOOD, "hyperparameters": {"sigma": 99}}, "sigma=99"),
     ({**GOOD, "learner": "oracle"}, "'oracle' is not one of"),
+    ({**GOOD, "seed": -3}, '"seed" must be an integer ≥ 0, got -3'),
 ]
 
 

@@ -78,6 +78,7 @@ def test_no_store_and_the_environment_variable(capsys, tmp_path, monkeypatch):
      "'{blocker}/store' cannot be created"),
     (["runs"], "required: ACTION"),
     (["runs", "export", "7", "out"], "no run with id 7"),
+    (["run", "--learner", "genetic", "--objective", "sphere", "--seed", "-3"], "--seed: must be a non-negative"),
     (["run", "--learner", "genetic", "--objective", "sphere", "--tensorboard", "{blocker}/tb"],
      "--tensorboard '{blocker}/tb' cannot be written"),
 ])
@@ -165,3 +166,12 @@ def test_tensorboard_option_logs_the_run(capsys, tmp_path):
     loss = events.Scalars("loss")
     assert code == 0 and [event.step for event in loss] == list(range(31))
     assert "theta/9" in events.Tags()["scalars"]
+
+
+def test_data_dir_before_the_sub_command_applies_to_it(capsys, tmp_path):
+    cli(capsys, "--data-dir", tmp_path, "run", "--learner", "genetic", "--objective", "sphere",
+        "--steps", "3", "--quiet")
+    code, out, _ = cli(capsys, "--data-dir", tmp_path, "runs", "list", "--json")
+    assert code == 0 and len(json.loads(out)) == 1
+    with RunStore.open(tmp_path) as store:
+        assert [info.steps for info in store.list_runs()] == [3]

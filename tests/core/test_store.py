@@ -197,6 +197,26 @@ def test_two_writers_at_once(tmp_path):
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_processes_creating_the_store_at_once_neither_move_it_aside_nor_fail(tmp_path):
+    """Read one by one, a store being created looked foreign and was moved aside (a run lost)."""
+    for trial in range(30):
+        folder, messages, errors = tmp_path / str(trial), [], []
+
+        def open_and_close():
+            try:
+                with RunStore.open(folder) as store:
+                    messages.extend(store.messages)
+            except StoreError as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_and_close) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert messages == [] and errors == [], trial
+
+
 def test_data_dir_is_the_option_else_the_environment_else_the_platform_folder(monkeypatch, tmp_path):
     monkeypatch.setenv(ENV_DATA_DIR, str(tmp_path / "env"))
     assert resolve_data_dir(tmp_path / "option") == tmp_path / "option"

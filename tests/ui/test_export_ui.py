@@ -7,6 +7,7 @@ import csv
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -58,3 +59,14 @@ def test_unwritable_folder_gets_a_message_and_the_run_goes_on(make_window, qtbot
     window.start_action.trigger()  # still usable
     wait_phase(qtbot, window, "running")
     qtbot.waitUntil(lambda: current_step(window) > 5)
+
+
+def test_export_before_the_first_step_is_drawn_says_so(make_window, qtbot, monkeypatch):
+    from metalearn_gui.core.history import History
+    from metalearn_gui.core.record import RunRecord
+
+    window = make_window("genetic", "sphere", 3)
+    window.record = RunRecord(window.spec(), History(3))  # as while a run is being prepared
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: pytest.fail("asked for a folder"))
+    window.export_menu.bundle_action.trigger()
+    assert "Nothing to export yet" in window.statusBar().currentMessage()

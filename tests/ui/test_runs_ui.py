@@ -85,3 +85,27 @@ def test_tensorboard_checkbox_logs_the_run(make_window, qtbot):
     events.Reload()
     steps = [event.step for event in events.Scalars("loss")]
     assert steps[0] == 0 and steps[-1] >= 5
+
+
+def test_a_multiple_selection_survives_the_refresh_while_a_run_goes_on(make_window, qtbot):
+    window = make_window("genetic", "sphere", 3)
+    for seed in ("1", "2"):
+        assert cli_main(["run", "--learner", "genetic", "--objective", "sphere", "--steps", "5",
+                         "--seed", seed, "--quiet"]) == 0
+    panel = _show_runs(qtbot, window)
+    chosen = [info.id for info in panel._infos[:2]]
+    panel._select(set(chosen))
+    run_for_steps(qtbot, window, 5)  # the window's own run enters the list
+    qtbot.waitUntil(lambda: window.state.record_id in [info.id for info in panel._infos], timeout=5000)
+    assert sorted(panel.selected_ids()) == sorted(chosen)
+
+
+def test_a_run_whose_loading_does_not_fit_the_controls_is_refused_with_a_message(make_window, qtbot):
+    window = make_window("genetic", "sphere", 3)
+    assert cli_main(["run", "--learner", "genetic", "--objective", "seed", "--dim", "1", "--steps", "3",
+                     "--quiet"]) == 0
+    panel = _show_runs(qtbot, window)
+    panel.select_run(max(info.id for info in panel._infos))
+    panel.load_button.click()
+    assert window.banner.kind == "warning" and "D = 1" in window.banner.text.text()
+    assert window.panel.dim_box.value() == 3  # the controls are as they were
