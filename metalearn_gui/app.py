@@ -15,7 +15,8 @@ def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> i
     from PySide6.QtWidgets import QApplication
 
     from metalearn_gui.resources import APP_ID
-    from metalearn_gui.ui.main_window import APP_NAME, MainWindow, app_icon
+    from metalearn_gui.ui.about import app_icon
+    from metalearn_gui.ui.main_window import APP_NAME, MainWindow
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))

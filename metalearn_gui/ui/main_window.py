@@ -8,36 +8,33 @@ fast the learner runs. Importing this module never imports TensorFlow.
 from __future__ import annotations
 
 import logging
-import html
 from pathlib import Path
 from typing import Callable, Mapping
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QToolButton, QVBoxLayout, QWidget,
 )
 
-from metalearn_gui import __version__
-from metalearn_gui.resources import ICON_SIZES, icon_png
-from metalearn_gui.versions import library_versions
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
-from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
+from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
-from metalearn_gui.ui.runs_panel import RunsPanel
-from metalearn_gui.ui.settings import load_session, save_session
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.ui.plots.loss_plot import LossPlot
 from metalearn_gui.ui.plots.style import apply_palette
 from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.ui.runs_panel import RunsPanel
+from metalearn_gui.ui.settings import load_session, save_session
 from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState
 
 log = logging.getLogger(__name__)
@@ -56,23 +53,6 @@ BANNER_STYLES = {
     "warning": ("#b7791f", "white"),
     "error": ("#c53030", "white"),
 }
-
-
-def app_icon() -> QIcon:
-    """The app icon at each size it ships in (crisp in title bars and switchers)."""
-    icon = QIcon()
-    for size in ICON_SIZES:
-        icon.addFile(str(icon_png(size)), QSize(size, size))
-    return icon
-
-
-def about_text(data_dir: Path) -> str:
-    """Help → About: what this is, every library's version, where runs are kept."""
-    versions = {**library_versions(), "Qt": qVersion()}
-    rows = "".join(f"<tr><td>{name}</td><td>&nbsp;{version}</td></tr>" for name, version in versions.items())
-    return (f"<b>{APP_NAME}</b> {__version__}<br>A desktop strategy lab for meta-learning: watch neural, "
-            f"genetic and gradient learners improve a strategy live.<br><br><table>{rows}</table><br>"
-            f"Run history folder:<br><code>{html.escape(str(data_dir))}</code>")
 
 
 class Banner(QFrame):
@@ -339,7 +319,7 @@ class MainWindow(QMainWindow):
         self._prepare()
 
     def _on_about_triggered(self) -> None:
-        self.about_box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", about_text(self.data_dir),
+        self.about_box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", about_text(APP_NAME, self.data_dir),
                                      parent=self)
         self.about_box.setIconPixmap(self.windowIcon().pixmap(64, 64))
         self.about_box.open()  # not exec(): the run goes on behind it

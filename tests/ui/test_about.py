@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 from metalearn_gui import __version__
-from metalearn_gui.ui.main_window import about_text
+from metalearn_gui.ui.about import about_text
 
 
 def test_about_names_versions_and_the_data_folder(tmp_path):
-    text = about_text(tmp_path / "data <&>")
+    text = about_text("metalearn-gui", tmp_path / "data <&>")
     assert __version__ in text and "TensorFlow" in text and "PySide6" in text and "Qt" in text
     assert "data &lt;&amp;&gt;" in text  # the folder, escaped for the rich-text box
 
