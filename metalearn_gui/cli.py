@@ -164,7 +164,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.export is not None:
         with _path_errors("--export"):
             check_directory(args.export)
-
     if args.tensorboard is not None:
         with _path_errors("--tensorboard"):
             check_directory(args.tensorboard)
@@ -209,9 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
-        print(_format_summary(summary))
-        if recorder.run_id is not None and recorder.store is not None:
-            print(_stored_line(recorder, "  "))
+        print(_format_summary(summary) + _stored_line(recorder, "\n  "))
     if args.export is not None:
         _export(record, args.export, args.scale, args.quiet)
     return 0
