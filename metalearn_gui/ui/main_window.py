@@ -80,7 +80,7 @@ class Banner(QFrame):
         self.kind = kind
         self.setStyleSheet(f"Banner {{ background: {background}; border-radius: 4px; }}"
                            f"QLabel {{ color: {foreground}; }}")
-        self.text.setText(text)
+        self.text.setText(text[:1].upper() + text[1:])  # core messages are lower-case lines
         self.details_button.setVisible(details)
         self.show()
 
@@ -144,10 +144,9 @@ class MainWindow(QMainWindow):
         try:
             self.store = RunStore.open(self.data_dir)
         except StoreError as error:
-            self.banner.show_message("warning", f"Runs are not saved: {error}")
+            self._tell_about_store([f"runs are not saved: {error}"])
             return
-        for message in self.store.messages:
-            self.banner.show_message("warning", message[0].upper() + message[1:])
+        self._tell_about_store(self.store.messages)
         self.runs_panel = RunsPanel(self.store)
         self.runs_panel.overlays_changed.connect(self._on_runs_panel_overlays_changed)
         self.runs_panel.load_requested.connect(self._on_runs_panel_load_requested)
@@ -155,6 +154,14 @@ class MainWindow(QMainWindow):
         self.runs_panel.message.connect(self.banner.show_message)
         self.runs_dock.setWidget(self.runs_panel)
         self.runs_action.setEnabled(True)
+
+    def _tell_about_store(self, messages: list[str]) -> None:
+        """What opening the run history had to do (a file moved aside…), in a box of its own:
+        the banner speaks of the current run and is cleared with it."""
+        if messages:
+            self.store_notice = QMessageBox(QMessageBox.Icon.Warning, "Run history",
+                                            "\n\n".join(m[:1].upper() + m[1:] for m in messages), parent=self)
+            self.store_notice.open()  # not exec(): the window goes on behind it
 
     def _send_recording(self) -> None:
         """Tell the worker where runs go: the run store, and TensorBoard if ticked."""

@@ -109,3 +109,17 @@ def test_a_run_whose_loading_does_not_fit_the_controls_is_refused_with_a_message
     panel.load_button.click()
     assert window.banner.kind == "warning" and "D = 1" in window.banner.text.text()
     assert window.panel.dim_box.value() == 3  # the controls are as they were
+
+
+def test_a_corrupt_run_history_is_moved_aside_with_a_message(qtbot, tmp_path):
+    from metalearn_gui.ui.main_window import MainWindow
+
+    (tmp_path / "runs.sqlite3").write_bytes(b"not a database" * 100)
+    window = MainWindow(learner="genetic", objective="sphere", dim=3, data_dir=tmp_path)
+    try:
+        window.show()
+        wait_phase(qtbot, window, "ready")
+        assert "moved it aside" in window.store_notice.text() and window.store_notice.isVisible()
+        assert list(tmp_path.glob("runs.sqlite3.corrupt-*")) and window.runs_action.isEnabled()
+    finally:
+        window.close()
