@@ -336,12 +336,18 @@ class Worker(QObject):
             message=self._message,
             tf_loaded=tf_loaded(),
             record_id=self._recorder.run_id if self._recorder else None,
-            summary=_summary(learner, self._seconds_advancing) if learner and not self._running else {},
+            summary=self._state_summary() if learner and not self._running else {},
         ))
 
     # -- recording ---------------------------------------------------------------------
+    def _state_summary(self) -> dict[str, Any]:
+        """The run's summary: the recorded one once it ended (computed once: for lr-schedule
+        it re-trains on the held-out tasks), else the learner's as it stands."""
+        record = self._recorder.record if self._recorder else None
+        return record.summary if record and record.summary else _summary(self._learner, self._seconds_advancing)
+
     def _warn(self, message: str) -> None:
-        self.notice.emit("warning", message[0].upper() + message[1:])
+        self.notice.emit("warning", message)
 
     def _record(self, chunk: Chunk) -> None:
         recorder = self._recorder
