@@ -1,7 +1,7 @@
 """Benchmark: the ``gradient`` learner's steps/s against a plain numpy SGD loop.
 
 Why: the gradient learner runs its steps in XLA-compiled chunks so that it is
-not capped by Python/TensorFlow per-step overhead (shared/PITFALLS.md). This
+not capped by Python/TensorFlow per-step overhead (~0.3 ms a call). This
 checks that the whole ``advance()`` path -- chunks, bookkeeping, and the caller
 keeping every chunk's arrays (loss, θ, best loss) as history -- beats a
 straightforward numpy loop doing the same SGD update and recording the same

@@ -1,4 +1,4 @@
-"""Shared test set-up: quiet TensorFlow, headless Qt, small helpers."""
+"""Shared test set-up: a temporary home, quiet TensorFlow, headless Qt, small helpers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,28 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Every run the CLI or the window makes is stored: keep the tests' runs out of the
-# user's data folder (forced, not setdefault; subprocesses inherit it).
-_DATA_DIR = tempfile.mkdtemp(prefix="metalearn-gui-tests-")
-os.environ["METALEARN_GUI_DATA_DIR"] = _DATA_DIR
-atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
+
+# The tests and every process they start see a temporary home: the window's settings
+# (QSettings), stored runs (platformdirs), TensorBoard logs and caches all land there,
+# never in the user's folders. Set before anything imports Qt, and forced (not
+# setdefault); subprocesses inherit the environment.
+_TEMP_HOME = Path(tempfile.mkdtemp(prefix="metalearn-gui-tests-"))
+atexit.register(shutil.rmtree, _TEMP_HOME, ignore_errors=True)
+TEMP_FOLDERS = {
+    "HOME": _TEMP_HOME,
+    "XDG_CONFIG_HOME": _TEMP_HOME / ".config",
+    "XDG_DATA_HOME": _TEMP_HOME / ".local" / "share",
+    "XDG_CACHE_HOME": _TEMP_HOME / ".cache",
+    "XDG_STATE_HOME": _TEMP_HOME / ".local" / "state",
+    "METALEARN_GUI_DATA_DIR": _TEMP_HOME / "data",
+}
+for _name, _folder in TEMP_FOLDERS.items():
+    _folder.mkdir(parents=True, exist_ok=True)
+    os.environ[_name] = str(_folder)
 
 import numpy as np
 import pytest

@@ -1,7 +1,7 @@
 """A run: a learner configured from plain values, driven chunk by chunk to its end.
 
-Shared by the command line and (later) the GUI's worker and run store, so that a
-run described by the same configuration always means the same thing.
+Shared by the command line, the window's worker and the run store, so that a run
+described by the same configuration always means the same thing.
 """
 
 from __future__ import annotations
@@ -121,19 +121,23 @@ def run_to_end(
     learner: Learner,
     seed: int,
     on_chunk: Callable[[Chunk], None] | None = None,
-    chunk_seconds: float = 0.2,
+    chunk_seconds: float | None = 0.2,
+    chunk_steps: int | None = None,
 ) -> float:
     """Reset ``learner`` with ``seed`` and advance it until it stops.
 
-    Every chunk, the step-0 one included, goes to ``on_chunk``. Returns the seconds
-    spent advancing (the reset, which may import TensorFlow, excluded).
+    Chunks end after ``chunk_seconds`` or ``chunk_steps`` steps, whichever comes
+    first (``None``: no such bound); tests that need a run split into several chunks
+    bound them by steps, which splits a run the same way on any machine. Every chunk,
+    the step-0 one included, goes to ``on_chunk``. Returns the seconds spent advancing
+    (the reset, which may import TensorFlow, excluded).
     """
     chunk = learner.reset(seed)
     if on_chunk:
         on_chunk(chunk)
     started = time.perf_counter()
     while learner.status is Status.RUNNING:
-        chunk = learner.advance(max_seconds=chunk_seconds)
+        chunk = learner.advance(max_steps=chunk_steps, max_seconds=chunk_seconds)
         if on_chunk:
             on_chunk(chunk)
     return time.perf_counter() - started

@@ -2,7 +2,7 @@
 
 The same plot classes as the window draw the figures, so an export looks like the
 screen — but always in a light theme, for print. SVG goes through ``QSvgGenerator``:
-pyqtgraph's own SVG exporter breaks on this PySide6 (shared/PITFALLS.md).
+pyqtgraph's own SVG exporter raises ValueError on PySide6 ≥ 6.11 (pyqtgraph 0.14).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, sca
     plot.setTitle(figure_title(record, name))
     _scale_pens(panel.graphics, scale)
     # Never shown (no window flashes up): lay the scene out at ``size`` as a shown view
-    # would on its resize; an unlaid-out scene exports empty or stacked (PITFALLS.md).
+    # would on its resize; an unlaid-out scene exports empty or stacked (pyqtgraph #8, #1997).
     panel.graphics.resize(*size)
     panel.graphics.setRange(QRectF(0, 0, *size), padding=0)
     _lay_out()

@@ -34,9 +34,10 @@ def texts(events: EventAccumulator, tag: str) -> dict[int, str]:
     return {e.step: e.tensor_proto.string_val[0].decode() for e in events.Tensors(tag)}
 
 
-def logged_run(tmp_path, config: RunConfig, change: dict, change_after: int, chunk_seconds: float):
-    """Run ``config`` to its end, writing a log; ``change`` is applied once the run
-    has passed step ``change_after``. Returns the learner, the log and the chunk count."""
+def logged_run(tmp_path, config: RunConfig, change: dict, change_after: int, chunk_steps: int):
+    """Run ``config`` to its end in chunks of ``chunk_steps`` steps, writing a log; ``change``
+    is applied once the run has passed step ``change_after``. Returns the learner, the log
+    and the chunk count."""
     learner = config.build()
     chunks = []
     with TensorBoardLog(tmp_path, config, learner.hp) as log:
@@ -47,7 +48,7 @@ def logged_run(tmp_path, config: RunConfig, change: dict, change_after: int, chu
                 learner.set_hyperparameters(change)
             log.write_changes(learner.changes)
 
-        run_to_end(learner, config.seed, on_chunk, chunk_seconds=chunk_seconds)
+        run_to_end(learner, config.seed, on_chunk, chunk_seconds=None, chunk_steps=chunk_steps)
     return learner, log, len(chunks)
 
 
@@ -71,7 +72,7 @@ def check_run(events: EventAccumulator, learner, name: str, old, new) -> None:
 
 def test_genetic_run_reads_back_with_its_live_change(tmp_path):
     config = RunConfig("genetic", "sphere", steps=40, seed=3)
-    learner, log, _ = logged_run(tmp_path, config, {"mutation": 0.2}, change_after=15, chunk_seconds=0.002)
+    learner, log, _ = logged_run(tmp_path, config, {"mutation": 0.2}, change_after=15, chunk_steps=4)
     assert log.path.parent == tmp_path and log.path.name.startswith("genetic-sphere-seed3-")
     events = read(log.path)
     check_run(events, learner, "mutation", 0.1, 0.2)
@@ -82,7 +83,7 @@ def test_gradient_run_reads_back_bounded(tmp_path):
     # Small steps: rosenbrock's valley keeps the run going past the change (sphere converges in one chunk).
     config = RunConfig("gradient", "rosenbrock", steps=100_000, seed=1, hyperparameters={"alpha": 0.0005})
     learner, log, chunks = logged_run(tmp_path, config, {"alpha": 0.00025}, change_after=1,
-                                      chunk_seconds=0.02)
+                                      chunk_steps=10_000)
     events = read(log.path)
     check_run(events, learner, "alpha", 0.0005, 0.00025)
     rows = len(events.Scalars("loss"))
@@ -150,7 +151,7 @@ def test_writing_a_genetic_run_does_not_import_tensorflow(tmp_path):
         config = RunConfig("genetic", "sphere", steps=20)
         learner = config.build()
         with TensorBoardLog({str(tmp_path)!r}, config, learner.hp) as log:
-            run_to_end(learner, 0, log.write, chunk_seconds=0.01)
+            run_to_end(learner, 0, log.write, chunk_steps=5)
         loaded = sorted(name for name in sys.modules if name.split(".")[0] == "tensorflow")
         print(loaded, learner.step)
     """)

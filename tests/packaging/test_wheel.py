@@ -12,6 +12,7 @@ The dev venv cannot lend its packages instead: it is itself a venv, so
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
 import tarfile
@@ -40,11 +41,22 @@ def _run(args: list, cwd: Path, timeout: float, env: dict | None = None) -> subp
     return result
 
 
+def _with_users_pip_config(env: dict[str, str]) -> dict[str, str]:
+    """The tests' home is a temporary folder; pip still reads (never writes) the user's
+    own configuration, e.g. the package index or mirror this machine is set up with."""
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir)  # the account's home, not the tests' $HOME
+    for config in (home / ".config" / "pip" / "pip.conf", home / ".pip" / "pip.conf"):
+        if config.is_file() and "PIP_CONFIG_FILE" not in env:
+            return {**env, "PIP_CONFIG_FILE": str(config)}
+    return env
+
+
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
     started = time.monotonic()
-    _run([sys.executable, "-m", "build", "--outdir", out, ROOT], cwd=ROOT, timeout=600)
+    _run([sys.executable, "-m", "build", "--outdir", out, ROOT], cwd=ROOT, timeout=600,
+         env=_with_users_pip_config(dict(os.environ)))
     print(f"\nbuild: {time.monotonic() - started:.0f} s")
     return {"wheel": next(out.glob("*.whl")), "sdist": next(out.glob("*.tar.gz"))}
 
@@ -57,6 +69,7 @@ def installed(dists, tmp_path_factory) -> dict:
     venv = home / "venv"
     # Nothing may leak the source tree or the dev venv into the installed app.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env = _with_users_pip_config(env)
     env.update(PYTHONNOUSERSITE="1", QT_QPA_PLATFORM="offscreen", TF_CPP_MIN_LOG_LEVEL="2")
     started = time.monotonic()
     _run([sys.executable, "-m", "venv", venv], cwd=home, timeout=300, env=env)

@@ -171,7 +171,7 @@ def test_closing_mid_run_joins_the_worker_within_a_second(make_window, qtbot):
 
 
 def test_live_plots_survive_several_seconds_of_fast_updates(make_window, qtbot):
-    """The PySide6 6.12 crash (PITFALLS.md) showed within seconds of live plotting."""
+    """PySide6 6.12.0 crashed in AxisItem.paint within seconds of live plotting (see the pin)."""
     window = make_window("genetic", "rastrigin", 20)  # > 12 coordinates: the θ heat map
     window.start_action.trigger()
     for speed_index in (10, 8):  # maximum, then 1,000 steps/s

@@ -1,7 +1,7 @@
 """``gradient``: the exact-gradient baseline — TensorFlow autodiff of L itself.
 
 A chunk of steps runs inside one XLA-compiled ``tf.while_loop`` (per-call
-overhead would otherwise cap it at a few thousand steps/s, PITFALLS.md). Live
+overhead, ~0.3 ms a call with TF 2.21, would cap it at ~3,500 steps/s). Live
 hyper-parameters are ``tf.Variable``s assigned between chunks, so changing α never
 retraces; the compiled function takes the step count as a tensor and always
 returns buffers of ``max_block`` rows, so it is traced once per learner.
