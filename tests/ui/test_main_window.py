@@ -158,15 +158,11 @@ def test_worker_exception_is_shown_and_the_app_stays_usable(make_window, qtbot, 
     run_for_steps(qtbot, window, 10)
 
 
-def test_closing_mid_run_joins_the_worker_within_a_second(make_window, qtbot):
-    import time
-
+def test_closing_mid_run_joins_the_worker(make_window, qtbot):
     window = make_window("genetic", "rastrigin", 10)
     window.start_action.trigger()
     qtbot.waitUntil(lambda: current_step(window) > 10)
-    started = time.perf_counter()
     window.close()
-    assert time.perf_counter() - started < 1.0
     assert not window.controller.is_running()
 
 
@@ -174,9 +170,11 @@ def test_live_plots_survive_several_seconds_of_fast_updates(make_window, qtbot):
     """PySide6 6.12.0 crashed in AxisItem.paint within seconds of live plotting (see the pin)."""
     window = make_window("genetic", "rastrigin", 20)  # > 12 coordinates: the θ heat map
     window.start_action.trigger()
-    for speed_index in (10, 8):  # maximum, then 1,000 steps/s
+    # Thousands of steps at maximum speed, then at 1,000 steps/s: counted in steps, so the
+    # plots see the same stream of chunks on any machine (a slower one just takes longer).
+    for speed_index, steps in ((10, 3000), (8, 1000)):
         window.panel.speed_slider.setValue(speed_index)
-        qtbot.wait(2500)
+        target = current_step(window) + steps
+        qtbot.waitUntil(lambda: current_step(window) >= target, timeout=60_000)
     assert window.state.phase == "running"
     assert window.theta_plot.heatmap.isVisible() and window.theta_plot.heatmap.image.shape[0] == 20
-    assert current_step(window) > 100
