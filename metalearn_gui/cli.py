@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -20,10 +21,12 @@ from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, l
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
-from metalearn_gui.core.run import ConfigError, RunConfig, run_to_end, summarize
+from metalearn_gui.core.hyperparams import brief
+from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
+from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
 from metalearn_gui.runs_cli import (
     add_data_dir_option, add_runs_command, open_store, runs_command,
 )
@@ -42,8 +45,8 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _integer_from(minimum: int, wanted: str):
-    """An argparse type for integers ≥ ``minimum``; argparse prefixes the option's name."""
+def _integer_from(minimum: int, wanted: str, maximum: int | None = None):
+    """An argparse type for integers in ``minimum`` … ``maximum``; argparse prefixes the option's name."""
 
     def parse(text: str) -> int:
         try:
@@ -51,14 +54,17 @@ def _integer_from(minimum: int, wanted: str):
         except ValueError:
             value = minimum - 1
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {brief(text)}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {brief(value)}")
         return value
 
     return parse
 
 
 _positive_int = _integer_from(1, "a positive integer")
-_seed = _integer_from(0, "a non-negative integer")
+_steps = _integer_from(1, "a positive integer", MAX_STEPS)
+_seed = _integer_from(0, "a non-negative integer", MAX_SEED)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the configuration in FILE; other flags override its values")
     run.add_argument("--dim", type=_positive_int, metavar="D",
                      help="dimension of θ (default: the objective's)")
-    run.add_argument("--steps", type=_positive_int, metavar="N",
+    run.add_argument("--steps", type=_steps, metavar="N",
                      help=f"steps to run (generations for genetic; default {DEFAULT_STEPS}, "
                           "or the config file's)")
     run.add_argument("--seed", type=_seed, metavar="S",
@@ -170,37 +176,34 @@ def _run(args: argparse.Namespace) -> int:
     store = None if args.no_store else open_store(args.data_dir)
     recorder = RunRecorder(config, learner, "cli", store, args.tensorboard,
                            on_warning=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
-    from tqdm import tqdm
-
-    progress = tqdm(total=config.steps, file=sys.stderr, unit="step", disable=args.quiet,
-                    desc=f"{learner.name} on {learner.objective.name}", dynamic_ncols=True)
+    progress = ProgressBar(config.steps, f"{learner.name} on {learner.objective.name}", args.quiet)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
     started = time.perf_counter()
-    try:
-        writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
+    with StopOnSignals() as stop:
+        try:
+            writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 
-        def on_chunk(chunk: Chunk) -> None:
-            recorder.add(chunk)
-            if writer:
-                writer.write(chunk)
-            if len(chunk):
-                progress.update(int(chunk.step[-1]) - progress.n)
-                progress.set_postfix(best=f"{chunk.best_loss[-1]:.6g}", refresh=False)
+            def on_chunk(chunk: Chunk) -> None:
+                recorder.add(chunk)
+                if writer:
+                    writer.write(chunk)
+                progress.show(chunk)
+                stop.checkpoint()  # a signal during the chunk stops the run here, the chunk recorded
 
-        seconds = run_to_end(learner, config.seed, on_chunk)
-        summary = summarize(learner, seconds)
-        recorder.finish(summary)
-    except KeyboardInterrupt:
-        progress.close()
-        recorder.finish(summarize(learner, time.perf_counter() - started), "stopped")
-        print(f"{PROG}: stopped at step {learner.step}{_stored_line(recorder, '; ')}", file=sys.stderr)
-        return 130  # as interrupted commands do
-    finally:
-        progress.close()
-        if csv_file:
-            csv_file.close()
-        if store is not None:
-            store.close()
+            seconds = run_to_end(learner, config.seed, on_chunk)
+            summary = summarize(learner, seconds)
+            recorder.finish(summary)
+        except (RunInterrupted, KeyboardInterrupt) as interruption:
+            progress.close()
+            if not isinstance(interruption, RunInterrupted):  # signal handlers not installed
+                interruption = RunInterrupted(signal.SIGINT)
+            return _stopped(learner, recorder, time.perf_counter() - started, interruption)
+        finally:
+            progress.close()
+            if csv_file:
+                csv_file.close()
+            if store is not None:
+                store.close()
 
     record = recorder.record
     if learner.status is Status.DIVERGED:
@@ -212,6 +215,42 @@ def _run(args: argparse.Namespace) -> int:
     if args.export is not None:
         _export(record, args.export, args.scale, args.quiet)
     return 0
+
+
+def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interruption: RunInterrupted) -> int:
+    """Keep the run as ``stopped`` with every step it made; one line; 128 + the signal's number."""
+    if recorder.record is not None:  # else it stopped before its first step: nothing to keep
+        recorder.finish(summarize(learner, seconds), "stopped")
+    try:
+        print(f"{PROG}: stopped at step {learner.step} ({interruption.signal_name})"
+              f"{_stored_line(recorder, '; ')}", file=sys.stderr)
+    except OSError:  # SIGHUP: the terminal may be gone
+        pass
+    return interruption.exit_status
+
+
+class ProgressBar:
+    """tqdm's bar on stderr, started with the learner's first chunk: its reset may load
+    TensorFlow for seconds, which is not the run's speed."""
+
+    def __init__(self, total: int, description: str, quiet: bool) -> None:
+        self.total, self.description, self.quiet = total, description, quiet
+        self.bar = None
+
+    def show(self, chunk: Chunk) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, file=sys.stderr, unit="step", disable=self.quiet,
+                            desc=self.description, dynamic_ncols=True)
+        if len(chunk):
+            self.bar.update(int(chunk.step[-1]) - self.bar.n)
+            self.bar.set_postfix(best=f"{chunk.best_loss[-1]:.6g}", refresh=False)
+
+    def close(self) -> None:
+        """Print the bar's last state once (tqdm's close is idempotent too)."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _stored_line(recorder: RunRecorder, lead: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,28 @@ def test_diverged_run_is_a_result_exit_0_with_the_step_on_stderr(capsys, tmp_pat
     assert len(text.splitlines()) == 1 + summary["diverged_at"]  # header + steps 0 … diverged_at−1
 
 
+def test_the_progress_bar_starts_when_the_learner_is_ready_and_ends_once(capsys, monkeypatch):
+    import tqdm
+
+    from metalearn_gui.core.learners.genetic import GeneticLearner
+
+    events = []
+    reset = GeneticLearner.reset
+    monkeypatch.setattr(GeneticLearner, "reset", lambda self, seed=0: events.append("reset") or reset(self, seed))
+
+    class ObservedBar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            events.append("bar")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm, "tqdm", ObservedBar)
+    code, out, err = run_cli(capsys, "run", "--learner", "genetic", "--objective", "sphere", "--steps", "30")
+    # The bar's clock starts after the reset (which loads TensorFlow for the other learners).
+    assert code == 0 and events == ["reset", "bar"]
+    assert err.count("\n") == 1 and "30/30" in err.splitlines()[-1]  # its final state, printed once
+    assert "steps/s" in out
+
+
 def test_list_documents_hyperparameters_and_objectives(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
@@ -133,7 +156,10 @@ BAD_INPUT = [
     (["--learner", "gradient", "--objective", "seed", "--dim", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "-3"], "'-3'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "2.5"], "'2.5'", "positive integer"),
-    (["--learner", "gradient", "--objective", "sphere", "--dim", "1"], "dimension 1", "≥ 2"),
+    (["--learner", "gradient", "--objective", "sphere", "--dim", "1"], "dimension 1", "2 … 1000"),
+    (["--learner", "gradient", "--objective", "seed", "--dim", "1001"], "dimension 1001", "1 … 1000"),
+    (["--learner", "genetic", "--objective", "seed", "--steps", "1" + "0" * 400], "1000", "at most 1,000,000,000,000"),
+    (["--learner", "genetic", "--objective", "seed", "--seed", str(2**63)], str(2**63)[:10], "at most 9,223"),
     (["--learner", "gradient", "--objective", "seed", "--steps", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--steps", "many"], "'many'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--seed", "x"], "'x'", "integer"),
@@ -170,6 +196,18 @@ def test_console_script_errors_have_no_traceback():
     assert result.stderr.strip() == (
         "metalearn-gui: error: sigma=-1 is out of range; allowed: 1e-06 … 10, log scale"
     )
+
+
+@pytest.mark.parametrize("learner", ["gradient", "neural"])
+def test_a_quiet_tensorflow_run_leaves_stderr_empty(learner):
+    # The product's own defaults: the suite's TF_CPP_MIN_LOG_LEVEL would count as the user's choice.
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "metalearn_gui", "run", "--learner", learner, "--objective", "sphere",
+         "--dim", "2", "--steps", "15", "--quiet", "--no-store"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
 
 
 def test_version():
