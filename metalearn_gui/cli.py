@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -24,6 +23,7 @@ from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.hyperparams import brief
 from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
+from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, metavar="DIR", dest="global_data_dir",
                         help="the run-history folder, for the window and every sub-command (default: "
                              "$METALEARN_GUI_DATA_DIR, else the platform's application-data folder)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check this installation: open the window offscreen, run each learner a "
+                             "few steps, print one line and exit 0 (1 with what failed); takes ~20 s")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -127,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if getattr(args, "data_dir", None) is None:  # `--data-dir` before the sub-command
             args.data_dir = args.global_data_dir
+        if args.smoke:
+            return _smoke(args)
         if args.command == "run":
             return _run(args)
         if args.command == "list":
@@ -140,21 +145,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    if args.command is not None or args.data_dir is not None:
+        raise UsageError("--smoke takes no other options or sub-command (it runs in a scratch data folder)")
+    from metalearn_gui.smoke import main as smoke
+
+    return smoke()
+
+
 def launch_gui(data_dir: Path | None = None) -> int:
     """Open the desktop app (Qt is imported only here, so headless commands stay light)."""
-    _check_display()
+    problem = display_problem()  # where Qt would abort the process instead of raising
+    if problem:
+        raise UsageError(problem)
     from metalearn_gui.app import launch
 
     return launch(data_dir=data_dir)
-
-
-def _check_display() -> None:
-    """Without a display Qt aborts the process with a core dump; say what to do instead."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UsageError("no display to open the window on (DISPLAY is not set); run it in a "
-                         "desktop session, or use `metalearn-gui run …` to learn without a window")
 
 
 # -- run -------------------------------------------------------------------------------

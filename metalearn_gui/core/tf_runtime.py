@@ -35,8 +35,8 @@ def get_tf() -> ModuleType:
     """Return the ``tensorflow`` module, importing and configuring it on first call.
 
     Unless the user set ``TF_CPP_MIN_LOG_LEVEL`` (then they asked for TensorFlow's logs),
-    TensorFlow's info, warning and error chatter is silenced: the terminal that started
-    the window, and ``run --quiet``, stay clean.
+    the info, warning and error chatter of TensorFlow's native code is silenced: the
+    terminal that started the window, and ``run --quiet``, stay clean.
     """
     global _tf
     with _lock:
@@ -44,10 +44,10 @@ def get_tf() -> ModuleType:
             quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
             if quiet:
                 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+            # Only the native side: Python-side warnings (AutoGraph cannot read the source of a
+            # frozen app, retracing) point at real problems and stay visible.
             with _native_stderr_filtered() if quiet else nullcontext():
                 import tensorflow as tf
-            if quiet:
-                tf.get_logger().setLevel(logging.ERROR)  # its Python side (e.g. retracing warnings)
 
             # Thread settings must precede the first op (TF #57812). Leave one core
             # to the GUI; never force inter-op threads to 1 (hangs, TF #38969).

@@ -118,6 +118,7 @@ def test_help_lists_the_subcommands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "run" in out and "list" in out and "window" in out
+    assert "--smoke" in out and "check this installation" in " ".join(out.split())
 
 
 def test_no_subcommand_launches_the_gui(monkeypatch):
@@ -137,6 +138,53 @@ def test_no_display_is_one_clear_line_not_a_qt_abort(capsys, monkeypatch):
     code, out, err = run_cli(capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "no display" in err and "metalearn-gui run" in err
+
+
+def an_x11_desktop(monkeypatch):
+    """As on an X11 desktop; the window itself is not opened (Qt would abort the tests)."""
+    import metalearn_gui.app as app
+
+    monkeypatch.setattr(app, "launch", lambda data_dir=None: 0)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_missing_xcb_libraries_are_one_line_with_install_commands_not_a_qt_abort(capsys, monkeypatch):
+    import metalearn_gui.display as display
+
+    an_x11_desktop(monkeypatch)
+    missing = ("libmetalearn-missing.so.7", "libmetalearn-missing7", "metalearn-missing-libs")
+    monkeypatch.setattr(display, "XCB_LIBRARIES", (("libc.so.6", "libc6", "glibc"), missing))
+    code, out, err = run_cli(capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "missing: libmetalearn-missing.so.7;" in err and "libc.so.6" not in err  # only what is missing
+    assert "`sudo apt install libmetalearn-missing7`" in err and "`sudo dnf install metalearn-missing-libs`" in err
+
+
+def test_offscreen_and_wayland_need_no_xcb_libraries(monkeypatch):
+    import metalearn_gui.display as display
+
+    checked = []
+    monkeypatch.setattr(display, "_loadable", lambda library: checked.append(library) or False)
+    an_x11_desktop(monkeypatch)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main([]) == 0
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert main([]) == 0
+    assert checked == []
+    monkeypatch.delenv("WAYLAND_DISPLAY")  # a plain X11 session: every library is checked
+    assert main([]) == 2 and "libxcb-cursor.so.0" in checked
+
+
+def test_the_readme_names_every_system_package_the_window_needs():
+    from metalearn_gui.display import XCB_LIBRARIES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for _, debian, fedora in XCB_LIBRARIES:
+        assert f" {debian} " in readme.replace("\n", " ") and f" {fedora} " in readme.replace("\n", " ")
 
 
 BAD_INPUT = [
@@ -208,6 +256,14 @@ def test_a_quiet_tensorflow_run_leaves_stderr_empty(learner):
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_smoke_is_an_option_of_every_install():
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "metalearn_gui", "--smoke"], capture_output=True, text=True,
+                            timeout=600, env={**env, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0 and result.stdout.startswith("metalearn-gui smoke: ok"), result.stderr
+    assert result.stderr == ""
 
 
 def test_version():
