@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import IO, Iterator, Sequence
 
 from metalearn_gui import __version__
+from metalearn_gui.core.hyperparams import brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
-from metalearn_gui.core.hyperparams import brief
 from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
+from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
-from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
+from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
     add_data_dir_option, add_runs_command, open_store, runs_command,
 )
@@ -133,7 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.smoke:
             return _smoke(args)
         if args.command == "run":
-            return _run(args)
+            status = _run(args)
+            if status in STOP_STATUSES and argv is None and tf_loaded():
+                exit_at_once(status)  # argv None: this process is the command, not a caller of main()
+            return status
         if args.command == "list":
             _list(sys.stdout)
             return 0
@@ -184,7 +188,6 @@ def _run(args: argparse.Namespace) -> int:
                            on_warning=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
     progress = ProgressBar(config.steps, f"{learner.name} on {learner.objective.name}", args.quiet)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
-    started = time.perf_counter()
     with StopOnSignals() as stop:
         try:
             writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
@@ -203,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
             progress.close()
             if not isinstance(interruption, RunInterrupted):  # signal handlers not installed
                 interruption = RunInterrupted(signal.SIGINT)
-            return _stopped(learner, recorder, time.perf_counter() - started, interruption)
+            return _stopped(learner, recorder, progress.seconds(), interruption)
         finally:
             progress.close()
             if csv_file:
@@ -242,11 +245,17 @@ class ProgressBar:
     def __init__(self, total: int, description: str, quiet: bool) -> None:
         self.total, self.description, self.quiet = total, description, quiet
         self.bar = None
+        self.started: float | None = None  # when the learner was ready
+
+    def seconds(self) -> float:
+        """Since the learner was ready (0 before)."""
+        return 0.0 if self.started is None else time.perf_counter() - self.started
 
     def show(self, chunk: Chunk) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
+            self.started = time.perf_counter()
             self.bar = tqdm(total=self.total, file=sys.stderr, unit="step", disable=self.quiet,
                             desc=self.description, dynamic_ncols=True)
         if len(chunk):
