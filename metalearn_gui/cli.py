@@ -393,7 +393,7 @@ def _list(out: IO[str]) -> None:
             for learner, values in cls.suggested.items()
         )
         out.write(f"\n  {name} — {cls.summary}\n")
-        out.write(f"    dimension {objective.dim} by default (≥ {cls.min_dim}); "
+        out.write(f"    dimension {objective.dim} by default ({cls.min_dim} … {cls.max_dim}); "
                   f"optimum {objective.describe_optimum()}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")
