@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import IO, Iterator, Sequence
 
 from metalearn_gui import __version__
+from metalearn_gui.core.hyperparams import brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
-from metalearn_gui.core.run import ConfigError, RunConfig, run_to_end, summarize
+from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
+from metalearn_gui.core.tf_runtime import tf_loaded
+from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
+from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
     add_data_dir_option, add_runs_command, open_store, runs_command,
 )
@@ -42,8 +46,8 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _integer_from(minimum: int, wanted: str):
-    """An argparse type for integers ≥ ``minimum``; argparse prefixes the option's name."""
+def _integer_from(minimum: int, wanted: str, maximum: int | None = None):
+    """An argparse type for integers in ``minimum`` … ``maximum``; argparse prefixes the option's name."""
 
     def parse(text: str) -> int:
         try:
@@ -51,14 +55,17 @@ def _integer_from(minimum: int, wanted: str):
         except ValueError:
             value = minimum - 1
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {brief(text)}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {brief(value)}")
         return value
 
     return parse
 
 
 _positive_int = _integer_from(1, "a positive integer")
-_seed = _integer_from(0, "a non-negative integer")
+_steps = _integer_from(1, "a positive integer", MAX_STEPS)
+_seed = _integer_from(0, "a non-negative integer", MAX_SEED)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, metavar="DIR", dest="global_data_dir",
                         help="the run-history folder, for the window and every sub-command (default: "
                              "$METALEARN_GUI_DATA_DIR, else the platform's application-data folder)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check this installation: open the window offscreen, run each learner a "
+                             "few steps, print one line and exit 0 (1 with what failed); takes ~20 s")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -86,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the configuration in FILE; other flags override its values")
     run.add_argument("--dim", type=_positive_int, metavar="D",
                      help="dimension of θ (default: the objective's)")
-    run.add_argument("--steps", type=_positive_int, metavar="N",
+    run.add_argument("--steps", type=_steps, metavar="N",
                      help=f"steps to run (generations for genetic; default {DEFAULT_STEPS}, "
                           "or the config file's)")
     run.add_argument("--seed", type=_seed, metavar="S",
@@ -121,8 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if getattr(args, "data_dir", None) is None:  # `--data-dir` before the sub-command
             args.data_dir = args.global_data_dir
+        if args.smoke:
+            return _smoke(args)
         if args.command == "run":
-            return _run(args)
+            status = _run(args)
+            if status in STOP_STATUSES and argv is None and tf_loaded():
+                exit_at_once(status)  # argv None: this process is the command, not a caller of main()
+            return status
         if args.command == "list":
             _list(sys.stdout)
             return 0
@@ -134,21 +149,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    if args.command is not None or args.data_dir is not None:
+        raise UsageError("--smoke takes no other options or sub-command (it runs in a scratch data folder)")
+    from metalearn_gui.smoke import main as smoke
+
+    return smoke()
+
+
 def launch_gui(data_dir: Path | None = None) -> int:
     """Open the desktop app (Qt is imported only here, so headless commands stay light)."""
-    _check_display()
+    problem = display_problem()  # where Qt would abort the process instead of raising
+    if problem:
+        raise UsageError(problem)
     from metalearn_gui.app import launch
 
     return launch(data_dir=data_dir)
-
-
-def _check_display() -> None:
-    """Without a display Qt aborts the process with a core dump; say what to do instead."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UsageError("no display to open the window on (DISPLAY is not set); run it in a "
-                         "desktop session, or use `metalearn-gui run …` to learn without a window")
 
 
 # -- run -------------------------------------------------------------------------------
@@ -170,37 +186,33 @@ def _run(args: argparse.Namespace) -> int:
     store = None if args.no_store else open_store(args.data_dir)
     recorder = RunRecorder(config, learner, "cli", store, args.tensorboard,
                            on_warning=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
-    from tqdm import tqdm
-
-    progress = tqdm(total=config.steps, file=sys.stderr, unit="step", disable=args.quiet,
-                    desc=f"{learner.name} on {learner.objective.name}", dynamic_ncols=True)
+    progress = ProgressBar(config.steps, f"{learner.name} on {learner.objective.name}", args.quiet)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
-    started = time.perf_counter()
-    try:
-        writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
+    with StopOnSignals() as stop:
+        try:
+            writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 
-        def on_chunk(chunk: Chunk) -> None:
-            recorder.add(chunk)
-            if writer:
-                writer.write(chunk)
-            if len(chunk):
-                progress.update(int(chunk.step[-1]) - progress.n)
-                progress.set_postfix(best=f"{chunk.best_loss[-1]:.6g}", refresh=False)
+            def on_chunk(chunk: Chunk) -> None:
+                recorder.add(chunk)
+                if writer:
+                    writer.write(chunk)
+                progress.show(chunk)
+                stop.checkpoint()  # a signal during the chunk stops the run here, the chunk recorded
 
-        seconds = run_to_end(learner, config.seed, on_chunk)
-        summary = summarize(learner, seconds)
-        recorder.finish(summary)
-    except KeyboardInterrupt:
-        progress.close()
-        recorder.finish(summarize(learner, time.perf_counter() - started), "stopped")
-        print(f"{PROG}: stopped at step {learner.step}{_stored_line(recorder, '; ')}", file=sys.stderr)
-        return 130  # as interrupted commands do
-    finally:
-        progress.close()
-        if csv_file:
-            csv_file.close()
-        if store is not None:
-            store.close()
+            seconds = run_to_end(learner, config.seed, on_chunk)
+            summary = summarize(learner, seconds)
+            recorder.finish(summary)
+        except (RunInterrupted, KeyboardInterrupt) as interruption:
+            progress.close()
+            if not isinstance(interruption, RunInterrupted):  # signal handlers not installed
+                interruption = RunInterrupted(signal.SIGINT)
+            return _stopped(learner, recorder, progress.seconds(), interruption)
+        finally:
+            progress.close()
+            if csv_file:
+                csv_file.close()
+            if store is not None:
+                store.close()
 
     record = recorder.record
     if learner.status is Status.DIVERGED:
@@ -212,6 +224,48 @@ def _run(args: argparse.Namespace) -> int:
     if args.export is not None:
         _export(record, args.export, args.scale, args.quiet)
     return 0
+
+
+def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interruption: RunInterrupted) -> int:
+    """Keep the run as ``stopped`` with every step it made; one line; 128 + the signal's number."""
+    if recorder.record is not None:  # else it stopped before its first step: nothing to keep
+        recorder.finish(summarize(learner, seconds), "stopped")
+    try:
+        print(f"{PROG}: stopped at step {learner.step} ({interruption.signal_name})"
+              f"{_stored_line(recorder, '; ')}", file=sys.stderr)
+    except OSError:  # SIGHUP: the terminal may be gone
+        pass
+    return interruption.exit_status
+
+
+class ProgressBar:
+    """tqdm's bar on stderr, started with the learner's first chunk: its reset may load
+    TensorFlow for seconds, which is not the run's speed."""
+
+    def __init__(self, total: int, description: str, quiet: bool) -> None:
+        self.total, self.description, self.quiet = total, description, quiet
+        self.bar = None
+        self.started: float | None = None  # when the learner was ready
+
+    def seconds(self) -> float:
+        """Since the learner was ready (0 before)."""
+        return 0.0 if self.started is None else time.perf_counter() - self.started
+
+    def show(self, chunk: Chunk) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.started = time.perf_counter()
+            self.bar = tqdm(total=self.total, file=sys.stderr, unit="step", disable=self.quiet,
+                            desc=self.description, dynamic_ncols=True)
+        if len(chunk):
+            self.bar.update(int(chunk.step[-1]) - self.bar.n)
+            self.bar.set_postfix(best=f"{chunk.best_loss[-1]:.6g}", refresh=False)
+
+    def close(self) -> None:
+        """Print the bar's last state once (tqdm's close is idempotent too)."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _stored_line(recorder: RunRecorder, lead: str) -> str:
@@ -339,7 +393,7 @@ def _list(out: IO[str]) -> None:
             for learner, values in cls.suggested.items()
         )
         out.write(f"\n  {name} — {cls.summary}\n")
-        out.write(f"    dimension {objective.dim} by default (≥ {cls.min_dim}); "
+        out.write(f"    dimension {objective.dim} by default ({cls.min_dim} … {cls.max_dim}); "
                   f"optimum {objective.describe_optimum()}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")

@@ -29,7 +29,6 @@ class SmokeFailure(Exception):
 
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     started = time.monotonic()
     # The user's run history and window settings stay untouched: both go to a scratch folder.
     with tempfile.TemporaryDirectory(prefix="metalearn-gui-smoke-") as scratch:

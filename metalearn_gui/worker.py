@@ -25,7 +25,9 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.history import thin_indices
 from metalearn_gui.core.hyperparams import HyperParamError, Value
-from metalearn_gui.core.landscape import GRID as LANDSCAPE_GRID, Landscape, plane, true_landscape
+from metalearn_gui.core.landscape import (
+    GRID as LANDSCAPE_GRID, Landscape, grid_points, grid_shape, true_landscape,
+)
 from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
@@ -380,7 +382,7 @@ def _summary(learner: Learner, seconds: float) -> dict[str, Any]:
     return summarize(learner, seconds) if learner.seed is not None else {}
 
 
-def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.ndarray | None = None,
+def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.ndarray | None = None,
                       run_id: int = 0, grid: int = LANDSCAPE_GRID) -> Landscape:
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the current θ."""
@@ -389,11 +391,11 @@ def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.nd
     region = getattr(learner, "trust_region", lambda: None)()
     if region is not None:
         model_center, radius = region
-        i, j = landscape.axes
-        model_xs = np.linspace(-2 * radius, 2 * radius, grid) + model_center[i]
-        model_ys = np.linspace(-2 * radius, 2 * radius, grid) + model_center[j]
-        mean, _ = learner.predict(plane(model_center, (i, j), model_xs, model_ys))
-        landscape = replace(landscape, predicted=np.asarray(mean, float).reshape(grid, grid),
+        offsets = np.linspace(-2 * radius, 2 * radius, len(landscape.xs))
+        model_xs = offsets + model_center[landscape.axes[0]]
+        model_ys = np.empty(0) if landscape.is_curve else offsets + model_center[landscape.axes[1]]
+        mean, _ = learner.predict(grid_points(model_center, landscape.axes, model_xs, model_ys))
+        landscape = replace(landscape, predicted=np.asarray(mean, float).reshape(grid_shape(model_xs, model_ys)),
                             model_xs=model_xs, model_ys=model_ys)
     return landscape
 

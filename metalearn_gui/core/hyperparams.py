@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import math
+import numbers
+import reprlib
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 Value = float | int | str
+
+_brief_repr = reprlib.Repr()
+_brief_repr.maxstring = _brief_repr.maxlong = _brief_repr.maxother = 40
+_brief_repr.maxlevel, _brief_repr.maxlist, _brief_repr.maxdict = 2, 4, 4
+
+
+def brief(value: Any) -> str:
+    """``repr(value)`` cut to a few dozen characters: a message quoting a hand-edited value
+    (a 10 MB string, a nested list, a 400-digit number) stays one readable line."""
+    return _brief_repr.repr(value)
 
 
 class HyperParamError(ValueError):
@@ -57,21 +69,26 @@ class HyperParam:
         if self.choices is not None:
             if value not in self.choices:
                 raise HyperParamError(
-                    f"{self.name}={value!r} is not one of: {self.describe_range()}"
+                    f"{self.name}={brief(value)} is not one of: {self.describe_range()}"
                 )
             return value
-        if isinstance(value, str) or isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise HyperParamError(
-                f"{self.name}={value!r} is not a number; allowed: {self.describe_range()}"
+                f"{self.name}={brief(value)} is not a number; allowed: {self.describe_range()}"
             )
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float's range (JSON allows 10**400)
+            raise HyperParamError(
+                f"{self.name}={brief(value)} is out of range; allowed: {self.describe_range()}"
+            ) from None
         if not math.isfinite(number):
             raise HyperParamError(
-                f"{self.name}={value!r} is not a finite number; allowed: {self.describe_range()}"
+                f"{self.name}={brief(value)} is not a finite number; allowed: {self.describe_range()}"
             )
         if self.integer and number != int(number):
             raise HyperParamError(
-                f"{self.name}={value!r} is not an integer; allowed: {self.describe_range()}"
+                f"{self.name}={brief(value)} is not an integer; allowed: {self.describe_range()}"
             )
         if (self.low is not None and number < self.low) or (
             self.high is not None and number > self.high
@@ -96,7 +113,7 @@ def resolve(
         for name, value in (layer or {}).items():
             if name not in by_name:
                 raise HyperParamError(
-                    f"unknown hyper-parameter {name!r}; known: {', '.join(by_name)}"
+                    f"unknown hyper-parameter {brief(name)}; known: {', '.join(by_name)}"
                 )
             values[name] = by_name[name].validate(value)
     return values

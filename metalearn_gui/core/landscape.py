@@ -1,4 +1,5 @@
 """L on a plane of two coordinates through a strategy: the picture behind the landscape plot.
+A 1-D strategy has no plane: its landscape is the curve L(θ₀).
 
 Pure numpy, so the window's worker (live, through the current θ) and the exporters
 (headless, through a finished run's final θ) draw the same surface.
@@ -14,14 +15,17 @@ from metalearn_gui.core.objectives.base import Objective
 
 #: Grid points per side of the plane.
 GRID = 61
+#: Points on a 1-D landscape's curve: cheap, and enough for rastrigin's ripples to look round.
+CURVE_POINTS = 401
 
 
 @dataclass(frozen=True)
 class Landscape:
-    """L on the plane of coordinates ``axes`` through ``center``; rows index y, columns x."""
+    """L on the plane of coordinates ``axes`` through ``center`` (rows index y, columns x);
+    for a 1-D θ, L on the line of θ₀ (``axes == (0,)``, ``ys`` empty, one loss per x)."""
 
     run_id: int
-    axes: tuple[int, int]
+    axes: tuple[int, ...]
     center: np.ndarray
     xs: np.ndarray
     ys: np.ndarray
@@ -32,26 +36,41 @@ class Landscape:
     model_xs: np.ndarray | None = None
     model_ys: np.ndarray | None = None
 
+    @property
+    def is_curve(self) -> bool:
+        return len(self.axes) == 1
 
-def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, int] = (0, 1),
+
+def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ...] = (0, 1),
                    grid: int = GRID, run_id: int = 0) -> Landscape:
     """L on a ``grid`` × ``grid`` plane over the objective's bounds on ``axes`` through ``center``
-    (coordinates 0 and 1 if ``axes`` do not exist in this dimension)."""
-    i, j = axes if max(axes) < objective.dim else (0, 1)
+    (coordinates 0 and 1 if ``axes`` do not exist in this dimension); in 1-D, on the line of θ₀."""
+    if objective.dim == 1:
+        axes, points = (0,), CURVE_POINTS
+    else:
+        axes, points = (tuple(axes) if max(axes) < objective.dim and len(set(axes)) == 2 else (0, 1)), grid
     low, high = objective.bounds
-    # Widen the plane if the run has wandered outside the objective's usual range.
-    low = min(low, float(center[i]), float(center[j]))
-    high = max(high, float(center[i]), float(center[j]))
-    xs = ys = np.linspace(low, high, grid)
+    # Widen the range if the run has wandered outside the objective's usual one.
+    low = min(low, *(float(center[axis]) for axis in axes))
+    high = max(high, *(float(center[axis]) for axis in axes))
+    xs = np.linspace(low, high, points)
+    ys = xs if len(axes) == 2 else np.empty(0)
     # A noisy objective gets one fixed task draw, so the picture does not flicker.
     with np.errstate(all="ignore"):
-        true_loss = objective.loss_np(plane(center, (i, j), xs, ys), np.random.default_rng(0))
-    return Landscape(run_id, (i, j), np.array(center, dtype=float), xs, ys, true_loss.reshape(grid, grid))
+        true_loss = objective.loss_np(grid_points(center, axes, xs, ys), np.random.default_rng(0))
+    return Landscape(run_id, axes, np.array(center, dtype=float), xs, ys, true_loss.reshape(grid_shape(xs, ys)))
 
 
-def plane(center: np.ndarray, axes: tuple[int, int], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Strategies on the grid xs × ys in coordinates ``axes``, the others as in ``center``."""
-    gx, gy = np.meshgrid(xs, ys)
-    thetas = np.repeat(np.asarray(center, dtype=float)[None, :], gx.size, axis=0)
-    thetas[:, axes[0]], thetas[:, axes[1]] = gx.ravel(), gy.ravel()
+def grid_points(center: np.ndarray, axes: tuple[int, ...], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Strategies on the grid xs × ys in coordinates ``axes`` (on xs alone for one axis),
+    the other coordinates as in ``center``; row-major, as :func:`grid_shape` reshapes them."""
+    coordinates = [xs] if len(axes) == 1 else [g.ravel() for g in np.meshgrid(xs, ys)]
+    thetas = np.repeat(np.asarray(center, dtype=float)[None, :], len(coordinates[0]), axis=0)
+    for axis, values in zip(axes, coordinates):
+        thetas[:, axis] = values
     return thetas
+
+
+def grid_shape(xs: np.ndarray, ys: np.ndarray) -> tuple[int, ...]:
+    """The shape of losses on :func:`grid_points`: (y, x) on a plane, (x,) on a line."""
+    return (len(ys), len(xs)) if len(ys) else (len(xs),)

@@ -15,13 +15,19 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from metalearn_gui import __version__
-from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.hyperparams import Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 
 #: Written into every configuration file; a file without it is not ours.
 CONFIG_FORMAT = "metalearn-gui run configuration"
 CONFIG_VERSION = 1
+#: Limits on what a configuration may ask for: a step count or seed beyond these is a typo or
+#: a hostile file, not a run (seeds also go into TensorFlow's and SQLite's 64-bit integers).
+MAX_STEPS = 10**12
+MAX_SEED = 2**63 - 1
+#: A configuration file is a few hundred bytes; a larger one is refused unread.
+MAX_CONFIG_BYTES = 1_000_000
 
 
 class ConfigError(ValueError):
@@ -78,20 +84,20 @@ class RunConfig:
             raise ConfigError(f"{origin}: not a metalearn-gui run configuration "
                               f"(\"format\" must be {CONFIG_FORMAT!r})")
         if data.get("version") != CONFIG_VERSION:
-            raise ConfigError(f"{origin}: configuration version {data.get('version')!r} is not "
+            raise ConfigError(f"{origin}: configuration version {brief(data.get('version'))} is not "
                               f"supported (this is version {CONFIG_VERSION})")
         known = ("format", "version", "learner", "objective", "dim", "steps", "seed", "hyperparameters")
         unknown = [key for key in data if key not in known]
         if unknown:
-            raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
+            raise ConfigError(f"{origin}: unknown key {brief(unknown[0])}; known: {', '.join(known)}")
         learner, objective = data.get("learner"), data.get("objective")
-        if learner not in LEARNER_NAMES:
-            raise ConfigError(f"{origin}: learner {learner!r} is not one of: {', '.join(LEARNER_NAMES)}")
-        if objective not in OBJECTIVES:
-            raise ConfigError(f"{origin}: objective {objective!r} is not one of: {', '.join(OBJECTIVES)}")
-        dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)
-        steps = _optional_int(data.get("steps"), "steps", origin, minimum=1)
-        seed = _optional_int(data.get("seed", 0), "seed", origin, minimum=0, nullable=False)
+        if not isinstance(learner, str) or learner not in LEARNER_NAMES:
+            raise ConfigError(f"{origin}: learner {brief(learner)} is not one of: {', '.join(LEARNER_NAMES)}")
+        if not isinstance(objective, str) or objective not in OBJECTIVES:
+            raise ConfigError(f"{origin}: objective {brief(objective)} is not one of: {', '.join(OBJECTIVES)}")
+        dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
+        steps = _optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
+        seed = _optional_int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED, nullable=False)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
@@ -106,15 +112,33 @@ class RunConfig:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
+    def from_json(cls, text: str, origin: str = "configuration") -> RunConfig:
+        """:meth:`from_dict` of JSON ``text``; JSON that cannot be read is a :class:`ConfigError` too."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{origin}: not valid JSON ({error})") from None
+        except RecursionError:
+            raise ConfigError(f"{origin}: not a run configuration (JSON nested too deeply)") from None
+        except ValueError as error:  # an integer of more digits than Python converts (4300)
+            reason = str(error).split(";")[0]  # Python's own advice after ";" is not for users
+            raise ConfigError(f"{origin}: not a run configuration ({reason})") from None
+        return cls.from_dict(data, origin=origin)
+
+    @classmethod
     def load(cls, path: Path) -> RunConfig:
         """Read a configuration file; any problem is a :class:`ConfigError` naming the file."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            size = Path(path).stat().st_size
+            if size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{path}: {size:,} bytes is too large for a run configuration "
+                                  f"(at most {MAX_CONFIG_BYTES:,})")
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except UnicodeDecodeError as error:
             raise ConfigError(f"{path}: not valid JSON ({error})") from None
-        return cls.from_dict(data, origin=str(path))
+        return cls.from_json(text, origin=str(path))
 
 
 def run_to_end(
@@ -172,14 +196,17 @@ def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
     return summary
 
 
-def _optional_int(value: Any, key: str, origin: str, minimum: int | None = None,
+def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None,
                   nullable: bool = True) -> int | None:
     if value is None and nullable:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-        wanted = "an integer" if minimum is None else f"an integer ≥ {minimum}"
-        raise ConfigError(f"{origin}: \"{key}\" must be {wanted}, got {json.dumps(value)}")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = f"an integer ≥ {minimum}"
+    elif maximum is not None and value > maximum:
+        wanted = f"at most {maximum:,}"
+    else:
+        return value
+    raise ConfigError(f"{origin}: \"{key}\" must be {wanted}, got {brief(value)}")
 
 
 def _number(value: float | None) -> float | None:

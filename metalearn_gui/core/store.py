@@ -194,7 +194,7 @@ class RunStore:
                 "SELECT step, name, old, new FROM changes WHERE run_id = ? ORDER BY rowid", (run_id,)
             ).fetchall()
         try:
-            config = RunConfig.from_dict(json.loads(config_json), origin=f"run {run_id}")
+            config = RunConfig.from_json(config_json, origin=f"run {run_id}")
         except ConfigError as error:
             raise StoreError(f"stored configuration cannot be used: {error}") from None
         table = _table([blob for (blob,) in blobs], self._columns(run_id))

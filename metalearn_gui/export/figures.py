@@ -82,7 +82,8 @@ def _theta_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
 
 
 def _landscape_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
-    """True L on the plane of θ₀, θ₁ through the final θ, with the run's trajectory."""
+    """True L on the plane of θ₀, θ₁ through the final θ (a 1-D θ: the curve L(θ₀)), with the
+    run's trajectory."""
     history = record.history
     panel = LandscapePlot()
     panel.set_dim(history.dim)

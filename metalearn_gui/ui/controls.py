@@ -212,8 +212,7 @@ class ControlPanel(QWidget):
         for name, cls in OBJECTIVES.items():
             self.objective_box.addItem(name, name)
             self.objective_box.setItemData(self.objective_box.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
-        self.dim_box = QSpinBox()
-        self.dim_box.setMaximum(1000)
+        self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
@@ -285,10 +284,7 @@ class ControlPanel(QWidget):
         self.problem_changed.emit()
 
     def cannot_show(self, config: RunConfig) -> str:
-        """Why ``config`` does not fit the controls (e.g. a command-line run's D = 1), or ""."""
-        dim = config.dim or make_objective(config.objective).dim
-        if dim < 2 or dim > self.dim_box.maximum():
-            return f"D = {dim}; the window shows 2 … {self.dim_box.maximum()} (the landscape needs a plane)"
+        """Why ``config`` does not fit the controls (a command-line run's seed beyond the box), or ""."""
         if config.seed > self.seed_box.maximum():
             return f"seed {config.seed}; the window takes 0 … {self.seed_box.maximum()}"
         return ""
@@ -317,8 +313,8 @@ class ControlPanel(QWidget):
         self.speed_changed.emit(SPEEDS[index])
 
     def _update_dim_range(self, objective: str) -> None:
-        # The landscape needs a plane, so D ≥ 2 even where the objective allows 1.
-        self.dim_box.setMinimum(max(2, OBJECTIVES[objective].min_dim))
+        cls = OBJECTIVES[objective]
+        self.dim_box.setRange(cls.min_dim, cls.max_dim)
 
     def _rebuild_hyperparameters(self) -> None:
         """Rows for the current learner, with the objective's suggested values as defaults."""

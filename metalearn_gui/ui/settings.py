@@ -39,8 +39,8 @@ def load_session() -> tuple[RunConfig | None, int | None, QByteArray | None]:
     text = settings.value("session/config")
     if text:
         try:
-            config = RunConfig.from_dict(json.loads(text), origin=f"{settings.fileName()} [session]")
-        except (ConfigError, json.JSONDecodeError, TypeError) as error:
+            config = RunConfig.from_json(text, origin=f"{settings.fileName()} [session]")
+        except (ConfigError, TypeError) as error:  # TypeError: not text at all
             log.warning("not restoring the last configuration: %s", error)
     try:
         speed_index = int(settings.value("session/speed_index"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,28 @@ def test_diverged_run_is_a_result_exit_0_with_the_step_on_stderr(capsys, tmp_pat
     assert len(text.splitlines()) == 1 + summary["diverged_at"]  # header + steps 0 … diverged_at−1
 
 
+def test_the_progress_bar_starts_when_the_learner_is_ready_and_ends_once(capsys, monkeypatch):
+    import tqdm
+
+    from metalearn_gui.core.learners.genetic import GeneticLearner
+
+    events = []
+    reset = GeneticLearner.reset
+    monkeypatch.setattr(GeneticLearner, "reset", lambda self, seed=0: events.append("reset") or reset(self, seed))
+
+    class ObservedBar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            events.append("bar")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm, "tqdm", ObservedBar)
+    code, out, err = run_cli(capsys, "run", "--learner", "genetic", "--objective", "sphere", "--steps", "30")
+    # The bar's clock starts after the reset (which loads TensorFlow for the other learners).
+    assert code == 0 and events == ["reset", "bar"]
+    assert err.count("\n") == 1 and "30/30" in err.splitlines()[-1]  # its final state, printed once
+    assert "steps/s" in out
+
+
 def test_list_documents_hyperparameters_and_objectives(capsys):
     code, out, _ = run_cli(capsys, "list")
     assert code == 0
@@ -95,6 +118,7 @@ def test_help_lists_the_subcommands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "run" in out and "list" in out and "window" in out
+    assert "--smoke" in out and "check this installation" in " ".join(out.split())
 
 
 def test_no_subcommand_launches_the_gui(monkeypatch):
@@ -116,6 +140,53 @@ def test_no_display_is_one_clear_line_not_a_qt_abort(capsys, monkeypatch):
     assert "no display" in err and "metalearn-gui run" in err
 
 
+def an_x11_desktop(monkeypatch):
+    """As on an X11 desktop; the window itself is not opened (Qt would abort the tests)."""
+    import metalearn_gui.app as app
+
+    monkeypatch.setattr(app, "launch", lambda data_dir=None: 0)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_missing_xcb_libraries_are_one_line_with_install_commands_not_a_qt_abort(capsys, monkeypatch):
+    import metalearn_gui.display as display
+
+    an_x11_desktop(monkeypatch)
+    missing = ("libmetalearn-missing.so.7", "libmetalearn-missing7", "metalearn-missing-libs")
+    monkeypatch.setattr(display, "XCB_LIBRARIES", (("libc.so.6", "libc6", "glibc"), missing))
+    code, out, err = run_cli(capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "missing: libmetalearn-missing.so.7;" in err and "libc.so.6" not in err  # only what is missing
+    assert "`sudo apt install libmetalearn-missing7`" in err and "`sudo dnf install metalearn-missing-libs`" in err
+
+
+def test_offscreen_and_wayland_need_no_xcb_libraries(monkeypatch):
+    import metalearn_gui.display as display
+
+    checked = []
+    monkeypatch.setattr(display, "_loadable", lambda library: checked.append(library) or False)
+    an_x11_desktop(monkeypatch)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main([]) == 0
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert main([]) == 0
+    assert checked == []
+    monkeypatch.delenv("WAYLAND_DISPLAY")  # a plain X11 session: every library is checked
+    assert main([]) == 2 and "libxcb-cursor.so.0" in checked
+
+
+def test_the_readme_names_every_system_package_the_window_needs():
+    from metalearn_gui.display import XCB_LIBRARIES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for _, debian, fedora in XCB_LIBRARIES:
+        assert f" {debian} " in readme.replace("\n", " ") and f" {fedora} " in readme.replace("\n", " ")
+
+
 BAD_INPUT = [
     (["--learner", "bogus", "--objective", "seed"], "bogus", "genetic"),
     (["--learner", "gradient", "--objective", "moon"], "moon", "rastrigin"),
@@ -133,7 +204,10 @@ BAD_INPUT = [
     (["--learner", "gradient", "--objective", "seed", "--dim", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "-3"], "'-3'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--dim", "2.5"], "'2.5'", "positive integer"),
-    (["--learner", "gradient", "--objective", "sphere", "--dim", "1"], "dimension 1", "≥ 2"),
+    (["--learner", "gradient", "--objective", "sphere", "--dim", "1"], "dimension 1", "2 … 1000"),
+    (["--learner", "gradient", "--objective", "seed", "--dim", "1001"], "dimension 1001", "1 … 1000"),
+    (["--learner", "genetic", "--objective", "seed", "--steps", "1" + "0" * 400], "1000", "at most 1,000,000,000,000"),
+    (["--learner", "genetic", "--objective", "seed", "--seed", str(2**63)], str(2**63)[:10], "at most 9,223"),
     (["--learner", "gradient", "--objective", "seed", "--steps", "0"], "'0'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--steps", "many"], "'many'", "positive integer"),
     (["--learner", "gradient", "--objective", "seed", "--seed", "x"], "'x'", "integer"),
@@ -170,6 +244,26 @@ def test_console_script_errors_have_no_traceback():
     assert result.stderr.strip() == (
         "metalearn-gui: error: sigma=-1 is out of range; allowed: 1e-06 … 10, log scale"
     )
+
+
+@pytest.mark.parametrize("learner", ["gradient", "neural"])
+def test_a_quiet_tensorflow_run_leaves_stderr_empty(learner):
+    # The product's own defaults: the suite's TF_CPP_MIN_LOG_LEVEL would count as the user's choice.
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "metalearn_gui", "run", "--learner", learner, "--objective", "sphere",
+         "--dim", "2", "--steps", "15", "--quiet", "--no-store"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+def test_smoke_is_an_option_of_every_install():
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "metalearn_gui", "--smoke"], capture_output=True, text=True,
+                            timeout=600, env={**env, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0 and result.stdout.startswith("metalearn-gui smoke: ok"), result.stderr
+    assert result.stderr == ""
 
 
 def test_version():

@@ -97,6 +97,38 @@ def test_a_bad_config_file_is_one_line_and_exit_2(capsys, tmp_path, content, wor
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
+def _with(key: str, literal: str) -> str:
+    """GOOD as JSON text with ``key``'s value replaced by a raw JSON literal."""
+    return json.dumps({**GOOD, key: "PLACEHOLDER"}).replace('"PLACEHOLDER"', literal)
+
+
+DEEP = 100_000
+HOSTILE_CONFIGS = [
+    (_with("dim", "1e308"), '"dim" must be an integer ≥ 1, got 1e+308'),
+    (_with("hyperparameters", '{"sigma": 1e308}'), "sigma=1e+308 is out of range; allowed: 1e-06 … 10"),
+    (_with("dim", "1" + "0" * 400), "allowed: an integer 2 … 1000"),  # 10**400 as an integer literal
+    (_with("steps", "1" + "0" * 400), '"steps" must be at most 1,000,000,000,000'),
+    (_with("seed", "1" + "0" * 400), '"seed" must be at most 9,223,372,036,854,775,807'),
+    (_with("hyperparameters", '{"population": 1' + "0" * 400 + "}"), "population=1000000"),
+    (_with("dim", "1" + "0" * 5000), "not a run configuration (Exceeds the limit (4300 digits)"),
+    (_with("hyperparameters", '{"sigma": [[[[1, 2]]], {"a": [[]]}]}'), "sigma=[[[...]], {'a': [...]}] is not a number"),
+    (_with("learner", json.dumps([[list(range(100))]] * 100)), "learner [[[...]], [[...]], [[...]], [[...]], ...] is not"),
+    (_with("objective", "[" * DEEP + "]" * DEEP), "not a run configuration (JSON nested too deeply)"),
+    (_with("learner", json.dumps("x" * 10_000_000)), "bytes is too large for a run configuration (at most 1,000,000)"),
+    ("x" * 10_000_000, "10,000,000 bytes is too large"),
+    (_with("dim", str(10**9)), "dimension 1000000000 is not allowed for objective 'sphere'; allowed: an integer 2 … 1000"),
+]
+
+
+@pytest.mark.parametrize("text,words", HOSTILE_CONFIGS, ids=range(len(HOSTILE_CONFIGS)))
+def test_a_hostile_config_file_is_one_short_line_and_exit_2(capsys, tmp_path, text, words):
+    config = tmp_path / "config.json"
+    config.write_text(text)
+    code, out, err = run_cli(capsys, "--config", config, "--quiet")
+    assert_one_line_exit_2(code, out, err, config, words)
+    assert len(err) < 300  # the value is quoted in short, whatever its size
+
+
 def test_unreadable_config_and_conflicting_flags_are_one_line(capsys, tmp_path):
     broken = tmp_path / "config.json"
     broken.write_text("{not json")

@@ -4,6 +4,7 @@ interrupted run keeps what was committed; user mistakes are one line, exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -93,11 +94,15 @@ def test_mistakes_are_one_line_exit_2(capsys, tmp_path, argv, named):
     assert err.startswith("metalearn-gui: error: ") and named.format(blocker=blocker) in err
 
 
-def start_endless_run(data_dir):
+ENDLESS = {"genetic": [], "gradient": ["--set", "alpha=0.0001"]}  # slow enough never to converge
+
+
+def start_endless_run(data_dir, learner="genetic"):
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}  # the product's
     return subprocess.Popen(
-        [sys.executable, "-m", "metalearn_gui", "run", "--learner", "genetic", "--objective", "rastrigin",
-         "--steps", "100000000", "--quiet", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "metalearn_gui", "run", "--learner", learner, "--objective", "rastrigin",
+         "--steps", "100000000", *ENDLESS[learner], "--quiet", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def wait_for_steps(data_dir, process, steps, timeout=60.0):
@@ -138,21 +143,29 @@ def test_kill_9_keeps_committed_chunks_and_the_run_shows_interrupted(capsys, tmp
     assert len((tmp_path / "bundle" / "history.csv").read_text().splitlines()) == run["steps"] + 2  # + header
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
-def test_ctrl_c_stops_the_run_and_keeps_it_as_stopped(capsys, tmp_path):
-    process = start_endless_run(tmp_path)
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to a child process are POSIX")
+@pytest.mark.parametrize("signum, status, learner", [
+    (signal.SIGINT, 130, "genetic"), (signal.SIGTERM, 143, "genetic"), (signal.SIGHUP, 129, "genetic"),
+    (signal.SIGTERM, 143, "gradient"),  # TensorFlow loaded: the process skips its slow teardown
+])
+def test_a_stop_signal_ends_the_run_as_stopped_with_every_step(capsys, tmp_path, signum, status, learner):
+    process = start_endless_run(tmp_path, learner)
     try:
-        wait_for_steps(tmp_path, process, 200)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        wait_for_steps(tmp_path, process, 200, timeout=120)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
     finally:
         process.kill()
-    assert process.returncode == 130 and "stopped at step" in err and "stored as run 1" in err
+    [line] = err.splitlines()
+    assert process.returncode == status and line.startswith("metalearn-gui: stopped at step ")
+    assert signal.Signals(signum).name in line and "stored as run 1" in line
+    reported = int(line.split("stopped at step ")[1].split()[0])
     [run] = json.loads(cli(capsys, "runs", "list", "--json", "--data-dir", tmp_path)[1])
-    assert run["status"] == "stopped"
+    assert run["status"] == "stopped" and run["steps"] == reported
     with RunStore.open(tmp_path) as store:
         record = store.load(1)
-    assert record.summary["status"] == "stopped" and record.summary["steps"] == run["steps"]
+    assert record.summary["status"] == "stopped" and record.summary["steps"] == reported
+    assert record.history.column("step")[-1] == reported  # the last chunk before the signal included
 
 
 def test_tensorboard_option_logs_the_run(capsys, tmp_path):

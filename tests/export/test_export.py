@@ -16,6 +16,7 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 
 from conftest import CHANGE, CHANGE_STEP
+from metalearn_gui.cli import main as cli_main
 from metalearn_gui.core.history import History
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
@@ -83,6 +84,23 @@ def test_svg_gaps_in_a_log_axis_are_moves_not_nan_coordinates(qapp):
     record = RunRecord(RunConfig("genetic", "sphere", dim=2, steps=4), history, summary={"diverged_at": 5})
     for figure in ("loss", "theta", "landscape"):
         assert_finite_coordinates(ET.fromstring(render_figure(record, figure, "svg", size=SMALL)))
+
+
+def test_a_1d_run_from_the_command_line_exports_its_landscape_as_the_curve_of_l(qapp, capsys, tmp_path):
+    out = tmp_path / "out"
+    code = cli_main(["run", "--learner", "genetic", "--objective", "seed", "--dim", "1", "--steps", "20",
+                     "--export", str(out), "--quiet", "--no-store"])
+    assert code == 0 and capsys.readouterr().err == ""
+    root = ET.parse(out / "landscape.svg").getroot()
+    curves = [path_points(e) for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("path", "polyline")]
+    # L(θ₀) = softplus(θ₀²) across the objective's bounds, in data coordinates
+    assert any(len(points) > 100 and points[:, 0].min() <= -3 and points[:, 0].max() >= 3
+               and np.allclose(points[:, 1], np.logaddexp(0, points[:, 0] ** 2), rtol=1e-4, atol=1e-4)
+               for points in curves)
+    assert_finite_coordinates(root)
+    image = decode_png((out / "landscape.png").read_bytes())
+    curve_blue = QColor("#0072B2").rgb()
+    assert any(image.pixel(x, y) == curve_blue for x in range(image.width()) for y in range(image.height()))
 
 
 def test_history_csv_has_the_columns_a_row_per_step_and_the_change(qapp, genetic_record, tmp_path):

@@ -60,6 +60,23 @@ def test_genetic_landscape_shows_the_population(make_window, qtbot):
     qtbot.waitUntil(lambda: population.isVisible() and len(population.data) == 100)  # default size
 
 
+def test_a_1d_strategy_draws_its_landscape_as_a_curve_with_the_trajectory_on_it(make_window, qtbot):
+    window = make_window("genetic", "seed", 1)
+    plot = window.landscape_plot
+    assert window.panel.dim_box.value() == 1 and window.history.dim == 1
+    curve = plot.true_surface.curve
+    qtbot.waitUntil(lambda: curve.isVisible() and curve.getData()[0] is not None)
+    x, y = curve.getData()
+    assert len(x) > 100 and np.allclose(y, np.logaddexp(0, x**2))  # L(θ₀) = softplus(θ₀²)
+    assert not plot.true_surface.image.isVisible() and plot.axis_boxes[1].isHidden()
+
+    run_for_steps(qtbot, window, 10)
+    qtbot.waitUntil(lambda: plot.trajectory.getData()[0] is not None and len(plot.trajectory.getData()[0]) > 10)
+    steps_x, steps_y = plot.trajectory.getData()
+    assert np.allclose(steps_y, np.logaddexp(0, steps_x**2), atol=1e-3)  # the points sit on the curve
+    assert np.allclose(steps_x, window.history.theta()[: len(steps_x), 0])
+
+
 def test_space_starts_and_pauses(make_window, qtbot):
     window = make_window()
     qtbot.keyClick(window, Qt.Key.Key_Space)

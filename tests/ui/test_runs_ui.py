@@ -102,12 +102,12 @@ def test_a_multiple_selection_survives_the_refresh_while_a_run_goes_on(make_wind
 
 def test_a_run_whose_loading_does_not_fit_the_controls_is_refused_with_a_message(make_window, qtbot):
     window = make_window("genetic", "sphere", 3)
-    assert cli_main(["run", "--learner", "genetic", "--objective", "seed", "--dim", "1", "--steps", "3",
+    assert cli_main(["run", "--learner", "genetic", "--objective", "seed", "--seed", str(2**31), "--steps", "3",
                      "--quiet"]) == 0
     panel = _show_runs(qtbot, window)
     panel.select_run(max(info.id for info in panel._infos))
     panel.load_button.click()
-    assert window.banner.kind == "warning" and "D = 1" in window.banner.text.text()
+    assert window.banner.kind == "warning" and f"seed {2**31}" in window.banner.text.text()
     assert window.panel.dim_box.value() == 3  # the controls are as they were
 
 

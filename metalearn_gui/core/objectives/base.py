@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from metalearn_gui.core.hyperparams import brief
+
 
 class ObjectiveError(ValueError):
     """An objective cannot be built as asked (e.g. an unsupported dimension)."""
@@ -30,6 +32,10 @@ class Objective(ABC):
     summary: ClassVar[str]
     default_dim: ClassVar[int] = 10
     min_dim: ClassVar[int] = 2
+    #: The largest D allowed. The cost that grows fastest with D is the landscape picture
+    #: (61² strategies of D float64 values: 30 MB at D = 1000), and the window's controls
+    #: offer the same range; so a hand-edited D of 10⁹ is refused, not allocated.
+    max_dim: ClassVar[int] = 1000
     noisy: ClassVar[bool] = False
     #: Per-learner hyper-parameter values that suit this objective better than the
     #: learner's generic defaults, e.g. ``{"gradient": {"alpha": 0.05}}``.
@@ -37,10 +43,11 @@ class Objective(ABC):
 
     def __init__(self, dim: int | None = None) -> None:
         dim = self.default_dim if dim is None else dim
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < self.min_dim:
+        if (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))
+                or not self.min_dim <= dim <= self.max_dim):
             raise ObjectiveError(
-                f"dimension {dim!r} is not allowed for objective {self.name!r}; "
-                f"allowed: an integer ≥ {self.min_dim}"
+                f"dimension {brief(dim)} is not allowed for objective {self.name!r}; "
+                f"allowed: an integer {self.min_dim} … {self.max_dim}"
             )
         self.dim = int(dim)
 

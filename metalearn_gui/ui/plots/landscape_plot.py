@@ -1,6 +1,7 @@
 """The landscape: L on the plane of two chosen coordinates through the current θ (the
 population's mean for the genetic learner), with the trajectory, the population, and for
-the neural learner the model's predicted surface beside the true one."""
+the neural learner the model's predicted surface beside the true one. A 1-D θ has no
+plane: L(θ₀) is drawn as a curve, with the trajectory's points on it."""
 
 from __future__ import annotations
 
@@ -32,16 +33,27 @@ def color_values(values: np.ndarray, floor: float, span: float) -> np.ndarray:
 
 
 class _Surface:
-    """One image of L (true or predicted) with its plot; created once, updated in place."""
+    """One picture of L (true or predicted) with its plot: an image of a plane, or the
+    curve of a 1-D θ; created once, updated in place."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self.plot = plot
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(COLORMAP))
         plot.addItem(self.image)
+        self.curve = plot.plot(pen=pen(LOSS), connect="finite")
+        self.curve.setVisible(False)
         plot.setAspectLocked(True)
 
     def show(self, loss: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> None:
+        """Draw ``loss`` on the grid xs × ys, or as a curve over xs if ``ys`` is empty."""
+        is_curve = len(ys) == 0
+        self.curve.setVisible(is_curve)
+        self.image.setVisible(not is_curve)
+        self.plot.setAspectLocked(not is_curve)  # θ₀ against L: no common unit
+        if is_curve:
+            self.curve.setData(xs, np.where(np.isfinite(loss), loss, np.nan))
+            return
         finite = loss[np.isfinite(loss)]
         floor, span = float(finite.min()), float(finite.max() - finite.min())
         values = color_values(loss, floor, span)
@@ -58,14 +70,16 @@ class LandscapePlot(PlotPanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Landscape", parent)
-        self.axis_boxes = []
+        self.axis_boxes: list[QSpinBox] = []
+        self._axis_pickers: list[QWidget] = []
         for name in ("x = θ", "y = θ"):
-            self.header.addWidget(QLabel(name))
-            box = QSpinBox()
+            label, box = QLabel(name), QSpinBox()
             box.setToolTip("coordinate of θ on this axis of the plane (the others stay at the centre)")
             box.valueChanged.connect(self._on_axis_box_changed)
-            self.header.addWidget(box)
+            for widget in (label, box):
+                self.header.addWidget(widget)
             self.axis_boxes.append(box)
+            self._axis_pickers += [label, box]
         self.true_surface = _Surface(setup_plot(self.graphics.addPlot(title="true L"), "θ₀", "θ₁"))
         self.model_surface = _Surface(setup_plot(self.graphics.addPlot(title="model μ near θ best"), "θ₀", "θ₁"))
         plot = self.true_surface.plot
@@ -74,6 +88,7 @@ class LandscapePlot(PlotPanel):
         self.current = pg.ScatterPlotItem(size=10, pen=pen("#000000"), brush=pg.mkBrush(LOSS), symbol="o")
         for item in (self.population, self.current):
             plot.addItem(item)
+        self._dim = 2
         self._landscape: Landscape | None = None
         self._history: History | None = None
         self._population: np.ndarray | None = None
@@ -82,12 +97,16 @@ class LandscapePlot(PlotPanel):
 
     # -- inputs ---------------------------------------------------------------------------
     def set_dim(self, dim: int) -> None:
+        self._dim = dim
         for index, box in enumerate(self.axis_boxes):
             box.blockSignals(True)
             box.setRange(0, dim - 1)
             if box.value() >= dim or self.axes()[0] == self.axes()[1]:
                 box.setValue(index)
             box.blockSignals(False)
+        for widget in self._axis_pickers:
+            widget.setVisible(dim > 1)  # a 1-D θ has one coordinate: nothing to pick
+        self._set_trajectory_style(on_curve=dim == 1)
         self._label_axes()
 
     def axes(self) -> tuple[int, int]:
@@ -108,13 +127,15 @@ class LandscapePlot(PlotPanel):
         self._population = None
         self.population.setData([], [])
         self.population.setVisible(population_visible)
+        self.trajectory.setData([], [])
+        self.current.setData([], [])
 
     def set_landscape(self, landscape: Landscape) -> None:
         self._landscape = landscape
         true = landscape.true_loss
         finite = true[np.isfinite(true)]
         if finite.size == 0:
-            self.note.setText("L is not finite on this plane")
+            self.note.setText(f"L is not finite on this {'line' if landscape.is_curve else 'plane'}")
             return
         self.true_surface.show(true, landscape.xs, landscape.ys)
         notes = [] if finite.size == true.size else ["blank: L not finite"]
@@ -136,17 +157,41 @@ class LandscapePlot(PlotPanel):
         history = self._history
         if history is None or len(history) == 0:
             return
-        i, j = self._plane_axes()
         theta = history.theta()[-TRAJECTORY_POINTS * 4:]
-        rows = decimated(len(theta), TRAJECTORY_POINTS)
-        self.trajectory.setData(theta[rows, i], theta[rows, j], skipFiniteCheck=True)
-        self.current.setData([theta[-1, i]], [theta[-1, j]])
+        trajectory = self._positions(theta[decimated(len(theta), TRAJECTORY_POINTS)])
+        if trajectory is None:  # a 1-D θ before its curve: no height to draw the points at
+            return
+        self.trajectory.setData(*trajectory, skipFiniteCheck=True)
+        self.current.setData(*self._positions(theta[-1:]))
         if self._population is not None and self.population.isVisible():
-            self.population.setData(self._population[:, i], self._population[:, j])
+            self.population.setData(*self._positions(self._population))
             self._population = None  # drawn; wait for the next one
 
-    def _plane_axes(self) -> tuple[int, int]:
-        return self._landscape.axes if self._landscape is not None else self.axes()
+    def _positions(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where strategies are drawn: at their two plane coordinates, or for a 1-D θ on the
+        drawn curve (the picture's fixed draw of a noisy L, not each step's own draw)."""
+        landscape = self._landscape
+        if self._dim > 1:
+            i, j = landscape.axes if landscape is not None else self.axes()
+            return thetas[:, i], thetas[:, j]
+        if landscape is None or not landscape.is_curve:
+            return None
+        x = thetas[:, 0]
+        y = np.interp(x, landscape.xs, landscape.true_loss, left=np.nan, right=np.nan)
+        shown = np.isfinite(y)
+        return x[shown], y[shown]
+
+    def _set_trajectory_style(self, on_curve: bool) -> None:
+        """A line across the plane; on a curve, points (a line would retrace the curve)."""
+        if on_curve:
+            self.trajectory.setPen(None)
+            self.trajectory.setSymbol("o")
+            self.trajectory.setSymbolSize(5)
+            self.trajectory.setSymbolPen(None)
+            self.trajectory.setSymbolBrush(pg.mkBrush(mix(BEST, 200)))
+        else:
+            self.trajectory.setSymbol(None)
+            self.trajectory.setPen(pen(mix(BEST, 220)))
 
     def _on_axis_box_changed(self) -> None:
         i, j = self.axes()
@@ -158,6 +203,6 @@ class LandscapePlot(PlotPanel):
 
     def _label_axes(self) -> None:
         i, j = self.axes()
-        for surface in (self.true_surface, self.model_surface):
+        for surface, height in ((self.true_surface, "L"), (self.model_surface, "μ")):
             set_label(surface.plot, "bottom", f"θ{i}")
-            set_label(surface.plot, "left", f"θ{j}")
+            set_label(surface.plot, "left", height if self._dim == 1 else f"θ{j}")
