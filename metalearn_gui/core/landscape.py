@@ -7,6 +7,7 @@ Pure numpy, so the window's worker (live, through the current θ) and the export
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -34,9 +35,11 @@ class Landscape:
 
 
 def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, int] = (0, 1),
-                   grid: int = GRID, run_id: int = 0) -> Landscape:
+                   grid: int = GRID, run_id: int = 0,
+                   losses: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> Landscape:
     """L on a ``grid`` × ``grid`` plane over the objective's bounds on ``axes`` through ``center``
-    (coordinates 0 and 1 if ``axes`` do not exist in this dimension)."""
+    (coordinates 0 and 1 if ``axes`` do not exist in this dimension), computed by ``losses``
+    (default: the objective's ``loss_np``)."""
     i, j = axes if max(axes) < objective.dim else (0, 1)
     low, high = objective.bounds
     # Widen the plane if the run has wandered outside the objective's usual range.
@@ -45,7 +48,7 @@ def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, in
     xs = ys = np.linspace(low, high, grid)
     # A noisy objective gets one fixed task draw, so the picture does not flicker.
     with np.errstate(all="ignore"):
-        true_loss = objective.loss_np(plane(center, (i, j), xs, ys), np.random.default_rng(0))
+        true_loss = (losses or objective.loss_np)(plane(center, (i, j), xs, ys), np.random.default_rng(0))
     return Landscape(run_id, (i, j), np.array(center, dtype=float), xs, ys, true_loss.reshape(grid, grid))
 
 
