@@ -1,0 +1,104 @@
+"""The window when things fail under a run: the run store's disk fills up, a user's
+objective raises or never answers. One message, the run (or the app) goes on."""
+
+from __future__ import annotations
+
+import errno
+
+from ui_helpers import current_step, run_for_steps, wait_phase
+
+from metalearn_gui.core.store import RunStore
+from metalearn_gui.ui import main_window
+
+STEP = 12  # faulty_objectives.FAULT_STEP
+
+
+class FullDisk:
+    """The worker's store connection, whose COMMITs fail once ``full`` is set."""
+
+    def __init__(self, connection):
+        self.connection, self.full = connection, False
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT" and self.full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.connection.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+
+def stored(window, run_id):
+    with RunStore.open(window.data_dir) as store:
+        return store.load(run_id)
+
+
+def test_a_full_disk_mid_run_is_told_once_and_the_run_goes_on(make_window, qtbot):
+    window = make_window("genetic", "sphere", 3)
+    worker = window.controller.worker
+    notices = []
+    worker.notice.connect(lambda kind, text: notices.append(text))
+    run_for_steps(qtbot, window, 20)  # paused: the worker is idle while its connection is swapped
+    qtbot.waitUntil(lambda: window.state.record_id is not None)
+    run_id, committed = window.state.record_id, current_step(window)
+    worker._store._db = disk = FullDisk(worker._store._db)
+    disk.full = True
+    run_for_steps(qtbot, window, 300)  # many chunks, each of which would have been a message
+    faulted_at = current_step(window)
+    run_for_steps(qtbot, window, 100)
+    assert current_step(window) >= faulted_at + 100  # the run went on
+    assert len(notices) == 1 and "no longer saved" in notices[0] and "No space left" in notices[0]
+    assert window.banner.isVisible() and "No space left on device" in window.banner.text.text()
+    disk.full = False
+    rows = stored(window, run_id).history.column("step")
+    assert list(rows[:committed + 1]) == list(range(committed + 1))  # every step committed before
+
+
+def test_an_objective_that_raises_is_a_failure_naming_step_and_theta_and_reset_runs_again(
+        faulty_objectives, make_window, qtbot):
+    window = make_window("genetic", "raises-at-step", 3)
+    window.start_action.trigger()
+    wait_phase(qtbot, window, "failed")
+    text = window.banner.text.text()
+    assert window.banner.kind == "error" and window.banner.details_button.isVisible()
+    assert f"the objective raised ValueError: a bug in the user's objective at step {STEP} for θ = [" in text
+    assert current_step(window) == STEP - 1  # drawn up to the last good step
+    qtbot.waitUntil(lambda: window.state.record_id is not None)
+    assert stored(window, window.state.record_id).status == "failed"
+
+    window.reset_action.trigger()  # the objective answers again: the app is usable
+    wait_phase(qtbot, window, "ready")
+    assert not window.banner.isVisible()
+    run_for_steps(qtbot, window, STEP + 5)
+    window.panel.objective_box.setCurrentIndex(window.panel.objective_box.findData("sphere"))
+    qtbot.waitUntil(lambda: window.state.spec.objective == "sphere" and window.state.phase == "ready")
+    run_for_steps(qtbot, window, 5)
+
+
+def test_an_objective_that_hangs_is_told_once_and_reset_abandons_it(
+        faulty_objectives, make_window, qtbot, monkeypatch):
+    monkeypatch.setattr(main_window, "UNANSWERED_SECONDS", 1)
+    window = make_window("genetic", "hangs-at-step", 3)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: "has not answered" in window.banner.text.text(), timeout=60_000)
+    text = window.banner.text.text()
+    assert f"has not answered for 1 s at step {STEP} for θ = [" in text and "Reset" in text
+    assert window.state.phase == "running"  # its steps so far are in the chunk that waits
+
+    window.reset_action.trigger()  # taken at once: the evaluation is abandoned
+    wait_phase(qtbot, window, "ready")
+    run_for_steps(qtbot, window, STEP + 5)  # the objective answers past its fault now
+    with RunStore.open(window.data_dir) as store:
+        hung = [info for info in store.list_runs()
+                if info.objective == "hangs-at-step" and info.id != window.state.record_id][-1]
+        steps = store.load(hung.id).history.column("step")
+    assert hung.status == "stopped" and list(steps) == list(range(STEP))  # every step before it
+
+
+def test_closing_the_window_while_the_objective_hangs_ends_the_worker(faulty_objectives, make_window, qtbot):
+    window = make_window("genetic", "hangs-at-step", 3)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.controller.worker.unanswered() is not None
+                    and window.controller.worker.unanswered().step == STEP, timeout=60_000)
+    window.close()  # used to wait for the objective, for ever
+    assert not window.controller.is_running()
