@@ -308,8 +308,7 @@ def _check_writable(option: str, path: Path) -> None:
 
 
 def _divergence_line(learner: Learner) -> str:
-    return (f"run diverged at step {learner.diverged_at}; results up to step {learner.step} kept. "
-            f"{learner.divergence_hint()}")
+    return f"run {learner.divergence} Results up to step {learner.step} kept."
 
 
 def _format_summary(summary: dict) -> str:

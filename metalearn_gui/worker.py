@@ -416,7 +416,7 @@ def compute_landscape(learner: Learner, axes: tuple[int, int], population: np.nd
     center = np.mean(population, axis=0) if population is not None else learner.theta
 
     def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return learner.evaluator.losses(thetas, rng, learner.step, allow_nan=True)
+        return learner.evaluator.losses(thetas, rng, learner.step)
 
     landscape = true_landscape(learner.objective, center, axes, grid, run_id, losses)
     region = getattr(learner, "trust_region", lambda: None)()

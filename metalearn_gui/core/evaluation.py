@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -52,8 +52,8 @@ class Evaluation:
 
 
 class ObjectiveFailure(Exception):
-    """The objective raised, answered something that is not one loss per θ (or NaN), or
-    was abandoned; the message (one line) names what happened, the step and θ.
+    """The objective raised, answered something that is not one loss per θ, or was
+    abandoned; the message (one line) names what happened, the step and θ.
 
     ``details`` holds the objective's traceback, if it raised; ``rows`` the learner's
     rows of the steps completed in the block that failed (set by the learner).
@@ -82,15 +82,12 @@ class Evaluator:
         #: Asked while waiting for an objective that is not built in: True gives up on it.
         self.abandon: Callable[[], bool] = _never
 
-    def losses(self, thetas: np.ndarray, rng: np.random.Generator | None, step: int,
-               allow_nan: bool = False) -> np.ndarray:
+    def losses(self, thetas: np.ndarray, rng: np.random.Generator | None, step: int) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim) as float64 (n,).
 
-        NaN is no loss: from an objective not built in it is a failure naming that θ
-        (unless ``allow_nan``: a picture of the landscape shows NaN as a gap).
-        Built-in objectives answer NaN only far out (overflow), and ±inf from any
-        objective is a loss too large to represent: the learner decides what those mean
-        (the genetic learner ranks them last, the others diverge).
+        NaN and ±inf pass through: the learner decides what they mean (the genetic
+        learner ranks such a strategy last; a run whose loss is not finite diverges,
+        its message naming the step and θ).
         """
         if self._built_in:  # the fast path: no bookkeeping for an objective that answers
             try:
@@ -107,11 +104,7 @@ class Evaluator:
             raise _raised(error, evaluation) from error
         finally:
             self.current = None
-        losses = _checked(answer, evaluation)
-        if not allow_nan and np.isnan(losses).any():
-            first = int(np.argmax(np.isnan(losses)))
-            raise ObjectiveFailure("the objective answered NaN", replace(evaluation, thetas=thetas[first:first + 1]))
-        return losses
+        return _checked(answer, evaluation)
 
     def _on_helper_thread(self, thetas: np.ndarray, rng: np.random.Generator | None,
                           evaluation: Evaluation) -> Any:

@@ -1,6 +1,7 @@
-"""The command line when things fail under a run: a user's objective that raises or
-answers NaN (exit 1, one line naming step and θ, every earlier step kept and nothing
-non-finite written), and a run store whose disk fills up (one line, the run goes on)."""
+"""The command line when things fail under a run: a user's objective that raises (exit
+1) or answers NaN (diverged, exit 0), told in one line naming step and θ, every earlier
+step kept and nothing non-finite written; a run store whose disk fills up (one line, the
+run goes on)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def run_with_faulty_objectives(objective, tmp_path, *extra):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     return subprocess.run(
         [sys.executable, "-c", WITH_FAULTY_OBJECTIVES, "run", "--learner", "genetic", "--objective", objective,
-         "--dim", "3", "--steps", "40", "--set", "population=20", "--quiet", "--data-dir", str(tmp_path / "data"),
+         "--dim", "3", "--steps", "40", "--set", "population=20", "elite=0", "--quiet", "--data-dir", str(tmp_path / "data"),
          "--csv", str(tmp_path / "run.csv"), "--json", str(tmp_path / "summary.json"), *extra],
         capture_output=True, text=True, env=env, timeout=300)
 
@@ -37,29 +38,31 @@ def assert_only_numbers(text: str) -> None:
     json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} written as a number"))
 
 
-@pytest.mark.parametrize("objective, what", [
-    ("raises-at-step", "the objective raised ValueError: a bug in the user's objective"),
-    ("nan-at-step", "the objective answered NaN"),
+@pytest.mark.parametrize("objective, status, line", [
+    ("raises-at-step", "failed", f"run failed: the objective raised ValueError: a bug in the user's objective "
+                                 f"at step {STEP} for θ = ["),
+    ("nan-at-step", "diverged", f"run diverged at step {STEP}: the loss became non-finite for θ = ["),
 ])
-def test_a_failing_objective_exits_1_with_one_line_naming_step_and_theta_keeping_every_step_before(
-        tmp_path, objective, what, faulty_objectives):  # registered here too, to load the stored run
+def test_a_failing_objective_is_one_line_naming_step_and_theta_and_every_step_before_is_kept(
+        tmp_path, objective, status, line, faulty_objectives):  # registered here too, to load the stored run
     export = ("--export", str(tmp_path / "bundle")) if objective == "nan-at-step" else ()
     done = run_with_faulty_objectives(objective, tmp_path, *export)
-    assert done.returncode == 1, done.stderr
-    [line] = done.stderr.splitlines()  # not a traceback
-    assert line.startswith(f"metalearn-gui: run failed: {what} at step {STEP} for θ = [")
-    assert line.endswith(f"; results up to step {STEP - 1} kept")
+    assert done.returncode == (1 if status == "failed" else 0), done.stderr  # a divergence is a result
+    [message] = done.stderr.splitlines()  # not a traceback
+    assert message.startswith(f"metalearn-gui: {line}")
+    assert f"esults up to step {STEP - 1} kept" in message
 
     rows = list(csv.reader((tmp_path / "run.csv").open()))
     assert [int(row[0]) for row in rows[1:]] == list(range(STEP))
     summary_text = (tmp_path / "summary.json").read_text()
     assert_only_numbers(summary_text)
     summary = json.loads(summary_text)
-    assert summary["status"] == "failed" and summary["failed_at"] == STEP and summary["steps"] == STEP - 1
+    assert summary["status"] == status and summary["steps"] == STEP - 1
+    assert summary.get("failed_at", summary["diverged_at"]) == STEP
     with RunStore.open(tmp_path / "data") as store:
         [info] = store.list_runs()
         stored = store.load(info.id)
-    assert info.status == "failed" and list(stored.history.column("step")) == list(range(STEP))
+    assert info.status == status and list(stored.history.column("step")) == list(range(STEP))
     if export:
         bundle = tmp_path / "bundle"
         history = (bundle / "history.csv").read_text()

@@ -78,14 +78,18 @@ def test_an_objective_failing_at_the_reset_leaves_a_failed_learner_that_a_reset_
     assert len(learner.reset(0)) == 1 and learner.status is Status.RUNNING  # it answers now
 
 
-def test_an_objective_answering_nan_fails_the_run_naming_step_and_that_theta(faulty_objectives):
-    # NaN is no loss (the genetic learner used to rank it last, silently, like a huge one).
-    _, learner = genetic_on("nan-at-step")
+def test_an_objective_answering_nan_diverges_naming_step_and_theta_keeping_the_rows_before(faulty_objectives):
+    # Without elites every strategy of the generation gets NaN (elites would keep the run going:
+    # the genetic learner ranks a NaN strategy last, as an invalid one).
+    config = RunConfig("genetic", "nan-at-step", dim=3, steps=40, hyperparameters={"population": 20, "elite": 0})
+    learner = config.build()
     chunks = chunks_until_the_end(learner)
-    assert learner.status is Status.FAILED and steps_of(chunks) == list(range(STEP))
-    assert chunks[-1].message.startswith(f"the objective answered NaN at step {STEP} for θ = [")
-    assert "evaluated together" not in chunks[-1].message  # the very θ that got NaN
+    assert learner.status is Status.DIVERGED and learner.diverged_at == STEP
+    assert steps_of(chunks) == list(range(STEP))
+    assert chunks[-1].message.startswith(f"diverged at step {STEP}: the loss became non-finite for θ = [")
+    assert learner.divergence == chunks[-1].message
     assert all(np.isfinite(chunk.loss).all() and np.isfinite(chunk.theta).all() for chunk in chunks)
+    json.dumps(summarize(learner, 1.0), allow_nan=False)
 
 
 def test_an_objective_that_never_answers_can_be_abandoned_and_says_where_it_hung(faulty_objectives):

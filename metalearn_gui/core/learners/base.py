@@ -17,7 +17,7 @@ from typing import Callable, ClassVar, Mapping
 
 import numpy as np
 
-from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure
+from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
 
@@ -137,6 +137,7 @@ class Learner(ABC):
         self.best_loss = np.inf
         self.last_loss: float | None = None
         self.diverged_at: int | None = None
+        self.divergence = ""  # what diverged at which step and θ, and what to try
         #: Why the run failed (status ``failed``); its message names the step and θ.
         self.failure: ObjectiveFailure | None = None
         self.theta: np.ndarray | None = None
@@ -191,6 +192,7 @@ class Learner(ABC):
         self.evaluations = 0
         self.best_loss = np.inf
         self.last_loss = self.diverged_at = self.failure = None
+        self.divergence = ""
         self.theta = self.theta_best = None
         self._seconds_per_step = None
         self._computing_step = 0
@@ -274,7 +276,7 @@ class Learner(ABC):
             self.step = int(steps[-1])
         if diverged_at is not None:
             self.status = Status.DIVERGED
-            self.diverged_at = diverged_at
+            self.diverged_at, self.divergence = diverged_at, message
         elif failure is not None:
             self.status, self.failure, message = Status.FAILED, failure, str(failure)
         elif count and self._converged(rows):
@@ -295,8 +297,11 @@ class Learner(ABC):
         )
 
     def _divergence_message(self, rows: Rows, bad: int, step: int) -> str:
-        what = "the loss" if not np.isfinite(rows.loss[bad]) else "θ"
-        return f"diverged at step {step}: {what} became non-finite. {self.divergence_hint()}"
+        if np.isfinite(rows.loss[bad]):
+            what = "θ became non-finite"
+        else:  # an objective answering NaN, or a run that ran away
+            what = f"the loss became non-finite for θ = {format_theta(rows.theta[bad])}"
+        return f"diverged at step {step}: {what}. {self.divergence_hint()}"
 
     def divergence_hint(self) -> str:
         """One sentence on what to try after a divergence."""
