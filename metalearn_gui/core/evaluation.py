@@ -25,10 +25,13 @@ from metalearn_gui.core.objectives import Objective, is_built_in
 POLL_SECONDS = 0.05
 
 
-def format_theta(theta: np.ndarray) -> str:
-    """θ in one short line: four significant digits, long vectors elided."""
-    return np.array2string(np.asarray(theta, dtype=float), precision=4, separator=", ", threshold=6,
-                           edgeitems=2, max_line_width=10_000)
+def format_theta(theta: np.ndarray, shown: int = 6) -> str:
+    """θ in one short line, ``[0.1735, -0.4382, …, 2.5]``: four significant digits, the
+    middle of a vector longer than ``shown`` elided."""
+    values = [f"{value:.4g}" for value in np.asarray(theta, dtype=float)]
+    if len(values) > shown:
+        values = [*values[:shown // 2], "…", *values[-(shown // 2):]]
+    return f"[{', '.join(values)}]"
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ def run_with_faulty_objectives(objective, tmp_path, *extra):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     return subprocess.run(
         [sys.executable, "-c", WITH_FAULTY_OBJECTIVES, "run", "--learner", "genetic", "--objective", objective,
-         "--dim", "3", "--steps", "40", "--set", "population=20", "elite=0", "--quiet", "--data-dir", str(tmp_path / "data"),
-         "--csv", str(tmp_path / "run.csv"), "--json", str(tmp_path / "summary.json"), *extra],
+         "--dim", "3", "--steps", "40", "--set", "population=20", "elite=0", "--quiet",
+         "--data-dir", str(tmp_path / "data"), "--csv", str(tmp_path / "run.csv"), "--json", str(tmp_path / "summary.json"), *extra],
         capture_output=True, text=True, env=env, timeout=300)
 
 
