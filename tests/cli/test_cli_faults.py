@@ -106,3 +106,32 @@ def test_a_full_disk_mid_run_is_one_line_and_the_run_goes_on_to_its_end(capsys, 
         stored = store.load(info.id).history
     steps = stored.column("step")
     assert steps[0] == 0 and len(stored) == steps[-1] + 1 > 1  # the committed steps, every one
+
+
+def a_store_with_garbage_over(table, data_dir, capsys):
+    """A store of two CLI runs with the root page of ``table`` overwritten by garbage."""
+    for seed in ("1", "2"):
+        assert cli.main(["run", "--learner", "genetic", "--objective", "sphere", "--dim", "2", "--steps", "30",
+                         "--seed", seed, "--quiet", "--data-dir", str(data_dir)]) == 0
+    with RunStore.open(data_dir) as store:
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = store._db.execute("PRAGMA page_size").fetchone()[0]
+        [root] = store._db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    path = data_dir / "runs.sqlite3"
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(bytes([0xA5]) * page_size)
+    capsys.readouterr()
+    return path.read_bytes()
+
+
+def test_runs_list_on_a_damaged_store_says_so_in_one_line_and_keeps_the_file(capsys, tmp_path):
+    damaged = a_store_with_garbage_over("runs", tmp_path, capsys)
+    code = cli.main(["runs", "list", "--data-dir", str(tmp_path)])  # was: exit 2, every time
+    out, err = capsys.readouterr()
+    [aside] = tmp_path.glob("runs.sqlite3.corrupt-*")
+    assert code == 0 and out == f"no runs stored in {tmp_path / 'runs.sqlite3'}\n"
+    assert err.splitlines() == [f"metalearn-gui: the run store {tmp_path / 'runs.sqlite3'} is damaged or not a "
+                                f"database (database disk image is malformed); moved it aside to {aside.name} "
+                                "and started a fresh one"]
+    assert aside.read_bytes() == damaged

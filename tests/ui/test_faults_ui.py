@@ -102,3 +102,33 @@ def test_closing_the_window_while_the_objective_hangs_ends_the_worker(faulty_obj
                     and window.controller.worker.unanswered().step == STEP, timeout=60_000)
     window.close()  # used to wait for the objective, for ever
     assert not window.controller.is_running()
+
+
+def test_damage_found_mid_run_is_told_once_and_the_run_goes_on(qtbot, tmp_path):
+    from metalearn_gui.cli import main as cli_main
+    from metalearn_gui.ui.main_window import MainWindow
+
+    assert cli_main(["run", "--learner", "genetic", "--objective", "sphere", "--dim", "2", "--steps", "30",
+                     "--quiet", "--data-dir", str(tmp_path)]) == 0
+    with RunStore.open(tmp_path) as store:
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = store._db.execute("PRAGMA page_size").fetchone()[0]
+        [root] = store._db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'history_by_run'").fetchone()
+    with (tmp_path / "runs.sqlite3").open("r+b") as file:  # opens and lists fine; storing rows fails
+        file.seek((root - 1) * page_size)
+        file.write(bytes([0xA5]) * page_size)
+    window = MainWindow(learner="genetic", objective="sphere", dim=3, data_dir=tmp_path)
+    notices = []
+    window.controller.worker.notice.connect(lambda kind, text: notices.append(text))
+    try:
+        window.show()
+        wait_phase(qtbot, window, "ready")
+        run_for_steps(qtbot, window, 200)
+        run_for_steps(qtbot, window, 200)  # the run goes on, told once
+        assert len(notices) == 1 and "is damaged" in notices[0] and "moved aside" in notices[0]
+        assert "is damaged" in window.banner.text.text()
+    finally:
+        window.close()
+    with RunStore.open(tmp_path) as store:  # the next start moves the file aside, with one message
+        [message] = store.messages
+    assert "found damaged while in use" in message and len(list(tmp_path.glob("runs.sqlite3.corrupt-*"))) == 1
