@@ -132,3 +132,22 @@ def test_damage_found_mid_run_is_told_once_and_the_run_goes_on(qtbot, tmp_path):
     with RunStore.open(tmp_path) as store:  # the next start moves the file aside, with one message
         [message] = store.messages
     assert "found damaged while in use" in message and len(list(tmp_path.glob("runs.sqlite3.corrupt-*"))) == 1
+
+
+def test_the_runs_panel_tells_an_unreadable_history_once_not_at_every_refresh(qtbot, tmp_path):
+    from metalearn_gui.ui.runs_panel import RunsPanel
+
+    store = RunStore.open(tmp_path)
+    panel = RunsPanel(store)
+    qtbot.addWidget(panel)
+    messages = []
+    panel.message.connect(lambda kind, text: messages.append(text))
+    store.close()  # unreadable from now on, as a damaged or vanished file is
+    for _ in range(3):  # the refresh timer's ticks
+        panel.refresh()
+    assert len(messages) == 1 and "cannot be read" in messages[0]
+    panel.store = RunStore.open(tmp_path)
+    panel.refresh()  # readable again; a later failure is news again
+    panel.store.close()
+    panel.refresh()
+    assert len(messages) == 2
