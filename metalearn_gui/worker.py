@@ -204,6 +204,7 @@ class Worker(QObject):
         """Reset to ``spec``'s step 0, reusing the learner when only seed or values differ."""
         self.abandon_requested.clear()
         self._finish_recording("stopped")
+        self._recorder = None  # a reset that fails must not leave the last run's id on this one
         self._running = False
         self._run_id += 1
         self._landscape_failed = False
