@@ -1,7 +1,9 @@
 """Command line: ``metalearn-gui [run|list|runs] …``; no sub-command opens the window.
 
 User mistakes end with exit status 2 and one line on stderr naming the bad value
-and what is allowed, checked before any work starts; never a traceback.
+and what is allowed, checked before any work starts; never a traceback. A run whose
+objective fails ends with exit status 1 and one line naming the step and θ, its
+outputs written with every step before it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import IO, Iterator, Sequence
 
 from metalearn_gui import __version__
+from metalearn_gui.core.evaluation import ObjectiveFailure
 from metalearn_gui.core.hyperparams import brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
@@ -207,6 +210,10 @@ def _run(args: argparse.Namespace) -> int:
             if not isinstance(interruption, RunInterrupted):  # signal handlers not installed
                 interruption = RunInterrupted(signal.SIGINT)
             return _stopped(learner, recorder, progress.seconds(), interruption)
+        except ObjectiveFailure as failure:  # at step 0, in the reset: nothing to keep
+            progress.close()
+            print(f"{PROG}: run failed: {failure}", file=sys.stderr)
+            return 1
         finally:
             progress.close()
             if csv_file:
@@ -217,13 +224,15 @@ def _run(args: argparse.Namespace) -> int:
     record = recorder.record
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
+    elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
+        print(f"{PROG}: run failed: {learner.failure}; results up to step {learner.step} kept", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         print(_format_summary(summary) + _stored_line(recorder, "\n  "))
     if args.export is not None:
         _export(record, args.export, args.scale, args.quiet)
-    return 0
+    return 1 if learner.status is Status.FAILED else 0
 
 
 def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interruption: RunInterrupted) -> int:
@@ -353,8 +362,7 @@ def _check_writable(option: str, path: Path) -> None:
 
 
 def _divergence_line(learner: Learner) -> str:
-    return (f"run diverged at step {learner.diverged_at}; results up to step {learner.step} kept. "
-            f"{learner.divergence_hint()}")
+    return f"run {learner.divergence} Results up to step {learner.step} kept."
 
 
 def _format_summary(summary: dict) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
+from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.history import thin_indices
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import (
@@ -116,11 +117,15 @@ class Worker(QObject):
         self._axes = (0, 1)
         self._landscape_due = 0.0
         self._landscape_wanted = False
+        self._landscape_failed = False  # this run's objective cannot draw it: not tried again
         self._stopping = False
         self._store: RunStore | None = None
         self._tensorboard_dir: Path | None = None
         self._recorder: RunRecorder | None = None
         self._seconds_advancing = 0.0
+        #: Set by the controller with a command that leaves the run (prepare, stop): an
+        #: objective that has not answered is then abandoned, so the command is taken.
+        self.abandon_requested = threading.Event()
 
     # -- the loop ---------------------------------------------------------------------
     def serve(self) -> None:
@@ -165,12 +170,17 @@ class Worker(QObject):
         except Exception as error:  # noqa: BLE001 - any failure must reach the user, not kill the thread
             log.exception("worker failed")
             self._running = False
-            self._phase, self._message = "failed", f"{type(error).__name__}: {error}"
-            self.run_failed.emit(self._message, traceback.format_exc())
+            if isinstance(error, ObjectiveFailure):  # names the step and θ; its traceback is the objective's
+                self._phase, self._message, details = "failed", str(error), error.details
+            else:
+                self._phase, self._message = "failed", f"{type(error).__name__}: {error}"
+                details = traceback.format_exc()
+            self.run_failed.emit(self._message, details)
             self._emit_state()
 
     # -- commands (run on the worker thread) -----------------------------------------
     def _do_stop(self, _: None) -> None:
+        self.abandon_requested.clear()
         try:
             self._finish_recording("stopped")
         finally:  # whatever happens, the loop must end: the window waits to join it
@@ -194,9 +204,12 @@ class Worker(QObject):
 
     def _do_prepare(self, spec: RunConfig) -> None:
         """Reset to ``spec``'s step 0, reusing the learner when only seed or values differ."""
+        self.abandon_requested.clear()
         self._finish_recording("stopped")
+        self._recorder = None  # a reset that fails must not leave the last run's id on this one
         self._running = False
         self._run_id += 1
+        self._landscape_failed = False
         reuse = self._learner is not None and spec.same_problem(self._spec)
         self._held = None
         if not reuse:  # drop the old learner first: a failed build must not leave it half-used
@@ -211,6 +224,7 @@ class Worker(QObject):
             self._learner.set_hyperparameters(spec.hyperparameters)
         else:
             self._learner = spec.build()
+            self._learner.evaluator.abandon = self.abandon_requested.is_set
         chunk = self._learner.reset(spec.seed)
         self._seconds_advancing = 0.0
         self._recorder = RunRecorder(spec, self._learner, "window", self._store, self._tensorboard_dir,
@@ -295,6 +309,8 @@ class Worker(QObject):
             self._phase = chunk.status.value
             self._message = chunk.message or f"{chunk.status.value} at step {self._learner.step}"
             self._landscape_wanted = True
+            if chunk.status is Status.FAILED and not self.abandon_requested.is_set():
+                self.run_failed.emit(chunk.message, self._learner.failure.details)
         if not self._running:
             self._emit_state()
         if time.perf_counter() >= self._landscape_due:
@@ -351,12 +367,19 @@ class Worker(QObject):
     def _warn(self, message: str) -> None:
         self.notice.emit("warning", message)
 
+    def unanswered(self) -> Evaluation | None:
+        """The evaluation an objective (not built in) is working on, if any; safe to call
+        from the GUI thread, to tell the user when one takes long."""
+        learner = self._learner
+        return learner.evaluator.current if learner is not None else None
+
     def _record(self, chunk: Chunk) -> None:
         recorder = self._recorder
         if recorder is None:
             return
         recorder.add(chunk)
-        if chunk.status is not Status.RUNNING:
+        # An evaluation abandoned for a reset or close: the run ends as "stopped" with it.
+        if chunk.status is not Status.RUNNING and not self.abandon_requested.is_set():
             recorder.finish(_summary(recorder.learner, self._seconds_advancing))
 
     def _finish_recording(self, status: str) -> None:
@@ -366,11 +389,18 @@ class Worker(QObject):
 
     # -- landscape ----------------------------------------------------------------------
     def _landscape_if_due(self) -> None:
-        if not self._landscape_wanted or self._learner is None or self._learner.theta is None:
+        if (not self._landscape_wanted or self._learner is None or self._learner.theta is None
+                or self._landscape_failed):
             return
         self._landscape_wanted = False
         started = time.perf_counter()
-        landscape = compute_landscape(self._learner, self._axes, self._population, self._run_id)
+        try:
+            landscape = compute_landscape(self._learner, self._axes, self._population, self._run_id)
+        except ObjectiveFailure as failure:  # the picture is lost, not the run
+            if not self.abandon_requested.is_set():
+                self._landscape_failed = True
+                self._warn(f"the landscape cannot be drawn: {failure}")
+            return
         # An expensive plane (lr-schedule: thousands of inner training runs) must not
         # starve the run: it may take at most 1/LANDSCAPE_COST_SHARE of the worker's time.
         cost = time.perf_counter() - started
@@ -387,7 +417,11 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the current θ."""
     center = np.mean(population, axis=0) if population is not None else learner.theta
-    landscape = true_landscape(learner.objective, center, axes, grid, run_id)
+
+    def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return learner.evaluator.losses(thetas, rng, learner.step)
+
+    landscape = true_landscape(learner.objective, center, axes, grid, run_id, losses)
     region = getattr(learner, "trust_region", lambda: None)()
     if region is not None:
         model_center, radius = region
@@ -444,6 +478,8 @@ class RunController(QObject):
         """Queue a command: prepare, start, pause, step, set, speed, landscape, record or stop."""
         if not hasattr(Worker, f"_do_{name}"):
             raise ValueError(f"unknown worker command {name!r}")
+        if name in ("prepare", "stop"):
+            self.worker.abandon_requested.set()
         self.worker.commands.put((name, argument))
 
     def is_running(self) -> bool:

@@ -58,3 +58,13 @@ def run_all(learner, seed=0, max_steps=None):
 
 def history(chunks, field):
     return np.concatenate([getattr(c, field) for c in chunks])
+
+
+@pytest.fixture
+def faulty_objectives():
+    """The objectives of ``tests/faulty_objectives.py``, registered for this test only."""
+    import faulty_objectives as module
+
+    module.register()
+    yield module
+    module.unregister()

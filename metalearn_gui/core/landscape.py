@@ -8,6 +8,7 @@ Pure numpy, so the window's worker (live, through the current θ) and the export
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -42,9 +43,11 @@ class Landscape:
 
 
 def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ...] = (0, 1),
-                   grid: int = GRID, run_id: int = 0) -> Landscape:
+                   grid: int = GRID, run_id: int = 0,
+                   losses: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> Landscape:
     """L on a ``grid`` × ``grid`` plane over the objective's bounds on ``axes`` through ``center``
-    (coordinates 0 and 1 if ``axes`` do not exist in this dimension); in 1-D, on the line of θ₀."""
+    (coordinates 0 and 1 if ``axes`` do not exist in this dimension); in 1-D, on the line of θ₀.
+    Computed by ``losses`` (default: the objective's ``loss_np``)."""
     if objective.dim == 1:
         axes, points = (0,), CURVE_POINTS
     else:
@@ -57,7 +60,7 @@ def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ..
     ys = xs if len(axes) == 2 else np.empty(0)
     # A noisy objective gets one fixed task draw, so the picture does not flicker.
     with np.errstate(all="ignore"):
-        true_loss = objective.loss_np(grid_points(center, axes, xs, ys), np.random.default_rng(0))
+        true_loss = (losses or objective.loss_np)(grid_points(center, axes, xs, ys), np.random.default_rng(0))
     return Landscape(run_id, axes, np.array(center, dtype=float), xs, ys, true_loss.reshape(grid_shape(xs, ys)))
 
 

@@ -130,13 +130,24 @@ class RunRecorder:
             action()
         except (StoreError, OSError, ImportError, ValueError) as error:
             if sink == "store":
-                self.store = None
+                self._drop_store()
                 message = f"this run is no longer saved to the run history: {error}"
             else:
                 self._tensorboard = None
                 message = f"TensorBoard logging stopped for this run: {error}"
             log.warning(message)
             self.on_warning(message)
+
+    def _drop_store(self) -> None:
+        """Stop writing this run: a failing store is not retried chunk after chunk (a disk
+        that is full stays full, and a run stored with a gap would misstate its history).
+        What was committed stays, marked ``interrupted`` if the store still takes that."""
+        store, self.store = self.store, None
+        if self.run_id is not None:
+            try:
+                store.interrupt(self.run_id)
+            except (StoreError, OSError):
+                pass  # still "running": marked interrupted once this process has ended
 
 
 def _rows_so_far(record: RunRecord) -> Chunk:

@@ -188,6 +188,9 @@ def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
         "hyperparameters": dict(learner.hp),
         "diverged_at": learner.diverged_at,
     }
+    if learner.failure is not None:  # what the objective did, naming the step and θ
+        summary["failed_at"] = learner.failure.evaluation.step
+        summary["failure"] = str(learner.failure)
     if objective.baseline_heldout_loss() is not None:
         summary["heldout_loss"] = (
             None if learner.theta_best is None else _number(objective.heldout_loss(learner.theta_best))

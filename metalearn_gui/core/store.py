@@ -28,7 +28,7 @@ from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
 from metalearn_gui.core.record import RECORD_ROWS, Change, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
-from metalearn_gui.core.store_file import StoreError, open_database, transaction
+from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
 
 ENV_DATA_DIR = "METALEARN_GUI_DATA_DIR"
 DB_NAME = "runs.sqlite3"
@@ -232,13 +232,18 @@ class RunStore:
         gone = [run_id for run_id, *owner in running if Owner(*owner).is_gone()]
         if not gone:
             return
-        with self._write():
-            self._db.executemany(
-                "UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner_host = NULL, "
-                "owner_boot = NULL WHERE id = ? AND status = 'running'", [(run_id,) for run_id in gone])
+        self.interrupt(*gone)
         ids = ", ".join(str(run_id) for run_id in gone)
         self.messages.append(f"run{'s' if len(gone) > 1 else ''} {ids} marked interrupted: the process "
                              f"running {'them' if len(gone) > 1 else 'it'} ended; committed steps are kept")
+
+    def interrupt(self, *run_ids: int) -> None:
+        """Mark these runs, if still ``running``, ``interrupted``: their committed rows stay
+        and their summary is what those rows tell."""
+        with self._write():
+            self._db.executemany(
+                "UPDATE runs SET status = 'interrupted', owner_pid = NULL, owner_host = NULL, "
+                "owner_boot = NULL WHERE id = ? AND status = 'running'", [(run_id,) for run_id in run_ids])
 
     # -- internals -------------------------------------------------------------------
     def _write_rows(self, run_id: int, rows: np.ndarray, rows_seen: int) -> None:
@@ -328,11 +333,18 @@ class RunStore:
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """SQLite failures (disk full, a lock held too long, damage) as one-line StoreErrors."""
+        """SQLite and disk failures (disk full, a lock held too long, damage) as one-line
+        StoreErrors; a damaged file is marked to be moved aside when next opened."""
         try:
             yield
         except sqlite3.Error as error:
+            if is_damage(error):
+                mark_damaged(self.path, error)
+                raise StoreError(f"run store {self.path} is damaged ({error}); it will be moved aside "
+                                 "and a fresh one started the next time it is opened") from None
             raise StoreError(f"run store {self.path}: {error}") from None
+        except OSError as error:
+            raise StoreError(f"run store {self.path}: {error.strerror or error}") from None
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -64,6 +64,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 _TABLES = {"runs", "changes", "history"}
+#: Left beside the store by a query that found it damaged, so that the next open moves it
+#: aside (the connections open at the time, the window's and its worker's, keep the file).
+DAMAGED_SUFFIX = ".damaged"
 
 
 class StoreError(Exception):
@@ -75,10 +78,14 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, list[str]]:
     had to be repaired (one line each). A damaged or foreign file, or one of a newer
     schema, is moved aside and a fresh store started; never read any further."""
     connection, problem = _connect_checked(path)
+    found_earlier = _damage_found_earlier(path)
+    if found_earlier and problem is None:
+        problem = ("corrupt", f"was found damaged while in use ({found_earlier})")
     messages = []
     if problem:
         connection.close()
         aside = _move_aside(path, problem[0])
+        damage_marker(path).unlink(missing_ok=True)
         messages.append(f"the run store {path} {problem[1]}; moved it aside to {aside.name} "
                         f"and started a fresh one")
         connection, _ = _connect_checked(path)
@@ -113,11 +120,15 @@ def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | 
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = {name for (name,) in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if _TABLES <= tables:  # reach into each table: a damaged root page fails here, not mid-run
+                connection.execute("SELECT count(*) FROM runs").fetchone()
+                for table in ("changes", "history"):
+                    connection.execute(f"SELECT max(rowid) FROM {table}").fetchone()
         finally:
             if connection.in_transaction:
                 connection.execute("COMMIT")
     except sqlite3.DatabaseError as error:
-        if getattr(error, "sqlite_errorname", "") not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        if not is_damage(error):
             connection.close()
             raise StoreError(f"run store {path} cannot be opened: {error}") from None
         return connection, ("corrupt", f"is damaged or not a database ({error})")
@@ -131,6 +142,34 @@ def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | 
     if version == SCHEMA_VERSION and not _TABLES <= tables:
         return connection, ("corrupt", "lacks the tables of a run store")
     return connection, None
+
+
+def is_damage(error: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is damaged (rather than busy, full or unreadable)."""
+    return getattr(error, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def damage_marker(path: Path) -> Path:
+    return Path(f"{path}{DAMAGED_SUFFIX}")
+
+
+def _damage_found_earlier(path: Path) -> str:
+    """What a query found wrong with the store at ``path`` since it was last opened ("" if nothing)."""
+    try:
+        return damage_marker(path).read_text(encoding="utf-8").strip() or "damaged"
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError):
+        return "damaged"
+
+
+def mark_damaged(path: Path, error: sqlite3.Error) -> None:
+    """Have the next :func:`open_database` move the store aside (best effort: the folder
+    may be read-only too)."""
+    try:
+        damage_marker(path).write_text(f"{error}\n", encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _prepare(connection: sqlite3.Connection) -> None:
@@ -158,11 +197,16 @@ def transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield
+        connection.execute("COMMIT")
     except BaseException:
+        # A failed COMMIT (disk full) too: left open, the transaction would refuse every
+        # later BEGIN on this connection, so no later run could be stored.
         if connection.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
-            connection.execute("ROLLBACK")
+            try:
+                connection.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the original error is the one to tell
         raise
-    connection.execute("COMMIT")
 
 
 def _move_aside(path: Path, kind: str) -> Path:

@@ -46,6 +46,8 @@ FRAME_MS = 16
 DRAW_ORDER = ("loss_plot", "theta_plot", "loss_plot", "landscape_plot", "loss_plot", "learner_plot")
 PLOTS = ("loss_plot", "theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
+#: An objective (not built in) that has not answered for this long is told about, once.
+UNANSWERED_SECONDS = 10
 RUNS_DOCK_HEIGHT = 190
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
@@ -121,6 +123,11 @@ class MainWindow(QMainWindow):
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
         self.frame_timer.start()
+        self._told_unanswered = None  # the evaluation last told about (each is told once)
+        self.watchdog = QTimer(self)
+        self.watchdog.setInterval(1000)
+        self.watchdog.timeout.connect(self._on_watchdog_timeout)
+        self.watchdog.start()
         self.controller.send("speed", self.panel.speed())
         self._prepared_once = False
 
@@ -383,6 +390,18 @@ class MainWindow(QMainWindow):
         self.banner.show_message("error", f"The run stopped with an error: {summary}. "
                                           "Change a setting and press Reset to go on.", details=True)
 
+    def _on_watchdog_timeout(self) -> None:
+        """The worker's thread waits for the objective; the window stays usable (it never
+        waits for the worker), and says so."""
+        evaluation = self.controller.worker.unanswered()
+        if (evaluation is None or evaluation is self._told_unanswered
+                or evaluation.seconds() < UNANSWERED_SECONDS):
+            return
+        self._told_unanswered = evaluation
+        self.banner.show_message("warning", f"The objective has not answered for {UNANSWERED_SECONDS} s "
+                                            f"{evaluation.describe()}. Press Reset or choose another "
+                                            "objective to abandon it.")
+
     def _on_banner_details_clicked(self) -> None:
         self.error_dialog = QMessageBox(QMessageBox.Icon.Critical, "Error details",
                                         self.banner.text.text(), parent=self)
@@ -488,6 +507,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         save_session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry())
         self.frame_timer.stop()
+        self.watchdog.stop()
         self.controller.shutdown(timeout_ms=1000)
         if self.runs_panel is not None:
             self.runs_panel.refresh_timer.stop()

@@ -46,6 +46,7 @@ class RunsPanel(QWidget):
         self.store = store
         self.overlaid: dict[int, RunRecord] = {}
         self._infos: list[RunInfo] = []
+        self._unreadable = False  # told once, not at every refresh, until it reads again
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -99,8 +100,11 @@ class RunsPanel(QWidget):
             self.store.mark_interrupted()  # a command-line run killed while the panel shows
             infos = list(reversed(self.store.list_runs()))
         except StoreError as error:
-            self.message.emit("error", f"The run history cannot be read: {error}")
+            if not self._unreadable:
+                self.message.emit("error", f"The run history cannot be read: {error}")
+            self._unreadable = True
             return
+        self._unreadable = False
         if infos == self._infos and not redraw:
             return
         selected = set(self.selected_ids())

@@ -8,14 +8,16 @@ learner's internals (or TensorFlow).
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import ClassVar, Mapping
+from typing import Callable, ClassVar, Mapping
 
 import numpy as np
 
+from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
 
@@ -25,6 +27,7 @@ class Status(str, Enum):
     CONVERGED = "converged"
     DIVERGED = "diverged"
     FINISHED = "finished"
+    FAILED = "failed"  # the objective raised, answered nonsense or was abandoned
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Chunk:
 
     ``step`` numbers rows (0 is the initial θ), ``best_loss`` is the best loss seen
     so far. When ``status`` is ``diverged``, ``diverged_at`` is the first step whose
-    loss or θ was not finite (that row is not included) and ``message`` says what to try.
+    loss or θ was not finite (that row is not included) and ``message`` says what to try;
+    when it is ``failed``, ``message`` says what the objective did at which step and θ.
     """
 
     step: np.ndarray
@@ -94,7 +98,9 @@ class Learner(ABC):
     """Base class: step bookkeeping, time-bounded chunks, divergence and best tracking.
 
     Subclasses declare ``hyperparams`` and implement :meth:`_reset` (returning the
-    row of step 0) and :meth:`_run` (returning up to ``count`` further rows).
+    row of step 0) and :meth:`_run` (returning up to ``count`` further rows). They call
+    the objective through :meth:`_objective_losses`, so that an objective that fails ends the run
+    as ``failed`` naming the step and θ, with every row before it kept.
     """
 
     name: ClassVar[str]
@@ -116,6 +122,8 @@ class Learner(ABC):
         max_steps: int | None = None,
     ) -> None:
         self.objective = objective
+        #: Calls the objective; its ``abandon`` lets a caller give up on one that hangs.
+        self.evaluator = Evaluator(objective)
         self.hp = resolve(self.hyperparams, objective.suggested.get(self.name), hyperparameters)
         self.check_hyperparameters(self.hp)
         self.max_steps = max_steps
@@ -129,9 +137,13 @@ class Learner(ABC):
         self.best_loss = np.inf
         self.last_loss: float | None = None
         self.diverged_at: int | None = None
+        self.divergence = ""  # what diverged at which step and θ, and what to try
+        #: Why the run failed (status ``failed``); its message names the step and θ.
+        self.failure: ObjectiveFailure | None = None
         self.theta: np.ndarray | None = None
         self.theta_best: np.ndarray | None = None
         self._seconds_per_step: float | None = None
+        self._computing_step = 0  # the step whose row is being computed
 
     # -- hyper-parameters ------------------------------------------------------------
     @classmethod
@@ -179,10 +191,17 @@ class Learner(ABC):
         self.step = 0
         self.evaluations = 0
         self.best_loss = np.inf
-        self.last_loss = self.diverged_at = None
+        self.last_loss = self.diverged_at = self.failure = None
+        self.divergence = ""
         self.theta = self.theta_best = None
         self._seconds_per_step = None
-        return self._finish(self._reset(self.seed), first_step=0)
+        self._computing_step = 0
+        try:
+            first = self._reset(self.seed)
+        except ObjectiveFailure as failure:  # no row to keep: the caller tells the user
+            self.status, self.failure = Status.FAILED, failure
+            raise
+        return self._finish(first, first_step=0)
 
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> Chunk:
         """Run up to ``max_steps`` steps, stopping after about ``max_seconds``."""
@@ -194,10 +213,17 @@ class Learner(ABC):
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         first_step = self.step + 1
         parts: list[Rows] = []
+        failure = None
         while remaining > 0:
             count = self._block_size(remaining, deadline)
             started = time.perf_counter()
-            rows = self._run(count)
+            self._computing_step = first_step + sum(len(part) for part in parts)
+            try:
+                rows = self._run(count)
+            except ObjectiveFailure as error:
+                failure = error
+                parts += [error.rows] if error.rows is not None else []
+                break
             # The latest block's speed decides the next block's size: blocks grow
             # from one step to as many as fit in the time left.
             self._seconds_per_step = (time.perf_counter() - started) / max(len(rows), 1)
@@ -209,7 +235,7 @@ class Learner(ABC):
             out_of_time = deadline is not None and time.perf_counter() >= deadline
             if not healthy or out_of_time:
                 break
-        return self._finish(Rows.concat(parts), first_step)
+        return self._finish(Rows.concat(parts) if parts else self._no_rows(), first_step, failure)
 
     def _steps_allowed(self, max_steps: int | None) -> int:
         allowed = max_steps if max_steps is not None else 1 << 62
@@ -226,8 +252,9 @@ class Learner(ABC):
             count = 1  # first block: measure the speed before committing to more
         return count
 
-    def _finish(self, rows: Rows, first_step: int) -> Chunk:
-        """Turn raw rows into a chunk: cut at divergence, track the best, set the status."""
+    def _finish(self, rows: Rows, first_step: int, failure: ObjectiveFailure | None = None) -> Chunk:
+        """Turn raw rows into a chunk: cut at divergence, track the best, set the status
+        (``failed`` after the rows, if ``failure``)."""
         good = _finite_rows(rows, self.optional_extras)
         diverged_at = message = None
         if not good.all():
@@ -249,7 +276,9 @@ class Learner(ABC):
             self.step = int(steps[-1])
         if diverged_at is not None:
             self.status = Status.DIVERGED
-            self.diverged_at = diverged_at
+            self.diverged_at, self.divergence = diverged_at, message
+        elif failure is not None:
+            self.status, self.failure, message = Status.FAILED, failure, str(failure)
         elif count and self._converged(rows):
             self.status = Status.CONVERGED
         elif self.max_steps is not None and self.step >= self.max_steps:
@@ -268,12 +297,35 @@ class Learner(ABC):
         )
 
     def _divergence_message(self, rows: Rows, bad: int, step: int) -> str:
-        what = "the loss" if not np.isfinite(rows.loss[bad]) else "θ"
-        return f"diverged at step {step}: {what} became non-finite. {self.divergence_hint()}"
+        if np.isfinite(rows.loss[bad]):
+            what = "θ became non-finite"
+        else:  # an objective answering NaN, or a run that ran away
+            what = f"the loss became non-finite for θ = {format_theta(rows.theta[bad])}"
+        return f"diverged at step {step}: {what}. {self.divergence_hint()}"
 
     def divergence_hint(self) -> str:
         """One sentence on what to try after a divergence."""
         return "Try smaller steps."
+
+    def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The objective's losses of ``thetas`` (n, dim), for the step being computed."""
+        return self.evaluator.losses(np.asarray(thetas, dtype=np.float64), rng, self._computing_step)
+
+    def _run_each(self, count: int, step: Callable[[], Rows]) -> Rows:
+        """Up to ``count`` steps of one row each (``step()`` makes one), stopping after a
+        non-finite row; an objective failure carries the rows made before it."""
+        rows: list[Rows] = []
+        for _ in range(count):
+            try:
+                row = step()
+            except ObjectiveFailure as failure:
+                failure.rows = Rows.concat(rows) if rows else None
+                raise
+            rows.append(row)
+            self._computing_step += 1
+            if not (math.isfinite(row.loss[-1]) and np.isfinite(row.theta[-1]).all()):
+                break  # _finish cuts the chunk there
+        return Rows.concat(rows)
 
     def _no_rows(self) -> Rows:
         dim = self.objective.dim

@@ -83,22 +83,16 @@ class GeneticLearner(Learner):
         return row
 
     def _evaluate(self, population: np.ndarray) -> np.ndarray:
-        losses = self.objective.loss_np(population, self._noise)
+        losses = self._objective_losses(population, self._noise)
         # A non-finite loss ranks last instead of breaking the selection.
         return np.where(np.isfinite(losses), losses, np.inf)
 
     def _run(self, count):
-        rows = []
-        for _ in range(count):
-            self._next_generation()
-            rows.append(self._row())
-            if not np.isfinite(rows[-1].loss[0]):
-                break
-        chunk = Rows.concat(rows)
+        chunk = self._run_each(count, self._next_generation)
         chunk.snapshot = self._snapshot()
         return chunk
 
-    def _next_generation(self) -> None:
+    def _next_generation(self) -> Rows:
         rng, hp = self._rng, self.hp
         size, dim = self._population.shape
         elite = int(hp["elite"])
@@ -115,6 +109,7 @@ class GeneticLearner(Learner):
         else:
             self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
+        return self._row()
 
     def _elite_indices(self, count: int) -> np.ndarray:
         """Indices of the ``count`` best, best first (ties: lower index first)."""

@@ -107,12 +107,7 @@ class NeuralLearner(Learner):
         return self._step()
 
     def _run(self, count):
-        rows = []
-        for _ in range(count):
-            rows.append(self._step())
-            if not (np.isfinite(rows[-1].loss).all() and np.isfinite(rows[-1].theta).all()):
-                break
-        return Rows.concat(rows)
+        return self._run_each(count, self._step)
 
     def _step(self) -> Rows:
         done = len(self._losses)
@@ -120,7 +115,7 @@ class NeuralLearner(Learner):
             theta, predicted, nll = self._design[done], (np.nan, np.nan), np.nan
         else:
             theta, predicted, nll = self._propose()
-        loss = self.objective.loss(theta, self._noise)
+        loss = float(self._objective_losses(theta[None, :], self._noise)[0])
         self._observe(theta, loss)
         return Rows(
             loss=np.array([loss]),

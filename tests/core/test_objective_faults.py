@@ -1,0 +1,129 @@
+"""A user's objective that raises, answers NaN or never answers: the run ends in a clear
+state naming the step and θ, every row before it is kept, nothing non-finite is stored."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from metalearn_gui.core.evaluation import ObjectiveFailure
+from metalearn_gui.core.learners import Status
+from metalearn_gui.core.objectives import OBJECTIVES, ObjectiveError, Sphere, register_objective
+from metalearn_gui.core.recorder import RunRecorder
+from metalearn_gui.core.run import RunConfig, summarize
+from metalearn_gui.core.store import RunStore
+
+STEP = 12
+
+
+def genetic_on(objective, steps=40):
+    config = RunConfig("genetic", objective, dim=3, steps=steps, hyperparameters={"population": 20})
+    return config, config.build()
+
+
+def chunks_until_the_end(learner, max_steps=5):
+    chunks = [learner.reset(0)]
+    while learner.status is Status.RUNNING:
+        chunks.append(learner.advance(max_steps=max_steps))
+    return chunks
+
+
+def steps_of(chunks):
+    return [int(step) for chunk in chunks for step in chunk.step]
+
+
+@pytest.mark.parametrize("max_steps", [5, 1000], ids=["fault mid-chunk", "one long chunk"])
+def test_an_objective_that_raises_fails_the_run_naming_step_and_theta_keeping_every_row_before(
+        faulty_objectives, max_steps):
+    _, learner = genetic_on("raises-at-step")
+    chunks = chunks_until_the_end(learner, max_steps)
+    last = chunks[-1]
+    assert last.status is Status.FAILED and learner.status is Status.FAILED
+    assert steps_of(chunks) == list(range(STEP))  # the steps of the block that failed included
+    assert last.message.startswith("the objective raised ValueError: a bug in the user's objective "
+                                   f"at step {STEP} for θ = [")
+    assert "(the first of 18 evaluated together)" in last.message  # the genetic children
+    assert "a bug in the user's objective" in learner.failure.details  # its traceback, for Details…
+    assert len(learner.advance(5)) == 0 and learner.status is Status.FAILED
+    summary = summarize(learner, 1.0)
+    assert summary["status"] == "failed" and summary["failed_at"] == STEP and summary["steps"] == STEP - 1
+    assert summary["failure"] == last.message
+    json.dumps(summary, allow_nan=False)  # every number a number
+
+
+def test_a_failed_run_is_stored_as_failed_with_every_row_before_the_fault(faulty_objectives, tmp_path):
+    config, learner = genetic_on("raises-at-step")
+    with RunStore.open(tmp_path) as store:
+        warnings = []
+        recorder = RunRecorder(config, learner, "cli", store, on_warning=warnings.append)
+        for chunk in chunks_until_the_end(learner, max_steps=5):
+            recorder.add(chunk)
+        recorder.finish(summarize(learner, 1.0))
+        stored = store.load(recorder.run_id)
+    assert warnings == [] and stored.status == "failed"
+    assert list(stored.history.column("step")) == list(range(STEP))
+    assert np.isfinite(stored.history.table()).all()
+    assert f"at step {STEP} for θ" in stored.summary["failure"]
+
+
+def test_an_objective_failing_at_the_reset_leaves_a_failed_learner_that_a_reset_can_retry(faulty_objectives):
+    _, learner = genetic_on("raises-at-step")
+    learner.objective.fault_step = 0
+    with pytest.raises(ObjectiveFailure, match=r"raised ValueError.* at step 0 for θ = \["):
+        learner.reset(0)
+    assert learner.status is Status.FAILED  # not a half-reset learner that advances
+    assert len(learner.reset(0)) == 1 and learner.status is Status.RUNNING  # it answers now
+
+
+def test_an_objective_answering_nan_diverges_naming_step_and_theta_keeping_the_rows_before(faulty_objectives):
+    # Without elites every strategy of the generation gets NaN (elites would keep the run going:
+    # the genetic learner ranks a NaN strategy last, as an invalid one).
+    config = RunConfig("genetic", "nan-at-step", dim=3, steps=40, hyperparameters={"population": 20, "elite": 0})
+    learner = config.build()
+    chunks = chunks_until_the_end(learner)
+    assert learner.status is Status.DIVERGED and learner.diverged_at == STEP
+    assert steps_of(chunks) == list(range(STEP))
+    assert chunks[-1].message.startswith(f"diverged at step {STEP}: the loss became non-finite for θ = [")
+    assert learner.divergence == chunks[-1].message
+    assert all(np.isfinite(chunk.loss).all() and np.isfinite(chunk.theta).all() for chunk in chunks)
+    json.dumps(summarize(learner, 1.0), allow_nan=False)
+
+
+def test_an_objective_that_never_answers_can_be_abandoned_and_says_where_it_hung(faulty_objectives):
+    _, learner = genetic_on("hangs-at-step")
+    learner.reset(0)
+    seen = []
+
+    def abandon():  # what the window does when the user resets or closes while it hangs
+        seen.append(learner.evaluator.current)
+        return learner.evaluator.current.step == STEP
+
+    learner.evaluator.abandon = abandon
+    chunk = learner.advance(max_steps=100)
+    assert chunk.status is Status.FAILED and list(chunk.step) == list(range(1, STEP))
+    assert re.match(rf"the objective was abandoned after \d+ s without an answer at step {STEP} for θ = \[",
+                    chunk.message)
+    assert seen[-1].step == STEP and learner.evaluator.current is None
+
+
+def test_built_in_objectives_are_called_directly_and_others_on_a_helper_thread(faulty_objectives):
+    _, learner = genetic_on("sphere", steps=3)
+    learner.evaluator.abandon = lambda: pytest.fail("a built-in objective is never waited for")
+    chunks_until_the_end(learner)
+    assert learner.status is Status.FINISHED
+
+
+def test_register_objective_refuses_what_it_cannot_use(faulty_objectives):
+    assert "raises-at-step" in OBJECTIVES
+    assert RunConfig.from_dict({**RunConfig("genetic", "raises-at-step").to_dict()}).objective == "raises-at-step"
+
+    class Another(Sphere):
+        pass  # the name "sphere" is taken
+
+    with pytest.raises(ObjectiveError, match="'sphere' exists already"):
+        register_objective(Another)
+    with pytest.raises(ObjectiveError, match="not a concrete Objective"):
+        register_objective(dict)

@@ -1,0 +1,94 @@
+"""Objectives that fail on purpose, for tests only. :func:`register` adds them as a user
+adds an objective of their own (tests use the ``faulty_objectives`` fixture, which also
+removes them again, so that tests going over every objective never see them).
+
+Each is the sphere Σ θ_i² until the evaluation of step :data:`FAULT_STEP` (a genetic or
+neural learner calls the objective once per step; step 0 is the reset's call), which:
+
+* ``raises-at-step`` raises ``ValueError``,
+* ``nan-at-step`` answers NaN for every θ,
+* ``hangs-at-step`` never answers until :func:`unregister`.
+
+Only that one evaluation fails: after a reset the objective (kept by the learner) answers
+normally again. Calls of more than :data:`PICTURE_ROWS` θs are the landscape's picture
+in the window and never fail, so the fault always hits the learner at the same step.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from metalearn_gui.core.objectives import OBJECTIVES, Objective, register_objective
+
+FAULT_STEP = 12
+PICTURE_ROWS = 1000
+_released = threading.Event()
+
+
+def register() -> None:
+    _released.clear()
+    for cls in FAULTY:
+        register_objective(cls)
+
+
+def unregister() -> None:
+    """Remove them and let every hanging evaluation answer."""
+    _released.set()
+    for cls in FAULTY:
+        OBJECTIVES.pop(cls.name, None)
+
+
+class _FaultAtStep(Objective):
+    summary = "Σ θ_i², failing once at the evaluation of a fixed step (tests only)"
+    min_dim = 1
+    bounds = (-5.0, 5.0)
+    optimum_value = 0.0
+    optimum_coordinate = 0.0
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__(dim)
+        self.calls = 0
+        self.fault_step = FAULT_STEP  # a test may move it (0: the reset's evaluation)
+
+    def loss_np(self, thetas, rng=None):
+        losses = np.sum(np.square(thetas), axis=-1)
+        if len(thetas) > PICTURE_ROWS:
+            return losses
+        self.calls += 1
+        return self.fault(thetas, losses) if self.calls == self.fault_step + 1 else losses
+
+    def loss_tf(self, theta, seed=None):
+        from metalearn_gui.core.tf_runtime import get_tf
+
+        tf = get_tf()
+        return tf.reduce_sum(tf.square(theta))
+
+    def fault(self, thetas, losses):
+        raise NotImplementedError
+
+
+class RaisesAtStep(_FaultAtStep):
+    name = "raises-at-step"
+
+    def fault(self, thetas, losses):
+        raise ValueError("a bug in the user's objective")
+
+
+class NanAtStep(_FaultAtStep):
+    name = "nan-at-step"
+
+    def fault(self, thetas, losses):
+        return np.full_like(losses, np.nan)
+
+
+class HangsAtStep(_FaultAtStep):
+    name = "hangs-at-step"
+
+    def fault(self, thetas, losses):
+        _released.wait()
+        return losses
+
+
+FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep)
