@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from metalearn_gui.core.history import bucket_rows, bucket_starts
 
 #: Colour-blind-safe (Okabe–Ito-like) colours, readable on white and on near-black.
 LOSS = "#0072B2"
@@ -19,6 +23,8 @@ SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C
 #: Most points drawn per curve: a plot is ~500–1000 px wide,
 #: and every point costs time in each frame.
 MAX_POINTS = 2000
+#: The step axis's names. A log axis cannot show step 0, so it shows step + 1 (step 0 at 1).
+STEP_LABEL, LOG_STEP_LABEL = "step", "step + 1"
 #: Where axes scale their labels by an SI factor: only huge values. pyqtgraph's default
 #: also scales values below 1, labelling a ±0.5 range "-500 … 500 (x0.001)".
 SI_PREFIX_RANGES = ((1e9, float("inf")),)
@@ -82,13 +88,65 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
 
 
 def set_log_y(plot: pg.PlotItem, log_y: bool, label: str) -> None:
-    """Log or linear y, labelled ``label``."""
-    plot.setLogMode(y=log_y)
+    """Log or linear y, labelled ``label``, showing the same values as before."""
+    _set_log(plot, "left", log_y)
     set_label(plot, "left", label)
 
 
+def set_log_x(plot: pg.PlotItem, log_x: bool) -> None:
+    """A log or linear step axis (see :func:`plotted_steps`), showing the same steps as before."""
+    _set_log(plot, "bottom", log_x)
+    set_label(plot, "bottom", LOG_STEP_LABEL if log_x else STEP_LABEL)
+
+
+def _set_log(plot: pg.PlotItem, side: str, log: bool) -> None:
+    """Switch an axis, converting its view range: the old range read in the new mode
+    (0 … 100,000 as 10⁰ … 10¹⁰⁰⁰⁰⁰) overflows when the axis paints its ticks."""
+    if plot.getAxis(side).logMode == log:
+        return
+    view = plot.getViewBox()
+    low, high = view.viewRange()[0 if side == "bottom" else 1]
+    if log:
+        low, high = (math.log10(max(value, 1e-300)) for value in (low, high))
+    else:
+        low, high = (10.0 ** min(value, 300.0) for value in (low, high))
+    plot.setLogMode(**{"x" if side == "bottom" else "y": log})
+    if side == "bottom":
+        view.setXRange(low, max(high, low + 1e-9), padding=0)
+    else:
+        view.setYRange(low, max(high, low + 1e-300), padding=0)
+
+
+def plotted_steps(steps: np.ndarray, log_x: bool) -> np.ndarray:
+    """The x values to hand a curve: the steps, or step + 1 on a log axis (step 0 exists)."""
+    steps = np.asarray(steps, dtype=float)
+    return steps + 1.0 if log_x else steps
+
+
+def view_x(step: float, log_x: bool) -> float:
+    """Where ``step`` is in the view's coordinates (items other than curves, e.g. markers)."""
+    return math.log10(step + 1.0) if log_x else float(step)
+
+
+def drawn_rows(steps: np.ndarray, loss: np.ndarray, best_loss: np.ndarray, log_x: bool,
+               limit: int = MAX_POINTS) -> np.ndarray | slice:
+    """Rows to draw, about ``limit``: the history's rule on buckets spread evenly along the
+    x axis as drawn (about one per pixel), so a long flat stretch costs no points and a
+    log axis's first decades are as detailed as its last."""
+    if len(steps) <= limit:
+        return slice(None)
+    first, last = plotted_steps(steps[[0, -1]], log_x)
+    buckets = limit // 2
+    if log_x:
+        edges = np.geomspace(first, last, buckets + 1)[1:-1] - 1.0
+    else:
+        edges = np.linspace(first, last, buckets + 1)[1:-1]
+    return bucket_rows(loss, best_loss, bucket_starts(steps, edges))
+
+
 def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
-    """Keep the data in view, moving the range in coarse steps.
+    """Keep the data in view, moving the range in coarse steps. ``x``: ascending values
+    as handed to the curves (:func:`plotted_steps`).
 
     pyqtgraph's auto-range moves the axes every frame as a run grows, and repainting
     axes (tick text) is most of a frame's cost; here the range changes only when the
@@ -105,6 +163,8 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
     if not view.following or len(x) == 0:
         return
     log_y = plot.getAxis("left").logMode
+    if plot.getAxis("bottom").logMode:
+        x = np.log10(np.asarray(x, float)[[0, -1]])
     values = np.concatenate([np.asarray(y, float).ravel() for y in ys]) if ys else np.empty(0)
     values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
     (view_x0, view_x1), (view_y0, view_y1) = view.viewRange()
