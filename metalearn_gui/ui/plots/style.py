@@ -70,6 +70,9 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
 
 #: How far ahead of the data a followed x range reaches (1.5: 50 % room to grow).
 X_HEADROOM = 1.5
+#: The widest range of a log axis, in decades from 10⁰: float64 ends near 10³⁰⁸, and
+#: pyqtgraph's tick maths overflows ("overflow encountered in power") beyond it.
+LOG_DECADES = 300.0
 #: Room above and below the data when a followed y range moves, as a share of its span,
 #: and on a side the data crossed: a falling loss then crosses the edge (re-laying out
 #: the axes, the costliest part of a frame) every few seconds, not every few frames.
@@ -88,33 +91,33 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
 
 
 def set_log_y(plot: pg.PlotItem, log_y: bool, label: str) -> None:
-    """Log or linear y, labelled ``label``, showing the same values as before."""
+    """Log or linear y, labelled ``label``. Like any change of axis mode, this resumes
+    following the data (:func:`follow_data`): pyqtgraph re-enables auto-range."""
     _set_log(plot, "left", log_y)
     set_label(plot, "left", label)
 
 
 def set_log_x(plot: pg.PlotItem, log_x: bool) -> None:
-    """A log or linear step axis (see :func:`plotted_steps`), showing the same steps as before."""
-    _set_log(plot, "bottom", log_x)
+    """A log or linear step axis (see :func:`plotted_steps`); resumes following the data."""
+    _set_log(plot, "bottom", log_x, offset=1.0)
     set_label(plot, "bottom", LOG_STEP_LABEL if log_x else STEP_LABEL)
 
 
-def _set_log(plot: pg.PlotItem, side: str, log: bool) -> None:
-    """Switch an axis, converting its view range: the old range read in the new mode
-    (0 … 100,000 as 10⁰ … 10¹⁰⁰⁰⁰⁰) overflows when the axis paints its ticks."""
-    if plot.getAxis(side).logMode == log:
+def _set_log(plot: pg.PlotItem, side: str, log: bool, offset: float = 0.0) -> None:
+    """Switch an axis and convert its range at once: the old range read in the new mode
+    (0 … 150,000 as 10⁰ … 10¹⁵⁰⁰⁰⁰) overflows as soon as the axis is labelled or painted.
+    ``offset``: what is added to values before their log (1 for steps)."""
+    axis = plot.getAxis(side)
+    if axis.logMode == log:
         return
-    view = plot.getViewBox()
-    low, high = view.viewRange()[0 if side == "bottom" else 1]
+    low, high = plot.getViewBox().viewRange()[0 if side == "bottom" else 1]
     if log:
-        low, high = (math.log10(max(value, 1e-300)) for value in (low, high))
+        low, high = (math.log10(max(value + offset, 10.0 ** -LOG_DECADES)) for value in (low, high))
     else:
-        low, high = (10.0 ** min(value, 300.0) for value in (low, high))
+        low, high = (10.0 ** min(value, LOG_DECADES) - offset for value in (low, high))
     plot.setLogMode(**{"x" if side == "bottom" else "y": log})
-    if side == "bottom":
-        view.setXRange(low, max(high, low + 1e-9), padding=0)
-    else:
-        view.setYRange(low, max(high, low + 1e-300), padding=0)
+    set_range = plot.getViewBox().setXRange if side == "bottom" else plot.getViewBox().setYRange
+    set_range(low, high, padding=0)
 
 
 def plotted_steps(steps: np.ndarray, log_x: bool) -> np.ndarray:
@@ -162,8 +165,8 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
         view.following = True
     if not view.following or len(x) == 0:
         return
-    log_y = plot.getAxis("left").logMode
-    if plot.getAxis("bottom").logMode:
+    log_x, log_y = plot.getAxis("bottom").logMode, plot.getAxis("left").logMode
+    if log_x:
         x = np.log10(np.asarray(x, float)[[0, -1]])
     values = np.concatenate([np.asarray(y, float).ravel() for y in ys]) if ys else np.empty(0)
     values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
@@ -182,6 +185,10 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
             below = Y_HEADROOM if y0 < view_y0 else Y_MARGIN
             above = Y_HEADROOM if y1 > view_y1 else Y_MARGIN
             y_range = (y0 - below * span, y1 + above * span)
+    if log_x and x_range:
+        x_range = tuple(np.clip(x_range, -LOG_DECADES, LOG_DECADES))
+    if log_y and y_range:
+        y_range = tuple(np.clip(y_range, -LOG_DECADES, LOG_DECADES))
     if x_range or y_range:
         view.setRange(xRange=x_range, yRange=y_range, padding=0)
 
