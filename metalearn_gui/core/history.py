@@ -176,6 +176,8 @@ class History:
         self._size = 0
         #: Rows ever appended (thinned ones included).
         self.rows_seen = 0
+        #: Changes with every append and clear: what a drawing may cache its rows by.
+        self.version = 0
 
     def __len__(self) -> int:
         return self._size
@@ -201,6 +203,7 @@ class History:
         self._reserve(self._size + count)
         self._data[self._size : self._size + count] = rows
         self._size += count
+        self.version += 1
 
     def table(self) -> np.ndarray:
         """A view of all rows: columns step, loss, best_loss, evaluations, the extras, θ."""
@@ -229,6 +232,7 @@ class History:
     def clear(self) -> None:
         self._size = 0
         self.rows_seen = 0
+        self.version += 1
 
     def _reserve(self, rows: int) -> None:
         if rows <= len(self._data):

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, LOSS, SMOOTH, PlotPanel, drawn_rows, finite_or_nan, follow_data, mix, pen, plotted_steps, set_log_x,
+    BEST, LOSS, SMOOTH, PlotPanel, finite_or_nan, follow_data, history_rows, mix, pen, plotted_steps, set_log_x,
     set_log_y, setup_plot,
 )
 
@@ -153,6 +153,6 @@ class LearnerPlot(PlotPanel):
         history = self._history
         if history is None or len(history) == 0:
             return
-        rows = drawn_rows(history.column("step"), history.column("loss"), history.column("best_loss"), self.log_x)
+        rows = history_rows(history, self.log_x)
         missing = self.top.draw(history, rows, self.log_x) | self.bottom.draw(history, rows, self.log_x)
         self.note.setText("gaps: model not fit yet" if missing else "")

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, drawn_rows, finite_or_nan, follow_data, pen,
+    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, history_rows, pen,
     plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
 )
 
@@ -31,19 +31,24 @@ def moving_average(steps: np.ndarray, values: np.ndarray, window: int) -> tuple[
     spaced, so a mean over them would be an artefact of the thinning: rows in stretches
     shorter than ``window`` get NaN, and no mean reaches across a gap. NaNs are skipped."""
     count = len(values)
-    opens = np.ones(count, dtype=bool)
-    opens[1:] = np.diff(steps) != 1
-    stretch = np.cumsum(opens) - 1
-    if window <= 1 or count == 0:
+    opens = np.flatnonzero(np.diff(steps) != 1) + 1  # rows that start a stretch (besides row 0)
+    stretch = np.zeros(count, dtype=np.intp)
+    stretch[opens] = 1
+    np.cumsum(stretch, out=stretch)
+    if window <= 1:
         return np.asarray(values, dtype=float), stretch
-    finite = np.isfinite(values)
-    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, values, 0.0))])
-    counts = np.concatenate([[0], np.cumsum(finite)])
-    ends = np.arange(1, count + 1)
-    starts = np.maximum(ends - window, np.maximum.accumulate(np.where(opens, ends - 1, 0)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (sums[ends] - sums[starts]) / (counts[ends] - counts[starts])
-    mean[np.bincount(stretch)[stretch] < window] = np.nan
+    mean = np.full(count, np.nan)
+    bounds = np.concatenate([[0], opens, [count]])
+    long = np.flatnonzero(np.diff(bounds) >= window)  # few: the stretches at full resolution
+    for first, end in zip(bounds[long], bounds[long + 1]):
+        part = values[first:end]
+        finite = np.isfinite(part)
+        sums = np.concatenate([[0.0], np.cumsum(np.where(finite, part, 0.0))])
+        counts = np.concatenate([[0], np.cumsum(finite)])
+        ends = np.arange(1, end - first + 1)
+        starts = np.maximum(ends - window, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[first:end] = (sums[ends] - sums[starts]) / (counts[ends] - counts[starts])
     return mean, stretch
 
 
@@ -126,9 +131,8 @@ class LossPlot(PlotPanel):
         """The rows of each overlaid run to draw (they change only with the step axis)."""
         self._overlay_data = []
         for _, history in self._overlays:
-            steps, loss = history.column("step"), history.column("loss")
-            rows = drawn_rows(steps, loss, history.column("best_loss"), self.log_x)
-            self._overlay_data.append((steps[rows], loss[rows]))
+            rows = history_rows(history, self.log_x)
+            self._overlay_data.append((history.column("step")[rows], history.column("loss")[rows]))
 
     def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
         """One vertical marker per mid-run change; hover shows what changed."""
@@ -164,7 +168,7 @@ class LossPlot(PlotPanel):
             return
         # Thinned like the history itself, about one bucket per pixel of the step axis.
         all_steps, all_loss, all_best = history.column("step"), history.column("loss"), history.column("best_loss")
-        rows = drawn_rows(all_steps, all_loss, all_best, self.log_x)
+        rows = history_rows(history, self.log_x)
         steps, loss = plotted_steps(all_steps[rows], self.log_x), all_loss[rows]
         log_y = self._log_possible(loss) and self.log_box.isChecked()
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0
@@ -217,10 +221,11 @@ class LossPlot(PlotPanel):
 
 
 def _apart(x: np.ndarray, y: np.ndarray, stretch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``x``, ``y`` with a NaN point between neighbours of different stretches: a line is
-    never drawn across a thinned gap."""
-    breaks = np.flatnonzero(stretch[1:] != stretch[:-1]) + 1
-    return np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan)
+    """``x``, ``y`` with a NaN point between drawn neighbours of different stretches: a
+    line is never drawn across a thinned gap."""
+    finite = np.isfinite(y)
+    breaks = np.flatnonzero((stretch[1:] != stretch[:-1]) & finite[1:] & finite[:-1]) + 1
+    return (np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan)) if len(breaks) else (x, y)
 
 
 def _span(*steps: np.ndarray) -> np.ndarray:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from metalearn_gui.core.history import bucket_rows, bucket_starts
+from metalearn_gui.core.history import History, bucket_rows, bucket_starts
 
 #: Colour-blind-safe (Okabe–Ito-like) colours, readable on white and on near-black.
 LOSS = "#0072B2"
@@ -131,15 +132,32 @@ def view_x(step: float, log_x: bool) -> float:
     return math.log10(step + 1.0) if log_x else float(step)
 
 
+#: Per history, its version and the rows drawn of it per (log x, limit) at that version.
+_DRAWN: weakref.WeakKeyDictionary[History, tuple[int, dict]] = weakref.WeakKeyDictionary()
+
+
+def history_rows(history: History, log_x: bool, limit: int = MAX_POINTS) -> np.ndarray | slice:
+    """:func:`drawn_rows` of ``history``, computed once per change of it: the loss and
+    learner plots draw the same rows, in different frames."""
+    version, rows = _DRAWN.get(history, (None, {}))
+    if version != history.version:
+        version, rows = history.version, {}
+        _DRAWN[history] = (version, rows)
+    if (log_x, limit) not in rows:
+        rows[log_x, limit] = drawn_rows(history.column("step"), history.column("loss"),
+                                        history.column("best_loss"), log_x, limit)
+    return rows[log_x, limit]
+
+
 def drawn_rows(steps: np.ndarray, loss: np.ndarray, best_loss: np.ndarray, log_x: bool,
                limit: int = MAX_POINTS) -> np.ndarray | slice:
-    """Rows to draw, about ``limit``: the history's rule on buckets spread evenly along the
+    """Rows to draw, at most ``limit``: the history's rule on buckets spread evenly along the
     x axis as drawn (about one per pixel), so a long flat stretch costs no points and a
     log axis's first decades are as detailed as its last."""
     if len(steps) <= limit:
         return slice(None)
     first, last = plotted_steps(steps[[0, -1]], log_x)
-    buckets = limit // 2
+    buckets = limit // 3  # each keeps up to 3 rows
     if log_x:
         edges = np.geomspace(first, last, buckets + 1)[1:-1] - 1.0
     else:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    SERIES, PlotPanel, drawn_rows, follow_data, pen, plotted_steps, set_label, set_log_x, setup_plot,
+    SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class ThetaPlot(PlotPanel):
             return
         steps = history.column("step")
         if history.dim <= MAX_LINES:
-            rows = drawn_rows(steps, history.column("loss"), history.column("best_loss"), self.log_x, LINE_POINTS)
+            rows = history_rows(history, self.log_x, LINE_POINTS)
             x, theta = plotted_steps(steps[rows], self.log_x), history.theta()[rows]
             for index in range(history.dim):
                 self.lines[index].setData(x, theta[:, index], skipFiniteCheck=True)
