@@ -32,7 +32,7 @@ from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
-    add_data_dir_option, add_runs_command, open_store, runs_command,
+    add_data_dir_option, add_figure_options, add_runs_command, open_store, runs_command,
 )
 
 PROG = "metalearn-gui"
@@ -113,8 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="after the run, write its figures (loss, theta, landscape as PNG and SVG), "
                           "history.csv, config.json, summary.json and manifest.json into DIR "
                           "(created if missing; files of the same names are replaced)")
-    run.add_argument("--scale", type=int, choices=(1, 2, 3, 4), default=1,
-                     help="pixels per figure pixel in the exported PNGs (2 for print; default 1)")
+    add_figure_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     add_data_dir_option(run)
     run.add_argument("--no-store", action="store_true",
@@ -231,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_format_summary(summary) + _stored_line(recorder, "\n  "))
     if args.export is not None:
-        _export(record, args.export, args.scale, args.quiet)
+        _export(record, args.export, args)
     return 1 if learner.status is Status.FAILED else 0
 
 
@@ -330,14 +329,14 @@ def _path_errors(option: str) -> Iterator[None]:
         raise UsageError(f"{option} {error}") from None
 
 
-def _export(record: RunRecord, directory: Path, scale: int, quiet: bool) -> None:
-    """Write the bundle; a failure now (disk full…) still exits 2 with one line, and
-    the run's other outputs are already written."""
+def _export(record: RunRecord, directory: Path, args: argparse.Namespace) -> None:
+    """Write the bundle (drawn as ``--scale`` and ``--log-x`` say); a failure now (disk
+    full…) still exits 2 with one line, and the run's other outputs are already written."""
     from metalearn_gui.export.bundle import write_bundle  # Qt: imported only when exporting
 
     with _path_errors("--export"):
-        paths = write_bundle(record, directory, scale=scale)
-    if not quiet:
+        paths = write_bundle(record, directory, scale=args.scale, log_x=args.log_x)
+    if not args.quiet:
         print(f"  exported    {len(paths)} files to {directory}")
 
 

@@ -24,6 +24,15 @@ def add_data_dir_option(parser: argparse.ArgumentParser, default: Any = None) ->
                              "platform's application-data folder)")
 
 
+def add_figure_options(parser: argparse.ArgumentParser) -> None:
+    """How exported figures are drawn: ``--scale`` and ``--log-x``."""
+    parser.add_argument("--scale", type=int, choices=(1, 2, 3, 4), default=1,
+                        help="pixels per figure pixel in the exported PNGs (2 for print; default 1)")
+    parser.add_argument("--log-x", action="store_true",
+                        help="draw the exported figures' step axis on a log scale (as step + 1: "
+                             "step 0 at 1), the usual way to look at convergence")
+
+
 def add_runs_command(commands: argparse._SubParsersAction, run_id: Callable[[str], int]) -> None:
     """The ``runs`` sub-command; ``run_id`` parses an ID argument."""
     runs = commands.add_parser("runs", help="list, show, export or delete stored runs")
@@ -37,8 +46,7 @@ def add_runs_command(commands: argparse._SubParsersAction, run_id: Callable[[str
                                                 "(as `run --export` does)")
     export.add_argument("id", type=run_id, metavar="ID")
     export.add_argument("directory", type=Path, metavar="DIR")
-    export.add_argument("--scale", type=int, choices=(1, 2, 3, 4), default=1,
-                        help="pixels per figure pixel in the PNGs (2 for print; default 1)")
+    add_figure_options(export)
     delete = actions.add_parser("delete", help="remove a stored run")
     delete.add_argument("id", type=run_id, metavar="ID")
     for action in (listing, show, export, delete):  # also after the action; SUPPRESS keeps a `runs --data-dir` value
@@ -66,7 +74,7 @@ def runs_command(args: argparse.Namespace, out: IO[str]) -> int:
         elif args.runs_command == "export":
             from metalearn_gui.export.bundle import write_bundle  # Qt: only when exporting
 
-            paths = write_bundle(store.load(args.id), args.directory, scale=args.scale)
+            paths = write_bundle(store.load(args.id), args.directory, scale=args.scale, log_x=args.log_x)
             out.write(f"exported run {args.id}: {len(paths)} files to {args.directory}\n")
         elif args.runs_command == "delete":
             store.delete(args.id)

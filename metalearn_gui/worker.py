@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
-from metalearn_gui.core.history import thin_indices
+from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import (
     GRID as LANDSCAPE_GRID, Landscape, grid_points, grid_shape, true_landscape,
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 #: Work per chunk at full speed: short enough that commands feel immediate.
 CHUNK_SECONDS = 0.05
-#: Rows of one chunk the GUI gets (thinned keeping min/max loss): plots draw
-#: ~1,000 buckets of a whole run, and every row sent costs GUI-thread time.
+#: Rows of one chunk the GUI gets (thinned by the history's rule, which keeps the
+#: extremes and the improvements of the best loss): plots draw ~1,000 buckets of a
+#: whole run, and every row sent costs GUI-thread time.
 MAX_CHUNK_ROWS = 1024
 #: Chunks sent but not yet taken by the GUI; beyond this the worker merges chunks
 #: instead of queueing more signals (a GUI that cannot keep up must not fall behind).
@@ -440,7 +441,7 @@ _ROW_FIELDS = ("step", "loss", "best_loss", "evaluations", "theta")
 def _thinned(chunk: Chunk, rows: int) -> Chunk:
     if len(chunk) <= rows:
         return chunk
-    keep = thin_indices(chunk.loss, rows)
+    keep = thin_rows(chunk.step, chunk.loss, chunk.best_loss, rows)
     return replace(chunk, **{name: getattr(chunk, name)[keep] for name in _ROW_FIELDS},
                    extras={name: values[keep] for name, values in chunk.extras.items()})
 

@@ -1,54 +1,135 @@
-"""A run's bounded history: recent steps at full resolution, older ones thinned.
+"""A run's bounded history, and the one thinning rule that keeps its shape at every scale.
 
 A gradient run makes millions of steps per second, so keeping every row would grow
 memory without bound. :class:`History` stores rows (step, loss, best, evaluations,
 θ, learner extras) in one float64 matrix of at most ``capacity`` rows; when it is
-full, the rows older than the newest half are thinned 2:1 keeping each bucket's
-lowest- and highest-loss rows, so spikes and dips survive while the newest half
-stays step-exact. Old rows are thinned again each time, so the further back, the sparser.
+full, the rows older than the newest quarter are thinned to half the capacity with
+:func:`thin_rows`. The window's history, the worker's chunks, the run store and the
+TensorBoard log all thin with that one rule, so the window, the stored run and its
+exports show the same rows.
+
+The rule (:func:`thin_rows`): every row up to a knee step is kept (the early steps
+at full resolution); beyond it, rows are grouped into buckets by step, each a fixed
+fraction of its step wide (geometric spacing, so a log-scaled step axis is evenly
+dense), the fraction the smallest that fits the target. Each bucket keeps its
+lowest- and highest-loss rows (spikes and dips survive) and its first improvement
+of the best-so-far loss; the lowest-loss row is its last one.
+So every improvement survives unless more than two fall in one bucket, as when the
+best loss improves at almost every step (a smooth gradient descent), whose shape the
+extremes already keep.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Mapping
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-#: Rows per bucket when thinning; each bucket keeps 2 (its min- and max-loss rows).
-BUCKET = 4
 BASE_COLUMNS = ("step", "loss", "best_loss", "evaluations")
 #: Small enough for tests; large enough that thinning always makes progress.
 MIN_CAPACITY = 64
+#: Steps per bucket up to which thinning keeps every step (a bucket keeps two rows).
+WHOLE_WIDTH = 2.0
+#: When a history is full, its newest ``capacity // EXACT_SHARE`` rows stay exact and
+#: the older ones are thinned to ``capacity // THINNED_SHARE``.
+EXACT_SHARE = 4
+THINNED_SHARE = 2
 
 
-def thin_indices(loss: np.ndarray, target: int) -> np.ndarray:
-    """Indices (sorted) of about ``target`` rows keeping every bucket's min and max ``loss``.
+def thin_rows(step: np.ndarray, loss: np.ndarray, best_loss: np.ndarray, target: int) -> np.ndarray:
+    """Indices (sorted) of at most ``target`` rows (up to 7 for a smaller ``target``) that
+    keep the shape of the run at every scale: every row up to a knee step, then per
+    geometric bucket of steps its extremes and first improvement, and the last row
+    (see the module docstring).
 
-    Used on old history and to shrink a chunk that holds more rows than any plot
-    can show. The last row is always kept, so "current" values stay exact. Runs on
-    the GUI thread every frame: linear, no sorting.
+    ``step`` must be ascending. Linear in the number of rows, no sorting: it runs on the
+    GUI thread when the window's history fills.
     """
-    count = len(loss)
-    if count <= target or target < 4:
+    count = len(step)
+    if count <= target:
         return np.arange(count)
-    bucket = int(np.ceil(2 * count / target))
-    whole = count - count % bucket
-    parts = [_bucket_extremes(loss[:whole].reshape(-1, bucket), 0)]
-    if whole < count:
-        parts.append(_bucket_extremes(loss[whole:].reshape(1, -1), whole))
-    parts.append(np.array([count - 1]))
-    keep = np.concatenate(parts)
-    return keep[np.concatenate([[True], np.diff(keep) > 0])]  # drop repeats (min = max, last row)
+    improvements = int(np.count_nonzero(best_loss[1:] < best_loss[:-1]))
+    budget = max(target - 2 - min(improvements, target // 4), 2)
+    while True:
+        whole, edges = geometric_layout(step, budget)
+        tail = bucket_rows(loss[whole:], best_loss[whole:], bucket_starts(step[whole:], edges))
+        keep = np.concatenate([np.arange(whole), whole + tail])
+        if len(keep) <= target or budget == 2:
+            return keep
+        # More buckets than guessed held an improvement besides their extremes: fewer buckets.
+        budget = max(budget * (target - 2) // (len(keep) - 2) - 1, 2)
 
 
-def _bucket_extremes(grouped: np.ndarray, offset: int) -> np.ndarray:
-    """Each row's argmin and argmax (in index order), as indices into the flat array."""
-    low, high = grouped.argmin(axis=1), grouped.argmax(axis=1)
-    starts = offset + np.arange(len(grouped)) * grouped.shape[1]
-    return np.column_stack([starts + np.minimum(low, high), starts + np.maximum(low, high)]).ravel()
+def geometric_layout(step: np.ndarray, budget: int) -> tuple[int, np.ndarray]:
+    """How to thin the ascending ``step`` to about ``budget`` rows: keep its first
+    ``whole`` rows (steps below the knee 2 / g), and bucket the rest at the inner
+    ``edges``, each bucket a fraction g of its step wide, g the smallest that fits."""
+    first, last = float(step[0]), float(step[-1])
+
+    def layout(growth: float) -> tuple[int, float, int]:
+        knee = WHOLE_WIDTH / growth
+        start = max(first, knee)
+        buckets = math.ceil(math.log(last / start) / math.log1p(growth)) if last > start else 0
+        return int(np.searchsorted(step, knee)), start, buckets
+
+    def rows(growth: float) -> int:
+        whole, _, buckets = layout(growth)
+        return whole + 2 * buckets
+
+    low, high = WHOLE_WIDTH / (last + 1.0), 1e9  # every row whole … one bucket
+    if rows(high) < budget:
+        for _ in range(30):  # in log space: ample precision for a layout
+            middle = math.sqrt(low * high)
+            low, high = (middle, high) if rows(middle) > budget else (low, middle)
+    whole, start, buckets = layout(high)
+    return whole, start * (1.0 + high) ** np.arange(1, buckets)
+
+
+def bucket_starts(step: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """First row of each non-empty bucket, for ascending inner bucket ``edges`` (a step
+    equal to an edge opens the next bucket)."""
+    starts = np.concatenate([[0], np.searchsorted(step, edges)])
+    starts = starts[starts < len(step)]
+    return starts[np.concatenate([[True], np.diff(starts) > 0])]
+
+
+def bucket_rows(loss: np.ndarray, best_loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indices (sorted) of the first and last rows and, in each bucket (``starts``: its
+    first rows, ascending, from 0), the lowest- and highest-loss rows and the first row
+    whose ``best_loss`` is below the row before. A NaN loss counts as the highest."""
+    count = len(loss)
+    if count == 0:
+        return np.arange(0)
+    lowest, highest = np.minimum.reduceat(loss, starts), np.maximum.reduceat(loss, starts)
+    if np.isnan(highest).any():  # NaN spreads through reduceat: redo with NaN as +∞
+        loss = np.where(np.isnan(loss), np.inf, loss)
+        lowest, highest = np.minimum.reduceat(loss, starts), np.maximum.reduceat(loss, starts)
+    sizes = np.diff(np.append(starts, count))
+    keep = np.zeros(count, dtype=bool)
+    keep[[0, -1]] = True
+    for extremes in (lowest, highest):
+        keep[_first_in_bucket(np.flatnonzero(loss == np.repeat(extremes, sizes)), starts, count)] = True
+    improved = np.flatnonzero(best_loss[1:] < best_loss[:-1]) + 1
+    keep[_first_in_bucket(improved, starts, count)] = True
+    return np.flatnonzero(keep)
+
+
+def _first_in_bucket(rows: np.ndarray, starts: np.ndarray, count: int) -> np.ndarray:
+    """The first of ``rows`` (ascending) in each bucket that has any."""
+    if len(rows) == 0:
+        return rows
+    first = rows[np.minimum(np.searchsorted(rows, starts), len(rows) - 1)]
+    ends = np.append(starts[1:], count)
+    return first[(first >= starts) & (first < ends)]
+
+
+def thin_table(rows: np.ndarray, target: int) -> np.ndarray:
+    """:func:`thin_rows` on rows in :class:`History`'s column layout."""
+    return rows[thin_rows(rows[:, 0], rows[:, 1], rows[:, 2], target)]
 
 
 def as_rows(extra_names: tuple[str, ...], step: np.ndarray, loss: np.ndarray, best_loss: np.ndarray,
@@ -78,7 +159,7 @@ class History:
     extras:
         Names of the learner's per-step scalar extras to keep.
     capacity:
-        Most rows held; the newest ``capacity // 2`` rows are never thinned (a single
+        Most rows held; the newest ``capacity // 4`` rows are never thinned (a single
         append of more than ``capacity // 4`` rows is itself thinned first).
     """
 
@@ -95,6 +176,8 @@ class History:
         self._size = 0
         #: Rows ever appended (thinned ones included).
         self.rows_seen = 0
+        #: Changes with every append and clear: what a drawing may cache its rows by.
+        self.version = 0
 
     def __len__(self) -> int:
         return self._size
@@ -112,14 +195,15 @@ class History:
             return
         rows = as_rows(self.extra_names, step, loss, best_loss, evaluations, theta, extras)
         self.rows_seen += count
-        if count > self.capacity // 4:  # leave room for old rows beside the exact newest half
-            rows = rows[thin_indices(rows[:, 1], self.capacity // 4)]
+        if count > self.capacity // EXACT_SHARE:  # leave room for the old rows beside it
+            rows = thin_table(rows, self.capacity // EXACT_SHARE)
             count = len(rows)
         while self._size + count > self.capacity:
             self._thin_old_rows(count)
         self._reserve(self._size + count)
         self._data[self._size : self._size + count] = rows
         self._size += count
+        self.version += 1
 
     def table(self) -> np.ndarray:
         """A view of all rows: columns step, loss, best_loss, evaluations, the extras, θ."""
@@ -148,6 +232,7 @@ class History:
     def clear(self) -> None:
         self._size = 0
         self.rows_seen = 0
+        self.version += 1
 
     def _reserve(self, rows: int) -> None:
         if rows <= len(self._data):
@@ -157,12 +242,12 @@ class History:
         self._data = grown
 
     def _thin_old_rows(self, incoming: int) -> None:
-        """Halve the rows that will not be among the newest ``capacity // 2`` after
-        ``incoming`` more rows arrive."""
-        old = self._size - max(self.capacity // 2 - incoming, 0)
-        keep = thin_indices(self._data[:old, 1], old // 2)
-        kept = len(keep)
-        self._data[:kept] = self._data[keep]
+        """Thin the rows that will not be among the newest ``capacity // EXACT_SHARE``
+        after ``incoming`` more rows arrive to ``capacity // THINNED_SHARE`` rows."""
+        old = self._size - max(self.capacity // EXACT_SHARE - incoming, 0)
+        kept_rows = thin_table(self._data[:old], self.capacity // THINNED_SHARE)
+        kept = len(kept_rows)
+        self._data[:kept] = kept_rows
         self._data[kept : self._size - old + kept] = self._data[old : self._size]
         self._size -= old - kept
         log.debug("history thinned: %d old rows -> %d", old, kept)

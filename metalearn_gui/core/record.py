@@ -19,8 +19,8 @@ from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
 
-#: Rows a record keeps of a run (older ones thinned, keeping each bucket's min and
-#: max loss): plenty to redraw and export a figure, small enough to store every run.
+#: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
+#: plenty to redraw and export a figure at any scale, small enough to store every run.
 RECORD_ROWS = 20_000
 
 Change = tuple[int, str, Value, Value]  # (step, name, old, new)

@@ -4,10 +4,11 @@ history in one SQLite file, ``runs.sqlite3`` in the data folder (:func:`resolve_
 Each chunk is committed in its own transaction, so a killed process loses nothing
 committed; WAL and a busy timeout let the window and a command-line run write at
 once. History rows are little-endian float64 blobs in :class:`History`'s column
-layout, one blob per chunk, bounded like the core's history: a chunk is thinned
+layout, one blob per chunk, bounded like the core's history and by the same rule
+(:func:`~metalearn_gui.core.history.thin_rows`): a chunk is thinned
 (:meth:`RunStore._chunk_rows`) before it is written, and once a run holds more than
-``capacity`` rows its batches older than the newest half are merged and thinned
-(keeping each bucket's min and max loss). Nothing is ever pickled.
+``capacity`` rows its batches older than the newest quarter are merged and thinned to
+half the capacity. Nothing is ever pickled.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from metalearn_gui import __version__
-from metalearn_gui.core.history import BASE_COLUMNS, History, as_rows, thin_indices
+from metalearn_gui.core.history import (
+    BASE_COLUMNS, EXACT_SHARE, THINNED_SHARE, History, as_rows, thin_rows, thin_table,
+)
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
 from metalearn_gui.core.record import RECORD_ROWS, Change, RunRecord
@@ -137,8 +140,7 @@ class RunStore:
             self._layouts[run_id] = (history.dim, history.extra_names)
             table = history.table()
             if len(table):
-                self._write_rows(run_id, table[thin_indices(table[:, 1], self.capacity // 4)],
-                                 history.rows_seen)
+                self._write_rows(run_id, thin_table(table, self.capacity // EXACT_SHARE), history.rows_seen)
             self._insert_changes(run_id, record.changes)
         record.id = run_id
         return run_id
@@ -148,7 +150,7 @@ class RunStore:
         if len(chunk) == 0:
             return
         dim, extras = self._layout(run_id)
-        keep = thin_indices(chunk.loss, self._chunk_rows(run_id))
+        keep = thin_rows(chunk.step, chunk.loss, chunk.best_loss, self._chunk_rows(run_id))
         kept_extras = {name: np.asarray(chunk.extras[name]).reshape(len(chunk))[keep]
                        for name in extras if name in chunk.extras}
         rows = as_rows(extras, chunk.step[keep], chunk.loss[keep], chunk.best_loss[keep],
@@ -259,14 +261,14 @@ class RunStore:
             pass
 
     def _thin_old_batches(self, run_id: int) -> bool:
-        """Merge and halve the batches older than the newest ``capacity // 2`` rows;
-        returns whether anything was thinned."""
+        """Merge the batches older than the newest ``capacity // EXACT_SHARE`` rows and thin
+        them to ``capacity // THINNED_SHARE``; returns whether anything was thinned."""
         batches = self._db.execute(
             "SELECT first_step, rows FROM history WHERE run_id = ? ORDER BY first_step DESC", (run_id,)
         ).fetchall()
         exact = 0
         for index, (first_step, rows) in enumerate(batches):
-            if exact >= self.capacity // 2:
+            if exact >= self.capacity // EXACT_SHARE:
                 newest_exact_step = batches[index - 1][0]
                 break
             exact += rows
@@ -275,7 +277,7 @@ class RunStore:
         old = _table([blob for (blob,) in self._db.execute(
             "SELECT data FROM history WHERE run_id = ? AND first_step < ? ORDER BY first_step",
             (run_id, newest_exact_step))], self._columns(run_id))
-        kept = old[thin_indices(old[:, 1], len(old) // 2)]
+        kept = thin_table(old, self.capacity // THINNED_SHARE)
         if len(kept) == len(old):
             return False
         self._db.execute("DELETE FROM history WHERE run_id = ? AND first_step < ?",
@@ -300,11 +302,11 @@ class RunStore:
     def _chunk_rows(self, run_id: int) -> int:
         """Rows one chunk may keep: a quarter of the capacity (as :class:`History` keeps)
         until the run has made ``capacity`` steps, then a 64th: a long gradient run then
-        writes ~40 kB per chunk instead of ~600 kB, and its newest exact half spans
-        seconds instead of two chunks."""
+        writes ~40 kB per chunk instead of ~600 kB, and its newest exact quarter spans
+        seconds instead of one chunk."""
         with self._guard():
             [rows_seen] = self._run_row(run_id, "rows_seen")
-        return self.capacity // 4 if rows_seen <= self.capacity else self.capacity // 64
+        return self.capacity // EXACT_SHARE if rows_seen <= self.capacity else self.capacity // 64
 
     def _stored_rows(self, run_id: int) -> int:
         return self._run_row(run_id, "stored_rows")[0]

@@ -11,9 +11,10 @@ which TensorBoard lists as a run, so several runs in one DIR can be overlaid. Wr
 - text ``config``: the run's configuration at step 0.
 
 Volume rule: a chunk of more than ``rows_per_chunk`` rows (a gradient chunk holds
-~300 000) is thinned with :func:`metalearn_gui.core.history.thin_indices` to about that
-many rows, keeping each bucket's lowest- and highest-loss rows and the chunk's last
-row, so dips, spikes and the current values survive. Smaller chunks (genetic and
+~300 000) is thinned with :func:`metalearn_gui.core.history.thin_rows` to at most that
+many rows, keeping each bucket's lowest- and highest-loss rows, its first improvement
+of the best loss and the chunk's last row, so dips, spikes, improvements and the
+current values survive. Smaller chunks (genetic and
 neural ones, usually) are written whole. TensorBoard shows ~1 000 points per chart anyway.
 
 Event files are written with TensorBoard's own record framing and protocol buffers
@@ -41,7 +42,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from metalearn_gui import __version__
-from metalearn_gui.core.history import thin_indices
+from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.record import Change
@@ -107,7 +108,7 @@ class TensorBoardLog:
             return
         if not self._theta_tags:
             self._theta_tags = [f"theta/{i}" for i in range(chunk.theta.shape[1])]
-        keep = thin_indices(chunk.loss, self.rows_per_chunk)
+        keep = thin_rows(chunk.step, chunk.loss, chunk.best_loss, self.rows_per_chunk)
         columns = np.column_stack([chunk.loss[keep], chunk.best_loss[keep], chunk.theta[keep]])
         np.clip(columns, -FLOAT32_MAX, FLOAT32_MAX, out=columns)  # finite by contract; float32 may not be
         tags = ["loss", "best_loss", *self._theta_tags]

@@ -28,14 +28,15 @@ BUNDLE_FILES = tuple(f"{name}.{fmt}" for name in FIGURES for fmt in FORMATS) + (
 
 
 def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
-                 size: tuple[int, int] = SIZE) -> list[Path]:
+                 size: tuple[int, int] = SIZE, log_x: bool = False) -> list[Path]:
     """Write :data:`BUNDLE_FILES` and ``manifest.json`` into ``directory`` (created if
-    missing; files of the same names are replaced). The manifest comes last: a folder
-    with one holds a complete bundle. Returns the paths written."""
+    missing; files of the same names are replaced), the figures with a log-scaled step
+    axis if ``log_x``. The manifest comes last: a folder with one holds a complete
+    bundle. Returns the paths written."""
     _check_has_rows(record)
     directory = prepare_directory(directory)
     # Render first: a failure while drawing leaves the folder as it was.
-    figures = {f"{name}.{fmt}": render_figure(record, name, fmt, scale, size)
+    figures = {f"{name}.{fmt}": render_figure(record, name, fmt, scale, size, log_x)
                for name in FIGURES for fmt in FORMATS}
     for filename, data in figures.items():
         write_bytes(directory / filename, data)
@@ -65,7 +66,7 @@ def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
 
 # -- single pieces --------------------------------------------------------------------
 def write_figure(record: RunRecord, figure: str, path: Path, scale: int = 1,
-                 size: tuple[int, int] = SIZE) -> None:
+                 size: tuple[int, int] = SIZE, log_x: bool = False) -> None:
     """One figure (``loss``, ``theta`` or ``landscape``); the format follows the suffix
     (``.png`` at ``scale`` × ``size`` pixels, or ``.svg``)."""
     _check_has_rows(record)
@@ -74,7 +75,7 @@ def write_figure(record: RunRecord, figure: str, path: Path, scale: int = 1,
     if fmt not in FORMATS:
         raise ExportError(f"{str(path)!r}: a figure is saved as .png or .svg, not {path.suffix or 'no suffix'!r}")
     check_file(path)
-    write_bytes(path, render_figure(record, figure, fmt, scale, size))
+    write_bytes(path, render_figure(record, figure, fmt, scale, size, log_x))
 
 
 def write_history(record: RunRecord, path: Path) -> None:

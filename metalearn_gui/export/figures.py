@@ -1,7 +1,8 @@
 """The window's plots, fed a finished run and rendered offscreen to PNG or SVG.
 
 The same plot classes as the window draw the figures, so an export looks like the
-screen — but always in a light theme, for print. SVG goes through ``QSvgGenerator``:
+screen — but always in a light theme, for print — with the window's choice of a
+linear or log-scaled step axis (``log_x``). SVG goes through ``QSvgGenerator``:
 pyqtgraph's own SVG exporter raises ValueError on PySide6 ≥ 6.11 (pyqtgraph 0.14).
 """
 
@@ -66,8 +67,9 @@ def figure_title(record: RunRecord, name: str) -> str:
             f"seed {config.seed}")
 
 
-def _loss_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+def _loss_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
     panel = LossPlot()
+    panel.set_log_x(log_x)
     panel.set_run(record.history, make_objective(record.config.objective, record.history.dim).optimum_value)
     panel.set_changes(tuple(record.changes))
     panel.set_divergence(record.summary.get("diverged_at"))
@@ -75,15 +77,16 @@ def _loss_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
     return panel, panel.plot
 
 
-def _theta_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+def _theta_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
     panel = ThetaPlot()
+    panel.set_log_x(log_x)
     panel.set_run(record.history)
     return panel, panel.plot
 
 
-def _landscape_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
+def _landscape_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
     """True L on the plane of θ₀, θ₁ through the final θ (a 1-D θ: the curve L(θ₀)), with the
-    run's trajectory."""
+    run's trajectory (no step axis: ``log_x`` does not apply)."""
     history = record.history
     panel = LandscapePlot()
     panel.set_dim(history.dim)
@@ -93,18 +96,20 @@ def _landscape_figure(record: RunRecord) -> tuple[PlotPanel, pg.PlotItem]:
     return panel, panel.true_surface.plot
 
 
-FIGURES: dict[str, tuple[str, Callable[[RunRecord], tuple[PlotPanel, pg.PlotItem]]]] = {
+FIGURES: dict[str, tuple[str, Callable[[RunRecord, bool], tuple[PlotPanel, pg.PlotItem]]]] = {
     "loss": ("Loss", _loss_figure),
     "theta": ("Strategy θ", _theta_figure),
     "landscape": ("True L through the final θ", _landscape_figure),
 }
 
 
-def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, scale: int = 1) -> PlotPanel:
-    """A plot panel drawing ``record``, laid out at ``size`` with pens for ``scale``, ready
-    for :func:`render_png`/:func:`render_svg` (call inside :func:`light_theme`)."""
+def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, scale: int = 1,
+                 log_x: bool = False) -> PlotPanel:
+    """A plot panel drawing ``record``, laid out at ``size`` with pens for ``scale`` and a
+    log-scaled step axis if ``log_x``, ready for :func:`render_png`/:func:`render_svg`
+    (call inside :func:`light_theme`)."""
     application()
-    panel, plot = FIGURES[name][1](record)
+    panel, plot = FIGURES[name][1](record, log_x)
     plot.setTitle(figure_title(record, name))
     _scale_pens(panel.graphics, scale)
     # Never shown (no window flashes up): lay the scene out at ``size`` as a shown view
@@ -139,12 +144,12 @@ def _fit_finished_run(plot: pg.PlotItem) -> None:
 
 
 def render_figure(record: RunRecord, name: str, fmt: str, scale: int = 1,
-                  size: tuple[int, int] = SIZE) -> bytes:
+                  size: tuple[int, int] = SIZE, log_x: bool = False) -> bytes:
     """One figure (``loss``, ``theta`` or ``landscape``) as PNG or SVG bytes."""
     with light_theme():
         # No deleteLater: deferred deletes that never ran crashed the process at exit;
         # the panel is freed with its last reference instead.
-        panel = build_figure(record, name, size, scale if fmt == "png" else 1)
+        panel = build_figure(record, name, size, scale if fmt == "png" else 1, log_x)
         if fmt == "png":
             return render_png(panel.graphics, scale)
         return render_svg(panel.graphics, figure_title(record, name))

@@ -2,7 +2,8 @@
 the configuration as JSON, or everything as a bundle folder with a manifest.
 
 Exports of the current run take it as the window has it, paused first so that the
-figures, rows and summary describe the same step. A path that cannot be written gets
+figures, rows and summary describe the same step; figures use the window's step axis
+(linear or log-scaled). A path that cannot be written gets
 a message; the run and its data are untouched.
 """
 
@@ -24,12 +25,15 @@ PNG_SCALES = (1, 2)
 
 class ExportMenu(QObject):
     """Builds the export actions; ``with_record(callback)`` must call ``callback`` with the
-    current run's record once it is safe to export (e.g. after pausing)."""
+    current run's record once it is safe to export (e.g. after pausing); ``log_x()`` says
+    whether figures get a log-scaled step axis."""
 
-    def __init__(self, parent: QWidget, with_record: Callable[[Callable[[RunRecord], None]], None]) -> None:
+    def __init__(self, parent: QWidget, with_record: Callable[[Callable[[RunRecord], None]], None],
+                 log_x: Callable[[], bool] = lambda: False) -> None:
         super().__init__(parent)
         self.window = parent
         self.with_record = with_record
+        self.log_x = log_x
         self.last_folder = Path.home()
         self.bundle_action = QAction("Export &bundle…", parent)
         self.bundle_action.setShortcut(QKeySequence("Ctrl+E"))
@@ -65,8 +69,8 @@ class ExportMenu(QObject):
         folder = QFileDialog.getExistingDirectory(self.window, "Export the run into a folder",
                                                   str(self.last_folder))
         if folder:
-            self._write(lambda: write_bundle(record, Path(folder), scale=self.scale), Path(folder),
-                        f"Exported run to {folder}")
+            self._write(lambda: write_bundle(record, Path(folder), scale=self.scale, log_x=self.log_x()),
+                        Path(folder), f"Exported run to {folder}")
 
     def export_figure(self, record: RunRecord, name: str) -> None:
         from metalearn_gui.export.bundle import write_figure
@@ -74,7 +78,7 @@ class ExportMenu(QObject):
         path = self._ask_file(f"Export the {name} figure", f"{name}.png",
                               "PNG image (*.png);;SVG vector image (*.svg)")
         if path:
-            self._write(lambda: write_figure(record, name, path, scale=self.scale), path.parent,
+            self._write(lambda: write_figure(record, name, path, scale=self.scale, log_x=self.log_x()), path.parent,
                         f"Saved {path.name}")
 
     def export_csv(self, record: RunRecord) -> None:

@@ -34,7 +34,7 @@ from metalearn_gui.ui.plots.loss_plot import LossPlot
 from metalearn_gui.ui.plots.style import apply_palette
 from metalearn_gui.ui.plots.theta_plot import ThetaPlot
 from metalearn_gui.ui.runs_panel import RunsPanel
-from metalearn_gui.ui.settings import load_session, save_session
+from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState
 
 log = logging.getLogger(__name__)
@@ -178,14 +178,15 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------
     @classmethod
     def from_last_session(cls, data_dir: Path | None = None) -> MainWindow:
-        """The window as the user left it: configuration, speed and geometry."""
-        config, speed_index, geometry = load_session()
+        """The window as the user left it: configuration, speed, geometry and step axis."""
+        config, speed_index, geometry, log_x = load_session()
         window = (cls(data_dir=data_dir) if config is None else
                   cls(config.learner, config.objective, config.dim, config.seed, config.hyperparameters, data_dir))
         if speed_index is not None and 0 <= speed_index <= window.panel.speed_slider.maximum():
             window.panel.speed_slider.setValue(speed_index)
         if geometry is not None:
             window.restoreGeometry(geometry)
+        window.log_x_action.setChecked(log_x)
         return window
 
     def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int,
@@ -260,7 +261,13 @@ class MainWindow(QMainWindow):
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must not click a focused button twice
             self.panel.buttons.addWidget(button)
-        self.export_menu = ExportMenu(self, self._with_record)
+        self.log_x_action = QAction("Log-scaled &step axis", self)
+        self.log_x_action.setCheckable(True)
+        self.log_x_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.log_x_action.setToolTip("draw the loss, θ and learner plots (and exported figures) against a "
+                                     "log-scaled step axis, as step + 1 (Ctrl+L)")
+        self.log_x_action.toggled.connect(self._on_log_x_toggled)
+        self.export_menu = ExportMenu(self, self._with_record, log_x=self.log_x_action.isChecked)
         self.menuBar().addMenu(self.export_menu.menu)
         run_menu = self.menuBar().addMenu("&Run")
         for act in (self.start_action, self.step_action, self.reset_action):
@@ -276,11 +283,13 @@ class MainWindow(QMainWindow):
         self.runs_action.setEnabled(False)  # until the run store is open
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.runs_action)
+        view_menu.addAction(self.log_x_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main toolbar")
         toolbar.setMovable(False)
         toolbar.addAction(self.export_menu.bundle_action)
         toolbar.addAction(self.runs_action)
+        toolbar.addAction(self.log_x_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("About", self._on_about_triggered)
 
@@ -331,6 +340,10 @@ class MainWindow(QMainWindow):
 
     def _on_reset_triggered(self) -> None:
         self._prepare()
+
+    def _on_log_x_toggled(self, log_x: bool) -> None:
+        for plot in (self.loss_plot, self.theta_plot, self.learner_plot):
+            plot.set_log_x(log_x)
 
     def _on_about_triggered(self) -> None:
         self.about_box = QMessageBox(QMessageBox.Icon.NoIcon, f"About {APP_NAME}", about_text(APP_NAME, self.data_dir),
@@ -505,7 +518,8 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
-        save_session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry())
+        save_session(Session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry(),
+                             self.log_x_action.isChecked()))
         self.frame_timer.stop()
         self.watchdog.stop()
         self.controller.shutdown(timeout_ms=1000)

@@ -1,4 +1,5 @@
-"""What the window remembers between sessions: the last configuration, speed and geometry.
+"""What the window remembers between sessions: the last configuration, speed, geometry
+and the choice of a log-scaled step axis.
 
 Kept with QSettings in an INI file in the user's config folder (tests point Qt at a
 temporary one). The configuration is stored as its JSON form and read back through
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import NamedTuple
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -23,17 +25,26 @@ def _settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-def save_session(config: RunConfig, speed_index: int, geometry: QByteArray) -> None:
+class Session(NamedTuple):
+    """The last session's values; ``None`` where there is nothing usable."""
+
+    config: RunConfig | None
+    speed_index: int | None
+    geometry: QByteArray | None
+    log_x: bool = False
+
+
+def save_session(session: Session) -> None:
     settings = _settings()
-    settings.setValue("session/config", json.dumps(config.to_dict()))
-    settings.setValue("session/speed_index", speed_index)
-    settings.setValue("session/geometry", geometry)
+    settings.setValue("session/config", json.dumps(session.config.to_dict()))
+    settings.setValue("session/speed_index", session.speed_index)
+    settings.setValue("session/geometry", session.geometry)
+    settings.setValue("session/log_x", session.log_x)
     settings.sync()
 
 
-def load_session() -> tuple[RunConfig | None, int | None, QByteArray | None]:
-    """The last session's configuration, speed index and geometry (``None`` where there
-    is nothing usable; a bad configuration is logged and skipped)."""
+def load_session() -> Session:
+    """The last session's values (a bad configuration is logged and skipped)."""
     settings = _settings()
     config = None
     text = settings.value("session/config")
@@ -47,4 +58,6 @@ def load_session() -> tuple[RunConfig | None, int | None, QByteArray | None]:
     except (TypeError, ValueError):
         speed_index = None
     geometry = settings.value("session/geometry")
-    return config, speed_index, geometry if isinstance(geometry, QByteArray) else None
+    # INI files keep no types: a bool comes back as the text "true" or "false".
+    log_x = str(settings.value("session/log_x", "false")).lower() == "true"
+    return Session(config, speed_index, geometry if isinstance(geometry, QByteArray) else None, log_x)

@@ -1,11 +1,13 @@
-"""The bounded run history (Qt-free): memory stays bounded, recent rows exact, spikes kept."""
+"""The bounded run history (Qt-free): memory stays bounded, recent rows exact, and the
+thinning keeps the run's shape at every scale: spikes, dips, every improvement of the best
+loss, the early steps at full resolution and even density on a log-scaled step axis."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from metalearn_gui.core.history import History, thin_indices
+from metalearn_gui.core.history import History, thin_rows
 
 
 def append_steps(history: History, first: int, count: int, loss: np.ndarray | None = None) -> None:
@@ -23,7 +25,7 @@ def test_long_run_stays_within_capacity_with_recent_steps_exact():
     steps = history.column("step")
     assert steps[0] == 0 and steps[-1] == 99_999
     assert np.all(np.diff(steps) > 0)
-    np.testing.assert_array_equal(steps[-500:], np.arange(99_500, 100_000))  # the newest half: every step
+    np.testing.assert_array_equal(steps[-250:], np.arange(99_750, 100_000))  # the newest quarter: every step
     np.testing.assert_array_equal(history.theta()[:, 0], steps)  # rows stay whole when thinned
     np.testing.assert_array_equal(history.column("grad_norm"), 2 * history.column("loss"))
 
@@ -44,12 +46,61 @@ def test_a_chunk_bigger_than_the_history_is_thinned_on_the_way_in():
     assert len(history) <= 100 and history.column("step")[-1] == 9_999
 
 
-def test_thin_indices_keeps_the_last_row_and_bucket_extremes():
+def test_thin_rows_keeps_the_first_and_last_rows_and_extremes_within_the_target():
     loss = np.random.default_rng(0).normal(size=1001)
-    keep = thin_indices(loss, 100)
-    assert keep[-1] == 1000 and len(keep) <= 110
+    keep = thin_rows(np.arange(1001), loss, np.minimum.accumulate(loss), 100)
+    assert keep[0] == 0 and keep[-1] == 1000 and len(keep) <= 100
     assert loss.argmax() in keep and loss.argmin() in keep
-    np.testing.assert_array_equal(thin_indices(loss[:50], 100), np.arange(50))
+    np.testing.assert_array_equal(thin_rows(np.arange(50), loss[:50], loss[:50], 100), np.arange(50))
+
+
+def test_every_improvement_of_the_best_loss_survives_thinning():
+    """A run that improves rarely (as a genetic run that has converged) keeps each
+    improvement, with its best loss, through many rounds of thinning."""
+    rng = np.random.default_rng(1)
+    loss = 10 + rng.random(200_000)
+    improved_at = np.unique(np.geomspace(1, 199_999, 120).astype(int))
+    loss[improved_at] = np.linspace(9, 1, len(improved_at))
+    best = np.minimum.accumulate(loss)
+    history = History(dim=1, capacity=4000)
+    for first in range(0, 200_000, 1000):
+        rows = slice(first, first + 1000)
+        history.append(np.arange(first, first + 1000), loss[rows], best[rows], np.arange(first, first + 1000),
+                       np.zeros((1000, 1)))
+    steps = history.column("step")
+    assert np.isin(improved_at, steps).all()
+    np.testing.assert_array_equal(history.column("best_loss")[np.isin(steps, improved_at)], best[improved_at])
+
+
+def test_early_steps_stay_at_full_resolution_and_a_log_axis_stays_evenly_dense():
+    loss = np.random.default_rng(2).random(1_000_000)
+    keep = thin_rows(np.arange(1_000_000), loss, np.full(1_000_000, 0.0), 4000)
+    assert len(keep) <= 4000
+    np.testing.assert_array_equal(keep[:200], np.arange(200))  # every one of the first steps
+    per_decade = np.histogram(keep, bins=[1e3, 1e4, 1e5, 1e6])[0]
+    # Geometric buckets: each decade of steps gets about as many rows (even buckets
+    # would give the last decade 90 % of them, the first two 1 %).
+    assert per_decade.min() > 0.6 * per_decade.max() and per_decade.min() > 500
+
+
+def test_a_best_loss_improving_at_every_step_is_thinned_within_the_target():
+    """A smooth descent improves at every step: its improvements cannot all be kept, but the
+    target holds and the descent's shape (each bucket's first and lowest rows) stays."""
+    steps = np.arange(300_000)
+    loss = np.exp(-steps / 50_000) * (1 + 0.01 * np.random.default_rng(3).random(300_000))
+    best = np.minimum.accumulate(loss)
+    for target in (8, 50, 1024, 5000):
+        keep = thin_rows(steps, loss, best, target)
+        assert len(keep) <= target and keep[0] == 0 and keep[-1] == 299_999 and np.all(np.diff(keep) > 0)
+    keep = thin_rows(steps, loss, best, 1024)
+    assert np.interp(steps, steps[keep], best[keep]) == pytest.approx(best, rel=0.02)
+
+
+def test_a_nan_loss_is_kept_as_the_highest():
+    loss = np.linspace(1, 0, 10_000)
+    loss[7_777] = np.nan
+    keep = thin_rows(np.arange(10_000), loss, np.fmin.accumulate(loss), 100)
+    assert 7_777 in keep and len(keep) <= 100
 
 
 def test_capacity_too_small_is_refused():

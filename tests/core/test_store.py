@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from metalearn_gui.core.history import thin_indices
+from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.store import (
@@ -78,8 +78,8 @@ def test_long_gradient_run_stays_bounded_with_last_row_exact_and_min_kept(store)
     assert steps[-1] == last.step[-1] == 2_400_000
     assert history.column("loss").min() == min(chunk.loss.min() for chunk in chunks)
     # The newest chunk is stored as thinned on arrival, untouched by the thinning of old rows.
-    np.testing.assert_array_equal(steps[-len(thin_indices(last.loss, RECORD_ROWS // 64)):],
-                                  last.step[thin_indices(last.loss, RECORD_ROWS // 64)])
+    kept = thin_rows(last.step, last.loss, last.best_loss, RECORD_ROWS // 64)
+    np.testing.assert_array_equal(steps[-len(kept):], last.step[kept])
 
 
 def test_thinning_old_rows_keeps_the_store_within_a_small_capacity(tmp_path):

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, LOSS, SMOOTH, PlotPanel, decimated, finite_or_nan, follow_data, mix, pen, set_log_y, setup_plot,
+    BEST, LOSS, SMOOTH, PlotPanel, finite_or_nan, follow_data, history_rows, mix, pen, plotted_steps, set_log_x,
+    set_log_y, setup_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,12 @@ class _PanelItems:
             self.band.setBrush(mix(panel.series[-1].color, 50))
         set_log_y(self.plot, panel.log_y, panel.y_label)
 
-    def draw(self, history: History, rows: np.ndarray | slice) -> bool:
+    def draw(self, history: History, rows: np.ndarray | slice, log_x: bool) -> bool:
         """Returns whether the latest step lacks a value (NaN: e.g. a model not fit yet)."""
         panel = self.panel
         if panel is None:
             return False
-        steps = history.column("step")[rows]
+        steps = plotted_steps(history.column("step")[rows], log_x)
         missing = False
         drawn = []
         for curve, series in zip(self.curves, panel.series):
@@ -130,6 +131,15 @@ class LearnerPlot(PlotPanel):
         self.top = _PanelItems(setup_plot(self.graphics.addPlot(row=0, col=0), "step", ""))
         self.bottom = _PanelItems(setup_plot(self.graphics.addPlot(row=1, col=0), "step", ""))
         self._history: History | None = None
+        self.log_x = False
+
+    def set_log_x(self, log_x: bool) -> None:
+        """A log-scaled step axis (showing step + 1) or a linear one, on both panels."""
+        if log_x != self.log_x:
+            self.log_x = log_x
+            for panel in (self.top, self.bottom):
+                set_log_x(panel.plot, log_x)
+            self.refresh()
 
     def set_run(self, learner: str, history: History) -> None:
         view = VIEWS[learner]
@@ -143,6 +153,6 @@ class LearnerPlot(PlotPanel):
         history = self._history
         if history is None or len(history) == 0:
             return
-        rows = decimated(len(history))
-        missing = self.top.draw(history, rows) | self.bottom.draw(history, rows)
+        rows = history_rows(history, self.log_x)
+        missing = self.top.draw(history, rows, self.log_x) | self.bottom.draw(history, rows, self.log_x)
         self.note.setText("gaps: model not fit yet" if missing else "")

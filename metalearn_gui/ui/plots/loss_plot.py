@@ -1,5 +1,6 @@
 """Loss vs step: the loss, a smoothed line, best so far, the previous run's ghost,
-and a vertical marker wherever a hyper-parameter changed mid-run."""
+and a vertical marker wherever a hyper-parameter changed mid-run. The step axis can
+be log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
 
@@ -10,31 +11,45 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from metalearn_gui.core.history import History, thin_indices
+from metalearn_gui.core.history import History
 from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, MAX_POINTS, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, pen,
-    set_log_y, setup_plot,
+    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, history_rows, pen,
+    plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
 )
 
 log = logging.getLogger(__name__)
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]
-#: Smoothing choices: label → moving-average window in plotted points.
+#: Smoothing choices: label → moving-average window in consecutive steps.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
 
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` points (shorter at the start); NaNs are skipped."""
-    if window <= 1 or len(values) == 0:
-        return values
-    finite = np.isfinite(values)
-    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, values, 0.0))])
-    counts = np.concatenate([[0], np.cumsum(finite)])
-    ends = np.arange(1, len(values) + 1)
-    starts = np.maximum(ends - window, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (sums[ends] - sums[starts]) / (counts[ends] - counts[starts])
+def moving_average(steps: np.ndarray, values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing mean over ``window`` rows within each stretch of consecutive steps (shorter
+    at a stretch's start), and each row's stretch number. Thinned rows are not evenly
+    spaced, so a mean over them would be an artefact of the thinning: rows in stretches
+    shorter than ``window`` get NaN, and no mean reaches across a gap. NaNs are skipped."""
+    count = len(values)
+    opens = np.flatnonzero(np.diff(steps) != 1) + 1  # rows that start a stretch (besides row 0)
+    stretch = np.zeros(count, dtype=np.intp)
+    stretch[opens] = 1
+    np.cumsum(stretch, out=stretch)
+    if window <= 1:
+        return np.asarray(values, dtype=float), stretch
+    mean = np.full(count, np.nan)
+    bounds = np.concatenate([[0], opens, [count]])
+    long = np.flatnonzero(np.diff(bounds) >= window)  # few: the stretches at full resolution
+    for first, end in zip(bounds[long], bounds[long + 1]):
+        part = values[first:end]
+        finite = np.isfinite(part)
+        sums = np.concatenate([[0.0], np.cumsum(np.where(finite, part, 0.0))])
+        counts = np.concatenate([[0], np.cumsum(finite)])
+        ends = np.arange(1, end - first + 1)
+        starts = np.maximum(ends - window, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[first:end] = (sums[ends] - sums[starts]) / (counts[ends] - counts[starts])
+    return mean, stretch
 
 
 class LossPlot(PlotPanel):
@@ -45,7 +60,8 @@ class LossPlot(PlotPanel):
         self.smoothing_box = QComboBox()
         self.smoothing_box.addItems(list(SMOOTHING))
         self.smoothing_box.setCurrentIndex(1)
-        self.smoothing_box.setToolTip("moving average of the loss over the drawn points")
+        self.smoothing_box.setToolTip("moving average of the loss over consecutive steps; "
+                                      "not drawn where older steps are thinned")
         self.header.addWidget(self.smoothing_box)
         self.plot = setup_plot(self.graphics.addPlot(), "step", "loss")
         self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
@@ -61,10 +77,13 @@ class LossPlot(PlotPanel):
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self._history: History | None = None
         self._ghost_data: tuple[np.ndarray, np.ndarray] | None = None
-        #: Stored runs drawn beside the current one: (curve, steps, loss) each.
-        self._overlays: list[tuple[pg.PlotDataItem, np.ndarray, np.ndarray]] = []
+        #: Stored runs drawn beside the current one: (curve, history) each, and the rows drawn.
+        self._overlays: list[tuple[pg.PlotDataItem, History]] = []
+        self._overlay_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._optimum: float | None = None
         self._changes: tuple = ()
+        self._divergence_step: int | None = None
+        self.log_x = False
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
         self.log_box.toggled.connect(self.refresh)
         self.smoothing_box.currentIndexChanged.connect(self.refresh)
@@ -88,15 +107,32 @@ class LossPlot(PlotPanel):
 
     def set_overlays(self, overlays: list[tuple[str, History]]) -> None:
         """Draw stored runs beside the current one: (legend label, history) each, dashed."""
-        for curve, _, _ in self._overlays:
+        for curve, _ in self._overlays:
             self.plot.removeItem(curve)  # and its legend entry
         self._overlays = []
         for index, (label, history) in enumerate(overlays):
-            rows = thin_indices(history.column("loss"), MAX_POINTS)
             color = OVERLAY_COLORS[index % len(OVERLAY_COLORS)]
-            curve = self.plot.plot(pen=pen(color, style=Qt.PenStyle.DashLine), name=label)
-            self._overlays.append((curve, history.column("step")[rows], history.column("loss")[rows]))
+            self._overlays.append((self.plot.plot(pen=pen(color, style=Qt.PenStyle.DashLine), name=label), history))
+        self._draw_overlays()
         self.refresh()
+
+    def set_log_x(self, log_x: bool) -> None:
+        """A log-scaled step axis (showing step + 1: step 0 exists) or a linear one."""
+        if log_x == self.log_x:
+            return
+        self.log_x = log_x
+        set_log_x(self.plot, log_x)
+        self._place_markers()
+        self.set_divergence(self._divergence_step)
+        self._draw_overlays()
+        self.refresh()
+
+    def _draw_overlays(self) -> None:
+        """The rows of each overlaid run to draw (they change only with the step axis)."""
+        self._overlay_data = []
+        for _, history in self._overlays:
+            rows = history_rows(history, self.log_x)
+            self._overlay_data.append((history.column("step")[rows], history.column("loss")[rows]))
 
     def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
         """One vertical marker per mid-run change; hover shows what changed."""
@@ -107,16 +143,22 @@ class LossPlot(PlotPanel):
             self.plot.removeItem(line)
         self.markers = []
         for step, name, old, new in changes:
-            line = pg.InfiniteLine(pos=float(step), angle=90, pen=pen(MARKER, style=Qt.PenStyle.DotLine),
+            line = pg.InfiniteLine(angle=90, pen=pen(MARKER, style=Qt.PenStyle.DotLine),
                                    label=name, labelOpts={"position": 0.95, "color": MARKER})
             line.setToolTip(f"step {step}: {name} {_fmt(old)} → {_fmt(new)}")
             self.plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
+        self._place_markers()
+
+    def _place_markers(self) -> None:
+        for line, (step, *_) in zip(self.markers, self._changes):
+            line.setPos(view_x(step, self.log_x))
 
     def set_divergence(self, step: int | None) -> None:
+        self._divergence_step = step
         self.divergence.setVisible(step is not None)
         if step is not None:
-            self.divergence.setPos(float(step))
+            self.divergence.setPos(view_x(step, self.log_x))
             self.divergence.setToolTip(f"the loss or θ became non-finite at step {step}")
 
     # -- drawing ------------------------------------------------------------------------
@@ -124,9 +166,10 @@ class LossPlot(PlotPanel):
         history = self._history
         if history is None:
             return
-        # Thinned like the history itself (min/max per bucket, about one bucket per pixel).
-        rows = thin_indices(history.column("loss"), MAX_POINTS)
-        steps, loss = history.column("step")[rows], history.column("loss")[rows]
+        # Thinned like the history itself, about one bucket per pixel of the step axis.
+        all_steps, all_loss, all_best = history.column("step"), history.column("loss"), history.column("best_loss")
+        rows = history_rows(history, self.log_x)
+        steps, loss = plotted_steps(all_steps[rows], self.log_x), all_loss[rows]
         log_y = self._log_possible(loss) and self.log_box.isChecked()
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0
         label = "loss L(θ)" if shift == 0.0 else "L(θ) − L*  (gap to the optimum)"
@@ -139,13 +182,19 @@ class LossPlot(PlotPanel):
             curve.setData(x, y, connect="finite", skipFiniteCheck=not np.isnan(y).any())
             return y
 
-        drawn = [show(self.loss, steps, loss), show(self.best, steps, history.column("best_loss")[rows])]
-        show(self.smooth, steps, moving_average(loss, SMOOTHING[self.smoothing_box.currentText()]))
-        self.smooth.setVisible(self.smoothing_box.currentIndex() > 0)
-        drawn += [show(curve, overlay_steps, overlay_loss) for curve, overlay_steps, overlay_loss in self._overlays]
-        follow_data(self.plot, _span(steps, *(overlay_steps for _, overlay_steps, _ in self._overlays)), drawn)
+        drawn = [show(self.loss, steps, loss), show(self.best, steps, all_best[rows])]
+        window = SMOOTHING[self.smoothing_box.currentText()]
+        self.smooth.setVisible(window > 1)
+        if window > 1:
+            smooth, stretch = moving_average(all_steps, all_loss, window)
+            show(self.smooth, *_apart(steps, smooth[rows], stretch[rows]))
+        overlays = [(plotted_steps(overlay_steps, self.log_x), overlay_loss)
+                    for overlay_steps, overlay_loss in self._overlay_data]
+        drawn += [show(curve, *data) for (curve, _), data in zip(self._overlays, overlays)]
+        follow_data(self.plot, _span(steps, *(overlay_steps for overlay_steps, _ in overlays)), drawn)
         if self._ghost_data is not None:
-            show(self.ghost, *self._ghost_data)
+            ghost_steps, ghost_loss = self._ghost_data
+            show(self.ghost, plotted_steps(ghost_steps, self.log_x), ghost_loss)
         self._show_ghost(self._ghost_data is not None)
         thinned = history.rows_seen - len(history)
         self.note.setText(f"older steps thinned ({len(history):,} of {history.rows_seen:,} kept)"
@@ -169,6 +218,14 @@ class LossPlot(PlotPanel):
             "logarithmic loss axis; with a known optimum L* it shows the gap L − L*" if possible
             else "unavailable: this loss takes values ≤ 0 and its optimum is unknown")
         return possible
+
+
+def _apart(x: np.ndarray, y: np.ndarray, stretch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x``, ``y`` with a NaN point between drawn neighbours of different stretches: a
+    line is never drawn across a thinned gap."""
+    finite = np.isfinite(y)
+    breaks = np.flatnonzero((stretch[1:] != stretch[:-1]) & finite[1:] & finite[:-1]) + 1
+    return (np.insert(x, breaks, np.nan), np.insert(y, breaks, np.nan)) if len(breaks) else (x, y)
 
 
 def _span(*steps: np.ndarray) -> np.ndarray:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import weakref
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from metalearn_gui.core.history import History, bucket_rows, bucket_starts
 
 #: Colour-blind-safe (Okabe–Ito-like) colours, readable on white and on near-black.
 LOSS = "#0072B2"
@@ -19,6 +24,8 @@ SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C
 #: Most points drawn per curve: a plot is ~500–1000 px wide,
 #: and every point costs time in each frame.
 MAX_POINTS = 2000
+#: The step axis's names. A log axis cannot show step 0, so it shows step + 1 (step 0 at 1).
+STEP_LABEL, LOG_STEP_LABEL = "step", "step + 1"
 #: Where axes scale their labels by an SI factor: only huge values. pyqtgraph's default
 #: also scales values below 1, labelling a ±0.5 range "-500 … 500 (x0.001)".
 SI_PREFIX_RANGES = ((1e9, float("inf")),)
@@ -64,6 +71,9 @@ def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
 
 #: How far ahead of the data a followed x range reaches (1.5: 50 % room to grow).
 X_HEADROOM = 1.5
+#: The widest range of a log axis, in decades from 10⁰: float64 ends near 10³⁰⁸, and
+#: pyqtgraph's tick maths overflows ("overflow encountered in power") beyond it.
+LOG_DECADES = 300.0
 #: Room above and below the data when a followed y range moves, as a share of its span,
 #: and on a side the data crossed: a falling loss then crosses the edge (re-laying out
 #: the axes, the costliest part of a frame) every few seconds, not every few frames.
@@ -82,13 +92,82 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
 
 
 def set_log_y(plot: pg.PlotItem, log_y: bool, label: str) -> None:
-    """Log or linear y, labelled ``label``."""
-    plot.setLogMode(y=log_y)
+    """Log or linear y, labelled ``label``. Like any change of axis mode, this resumes
+    following the data (:func:`follow_data`): pyqtgraph re-enables auto-range."""
+    _set_log(plot, "left", log_y)
     set_label(plot, "left", label)
 
 
+def set_log_x(plot: pg.PlotItem, log_x: bool) -> None:
+    """A log or linear step axis (see :func:`plotted_steps`); resumes following the data."""
+    _set_log(plot, "bottom", log_x, offset=1.0)
+    set_label(plot, "bottom", LOG_STEP_LABEL if log_x else STEP_LABEL)
+
+
+def _set_log(plot: pg.PlotItem, side: str, log: bool, offset: float = 0.0) -> None:
+    """Switch an axis and convert its range at once: the old range read in the new mode
+    (0 … 150,000 as 10⁰ … 10¹⁵⁰⁰⁰⁰) overflows as soon as the axis is labelled or painted.
+    ``offset``: what is added to values before their log (1 for steps)."""
+    axis = plot.getAxis(side)
+    if axis.logMode == log:
+        return
+    low, high = plot.getViewBox().viewRange()[0 if side == "bottom" else 1]
+    if log:
+        low, high = (math.log10(max(value + offset, 10.0 ** -LOG_DECADES)) for value in (low, high))
+    else:
+        low, high = (10.0 ** min(value, LOG_DECADES) - offset for value in (low, high))
+    plot.setLogMode(**{"x" if side == "bottom" else "y": log})
+    set_range = plot.getViewBox().setXRange if side == "bottom" else plot.getViewBox().setYRange
+    set_range(low, high, padding=0)
+
+
+def plotted_steps(steps: np.ndarray, log_x: bool) -> np.ndarray:
+    """The x values to hand a curve: the steps, or step + 1 on a log axis (step 0 exists)."""
+    steps = np.asarray(steps, dtype=float)
+    return steps + 1.0 if log_x else steps
+
+
+def view_x(step: float, log_x: bool) -> float:
+    """Where ``step`` is in the view's coordinates (items other than curves, e.g. markers)."""
+    return math.log10(step + 1.0) if log_x else float(step)
+
+
+#: Per history, its version and the rows drawn of it per (log x, limit) at that version.
+_DRAWN: weakref.WeakKeyDictionary[History, tuple[int, dict]] = weakref.WeakKeyDictionary()
+
+
+def history_rows(history: History, log_x: bool, limit: int = MAX_POINTS) -> np.ndarray | slice:
+    """:func:`drawn_rows` of ``history``, computed once per change of it: the loss and
+    learner plots draw the same rows, in different frames."""
+    version, rows = _DRAWN.get(history, (None, {}))
+    if version != history.version:
+        version, rows = history.version, {}
+        _DRAWN[history] = (version, rows)
+    if (log_x, limit) not in rows:
+        rows[log_x, limit] = drawn_rows(history.column("step"), history.column("loss"),
+                                        history.column("best_loss"), log_x, limit)
+    return rows[log_x, limit]
+
+
+def drawn_rows(steps: np.ndarray, loss: np.ndarray, best_loss: np.ndarray, log_x: bool,
+               limit: int = MAX_POINTS) -> np.ndarray | slice:
+    """Rows to draw, at most ``limit``: the history's rule on buckets spread evenly along the
+    x axis as drawn (about one per pixel), so a long flat stretch costs no points and a
+    log axis's first decades are as detailed as its last."""
+    if len(steps) <= limit:
+        return slice(None)
+    first, last = plotted_steps(steps[[0, -1]], log_x)
+    buckets = limit // 3  # each keeps up to 3 rows
+    if log_x:
+        edges = np.geomspace(first, last, buckets + 1)[1:-1] - 1.0
+    else:
+        edges = np.linspace(first, last, buckets + 1)[1:-1]
+    return bucket_rows(loss, best_loss, bucket_starts(steps, edges))
+
+
 def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
-    """Keep the data in view, moving the range in coarse steps.
+    """Keep the data in view, moving the range in coarse steps. ``x``: ascending values
+    as handed to the curves (:func:`plotted_steps`).
 
     pyqtgraph's auto-range moves the axes every frame as a run grows, and repainting
     axes (tick text) is most of a frame's cost; here the range changes only when the
@@ -104,7 +183,9 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
         view.following = True
     if not view.following or len(x) == 0:
         return
-    log_y = plot.getAxis("left").logMode
+    log_x, log_y = plot.getAxis("bottom").logMode, plot.getAxis("left").logMode
+    if log_x:
+        x = np.log10(np.asarray(x, float)[[0, -1]])
     values = np.concatenate([np.asarray(y, float).ravel() for y in ys]) if ys else np.empty(0)
     values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
     (view_x0, view_x1), (view_y0, view_y1) = view.viewRange()
@@ -122,6 +203,10 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
             below = Y_HEADROOM if y0 < view_y0 else Y_MARGIN
             above = Y_HEADROOM if y1 > view_y1 else Y_MARGIN
             y_range = (y0 - below * span, y1 + above * span)
+    if log_x and x_range:
+        x_range = tuple(np.clip(x_range, -LOG_DECADES, LOG_DECADES))
+    if log_y and y_range:
+        y_range = tuple(np.clip(y_range, -LOG_DECADES, LOG_DECADES))
     if x_range or y_range:
         view.setRange(xRange=x_range, yRange=y_range, padding=0)
 

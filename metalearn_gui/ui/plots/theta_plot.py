@@ -9,7 +9,9 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import SERIES, PlotPanel, decimated, follow_data, pen, set_label, setup_plot
+from metalearn_gui.ui.plots.style import (
+    SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ class ThetaPlot(PlotPanel):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
         self.colorbar.setImageItem(self.heatmap, insert_in=self.plot)
         self._history: History | None = None
+        self.log_x = False
+
+    def set_log_x(self, log_x: bool) -> None:
+        """A log-scaled step axis (showing step + 1) or a linear one."""
+        if log_x != self.log_x:
+            self.log_x = log_x
+            set_log_x(self.plot, log_x)
+            self.refresh()
 
     def set_run(self, history: History) -> None:
         self._history = history
@@ -55,29 +65,34 @@ class ThetaPlot(PlotPanel):
         history = self._history
         if history is None or len(history) == 0:
             return
+        steps = history.column("step")
         if history.dim <= MAX_LINES:
-            rows = decimated(len(history), LINE_POINTS)
-            steps, theta = history.column("step")[rows], history.theta()[rows]
+            rows = history_rows(history, self.log_x, LINE_POINTS)
+            x, theta = plotted_steps(steps[rows], self.log_x), history.theta()[rows]
             for index in range(history.dim):
-                self.lines[index].setData(steps, theta[:, index], skipFiniteCheck=True)
-            follow_data(self.plot, steps, [theta])
+                self.lines[index].setData(x, theta[:, index], skipFiniteCheck=True)
+            follow_data(self.plot, x, [theta])
         else:
             self._draw_heatmap(history)
-            steps = history.column("step")
-            follow_data(self.plot, steps[[0, -1]], [np.array([-0.5, history.dim - 0.5])])
+            follow_data(self.plot, plotted_steps(steps[[0, -1]], self.log_x),
+                        [np.array([-0.5, history.dim - 0.5])])
 
     def _draw_heatmap(self, history: History) -> None:
-        """Resample θ onto evenly spaced steps so the image's x axis is the step."""
+        """Resample θ onto steps evenly spaced along the step axis (linear or log) so the
+        image's x axis is the step axis. An image is not a curve: pyqtgraph does not
+        log-transform it, so on a log axis it is placed at log10(step + 1) itself."""
         steps, theta = history.column("step"), history.theta()
-        first, last = float(steps[0]), float(steps[-1])
+        first, last = plotted_steps(steps[[0, -1]], self.log_x)
         columns = int(min(HEATMAP_COLUMNS, len(steps)))
-        grid = np.linspace(first, last, columns)
-        positions = np.clip(np.searchsorted(steps, grid), 0, len(steps) - 1)
+        grid = np.geomspace(first, last, columns) if self.log_x else np.linspace(first, last, columns)
+        positions = np.clip(np.searchsorted(plotted_steps(steps, self.log_x), grid), 0, len(steps) - 1)
         image = theta[positions].T  # rows = coordinates
         self.heatmap.setImage(image, autoLevels=False)
         bound = float(np.max(np.abs(image))) or 1.0
         self.colorbar.setLevels((-bound, bound))
-        self.heatmap.setRect(first, -0.5, max(last - first, 1.0), history.dim)
+        if self.log_x:
+            first, last = np.log10(first), np.log10(last)
+        self.heatmap.setRect(first, -0.5, max(last - first, 1e-3 if self.log_x else 1.0), history.dim)
 
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -1,0 +1,53 @@
+"""A long run's exported history keeps the run's shape (the Reliability issue): a genetic
+run on rastrigin 10-D converges in its first few hundred generations and then stagnates;
+run for 100,000 generations, its exported rows must still show those early generations
+and every improvement of the best loss, as the full-resolution ``--csv`` has them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metalearn_gui.cli import main
+
+STEPS = 100_000
+
+
+def read_rows(path) -> np.ndarray:
+    """step, loss, best_loss of each row of a CSV written by ``--csv`` or an export."""
+    return np.genfromtxt(path, delimiter=",", skip_header=1, usecols=(0, 1, 2))
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory):
+    """The run, its full ``--csv``, its ``--export`` (log-scaled step axis) and the stored
+    run's export: (full rows, the export's folder, the stored run's export folder)."""
+    folder = tmp_path_factory.mktemp("long-run")
+    store = tmp_path_factory.mktemp("store")
+    code = main([str(arg) for arg in (
+        "run", "--learner", "genetic", "--objective", "rastrigin", "--dim", 10, "--steps", STEPS, "--seed", 0,
+        "--csv", folder / "full.csv", "--export", folder / "export", "--log-x", "--quiet", "--data-dir", store)])
+    assert code == 0
+    assert main(["runs", "--data-dir", str(store), "export", "1", str(folder / "stored")]) == 0
+    return read_rows(folder / "full.csv"), folder / "export", folder / "stored"
+
+
+@pytest.mark.parametrize("export", ["export", "stored"])
+def test_the_exported_history_keeps_the_early_steps_and_every_improvement(long_run, export):
+    full, *folders = long_run
+    exported = read_rows(dict(zip(("export", "stored"), folders))[export] / "history.csv")
+    assert len(full) == STEPS + 1 and exported[-1, 0] == STEPS
+    assert np.count_nonzero(exported[:, 0] < 1000) >= 200  # the convergence, not a straight line
+    improved = np.flatnonzero(full[1:, 2] < full[:-1, 2]) + 1
+    assert len(improved) > 20
+    kept = np.isin(exported[:, 0], full[improved, 0])
+    np.testing.assert_array_equal(exported[kept, 0], full[improved, 0])  # every improvement, at its step
+    np.testing.assert_array_equal(exported[kept, 2], full[improved, 2])  # with its best loss
+    # Between improvements the best loss is flat, so the exported curve is the full one.
+    np.testing.assert_array_equal(exported[:, 2], full[exported[:, 0].astype(int), 2])
+
+
+def test_the_exported_loss_figure_has_a_log_scaled_step_axis(long_run):
+    _, export, _ = long_run
+    svg = (export / "loss.svg").read_text()
+    assert "step + 1" in svg  # the log axis's label (step 0 is drawn at 1)
