@@ -29,7 +29,6 @@ for _name, _folder in TEMP_FOLDERS.items():
     _folder.mkdir(parents=True, exist_ok=True)
     os.environ[_name] = str(_folder)
 
-import numpy as np
 import pytest
 
 from metalearn_gui.core.learners import learner_class
@@ -46,18 +45,6 @@ def make_learner():
         )
 
     return build
-
-
-def run_all(learner, seed=0, max_steps=None):
-    """Reset and advance to the end; returns the chunks (step 0's first)."""
-    chunks = [learner.reset(seed)]
-    while learner.status.value == "running":
-        chunks.append(learner.advance(max_steps))
-    return chunks
-
-
-def history(chunks, field):
-    return np.concatenate([getattr(c, field) for c in chunks])
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import history, run_all
+from run_helpers import history, run_all
 from metalearn_gui.core.hyperparams import HyperParamError
 from metalearn_gui.core.learners import LEARNER_NAMES, Status, learner_class
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import run_all
+from run_helpers import run_all
 from metalearn_gui.core.learners import Status
 
 

@@ -7,8 +7,7 @@ import pytest
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig, summarize
 
-#: The step after which the genetic run's sigma changes, and the change itself.
-CHANGE_STEP, CHANGE = 10, ("sigma", 0.1, 0.05)
+from export_runs import CHANGE, CHANGE_STEP
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from conftest import CHANGE, CHANGE_STEP
+from export_runs import CHANGE, CHANGE_STEP
 from metalearn_gui.cli import main as cli_main
 from metalearn_gui.core.history import History
 from metalearn_gui.core.record import RunRecord
