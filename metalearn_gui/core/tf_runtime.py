@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 from types import ModuleType
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,19 @@ def get_tf() -> ModuleType:
                 log.debug("TensorFlow already initialised; keeping its thread settings")
             _tf = tf
         return _tf
+
+
+def pooled_function(python_function: Callable, **options: Any) -> Any:
+    """``tf.function(python_function, **options)`` for a kit of :mod:`.learners.graph_pool`.
+
+    Each kit (one per problem shape) traces its functions once, by design; TensorFlow's
+    frequent-retracing warning counts the traces of every kit's copy of the same code
+    together and would report a user switching between a few problems as retracing.
+    Tests count each function's traces instead (``experimental_get_tracing_count``).
+    """
+    function = get_tf().function(python_function, **options)
+    function._omit_frequent_tracing_warning = True  # the flag TF sets for restored functions
+    return function
 
 
 def tf_loaded() -> bool:

@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import Callable, Mapping
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QToolButton, QVBoxLayout, QWidget,
@@ -26,6 +26,7 @@ from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
 from metalearn_gui.ui.about import about_text, app_icon
+from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
@@ -47,6 +48,12 @@ DRAW_ORDER = ("loss_plot", "theta_plot", "loss_plot", "landscape_plot", "loss_pl
 PLOTS = ("loss_plot", "theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
 RUNS_DOCK_HEIGHT = 190
+#: What a first launch shows: the headline learner on a 2-D problem whose landscape shows
+#: the whole trajectory, converging visibly within seconds.
+FIRST_RUN = RunConfig("neural", "rosenbrock", 2, steps=None)
+#: The first window's size where the screen allows; else this share of the screen.
+DEFAULT_SIZE = QSize(1280, 800)
+SCREEN_SHARE = 0.9
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
     "info": ("#2b6cb0", "white"),
@@ -91,12 +98,27 @@ class Banner(QFrame):
             self.hide()
 
 
+def available_geometries() -> list[QRect]:
+    """The screens' areas a window may use (without panels and docks), primary first."""
+    primary = QGuiApplication.primaryScreen()
+    screens = [primary] + [screen for screen in QGuiApplication.screens() if screen is not primary]
+    return [screen.availableGeometry() for screen in screens if screen is not None] or [QRect(QPoint(0, 0),
+                                                                                                DEFAULT_SIZE)]
+
+
+def fits_screens(geometry: QRect) -> bool:
+    """Whether ``geometry`` lies whole on one of the screens' available areas."""
+    return any(area.contains(geometry) for area in available_geometries())
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
-                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
+    def __init__(self, learner: str = FIRST_RUN.learner, objective: str = FIRST_RUN.objective,
+                 dim: int | None = FIRST_RUN.dim, seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
                  data_dir: Path | None = None) -> None:
         super().__init__()
         apply_palette()
+        self.collector = GuiThreadCollector(self)  # before any worker thread exists
+        self.collector.start()
         self.controller = RunController(self)
         #: The run history's folder (``--data-dir``, ``$METALEARN_GUI_DATA_DIR`` or the platform's).
         self.data_dir = resolve_data_dir(data_dir)
@@ -111,6 +133,9 @@ class MainWindow(QMainWindow):
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
+        #: Told in a box once the window has painted (a damaged settings file…).
+        self.settings_notice_text = ""
+        self.settings_notice: QMessageBox | None = None
         self._turn = 0  # where in DRAW_ORDER the next frame looks first
         self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed, hyperparameters)
@@ -136,6 +161,10 @@ class MainWindow(QMainWindow):
     def _on_first_paint(self) -> None:
         if not self.isVisible():  # closed before the event loop came round
             return
+        if self.settings_notice_text:
+            self.settings_notice = QMessageBox(QMessageBox.Icon.Warning, "Saved settings", self.settings_notice_text,
+                                               parent=self)
+            self.settings_notice.open()  # not exec(): the window goes on behind it
         self._open_run_store()
         self._send_recording()
         self._prepare()
@@ -171,20 +200,34 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------
     @classmethod
     def from_last_session(cls, data_dir: Path | None = None) -> MainWindow:
-        """The window as the user left it: configuration, speed and geometry."""
-        config, speed_index, geometry = load_session()
+        """The window as the user left it: configuration, speed and geometry (where it still
+        fits the screens: a laptop after a large monitor gets the first-launch size)."""
+        session = load_session()
+        config = session.config
         window = (cls(data_dir=data_dir) if config is None else
                   cls(config.learner, config.objective, config.dim, config.seed, config.hyperparameters, data_dir))
-        if speed_index is not None and 0 <= speed_index <= window.panel.speed_slider.maximum():
-            window.panel.speed_slider.setValue(speed_index)
-        if geometry is not None:
-            window.restoreGeometry(geometry)
+        if session.speed_index is not None and 0 <= session.speed_index <= window.panel.speed_slider.maximum():
+            window.panel.speed_slider.setValue(session.speed_index)
+        if session.geometry is not None and window.restoreGeometry(session.geometry):
+            if not fits_screens(window.geometry()):
+                window.fit_to_screen()
+        window.settings_notice_text = session.notice
         return window
+
+    def fit_to_screen(self) -> None:
+        """The first-launch size: at most :data:`SCREEN_SHARE` of the available screen area
+        (within :data:`DEFAULT_SIZE`), centred on it."""
+        available = available_geometries()[0]
+        width = min(DEFAULT_SIZE.width(), int(available.width() * SCREEN_SHARE))
+        height = min(DEFAULT_SIZE.height(), int(available.height() * SCREEN_SHARE))
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self.resize(width, height)
+        self.move(available.center() - QPoint(width // 2, height // 2))
 
     def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int,
                   hyperparameters: Mapping[str, Value] | None) -> None:
         self.setWindowIcon(app_icon())
-        self.resize(QSize(1280, 800))
+        self.fit_to_screen()
         self.panel = ControlPanel(learner, objective, dim, seed, hyperparameters)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
@@ -343,6 +386,8 @@ class MainWindow(QMainWindow):
             self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
             self.record.status = state.summary.get("status", "running")
         self.panel.show_values(state.hp, state.pending)
+        if state.spec is not None:
+            self.panel.mark_run(state.spec)
         if self._after_pause is not None and state.phase != "running":
             export, self._after_pause = self._after_pause, None
             QTimer.singleShot(0, lambda: export(self.record))
@@ -493,4 +538,5 @@ class MainWindow(QMainWindow):
             self.runs_panel.refresh_timer.stop()
         if self.store is not None:
             self.store.close()
+        self.collector.stop()
         super().closeEvent(event)

@@ -83,7 +83,11 @@ def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
 
 def set_log_y(plot: pg.PlotItem, log_y: bool, label: str) -> None:
     """Log or linear y, labelled ``label``."""
-    plot.setLogMode(y=log_y)
+    if plot.getAxis("left").logMode != log_y:
+        plot.setLogMode(y=log_y)
+        # The view keeps its range across the switch: a linear 0…500 read as exponents
+        # overflowed 10**500 in pyqtgraph's SI-prefix check. The data sets the range next.
+        plot.getViewBox().setYRange(0, 1, padding=0)
     set_label(plot, "left", label)
 
 
