@@ -538,5 +538,6 @@ class MainWindow(QMainWindow):
             self.runs_panel.refresh_timer.stop()
         if self.store is not None:
             self.store.close()
+        self.statusBar().clearMessage()  # and its timer
         self.collector.stop()
         super().closeEvent(event)

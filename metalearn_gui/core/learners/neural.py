@@ -37,7 +37,10 @@ class NeuralLearner(Learner):
         "μ − κσ in a trust region, one true evaluation per step"
     )
     uses_tensorflow = True
-    max_block = 1 << 20
+    #: One step per block, so a time-bounded chunk ends within a step of its deadline: the
+    #: base class sizes a block by the last one's speed, and a step costs ~1,000× more once
+    #: the model steers than in the random design (seconds-long chunks froze the controls).
+    max_block = 1
     optional_extras = frozenset({"predicted_mean", "predicted_spread", "model_nll"})
     hyperparams = (
         HyperParam(
