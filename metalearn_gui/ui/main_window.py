@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import Callable, Mapping
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QToolButton, QVBoxLayout, QWidget,
@@ -25,6 +25,7 @@ from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
+from metalearn_gui.ui import screen
 from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
@@ -51,9 +52,6 @@ RUNS_DOCK_HEIGHT = 190
 #: What a first launch shows: the headline learner on a 2-D problem whose landscape shows
 #: the whole trajectory, converging visibly within seconds.
 FIRST_RUN = RunConfig("neural", "rosenbrock", 2, steps=None)
-#: The first window's size where the screen allows; else this share of the screen.
-DEFAULT_SIZE = QSize(1280, 800)
-SCREEN_SHARE = 0.9
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
     "info": ("#2b6cb0", "white"),
@@ -96,19 +94,6 @@ class Banner(QFrame):
         if kind is None or self.kind == kind:
             self.kind = ""
             self.hide()
-
-
-def available_geometries() -> list[QRect]:
-    """The screens' areas a window may use (without panels and docks), primary first."""
-    primary = QGuiApplication.primaryScreen()
-    screens = [primary] + [screen for screen in QGuiApplication.screens() if screen is not primary]
-    return [screen.availableGeometry() for screen in screens if screen is not None] or [QRect(QPoint(0, 0),
-                                                                                                DEFAULT_SIZE)]
-
-
-def fits_screens(geometry: QRect) -> bool:
-    """Whether ``geometry`` lies whole on one of the screens' available areas."""
-    return any(area.contains(geometry) for area in available_geometries())
 
 
 class MainWindow(QMainWindow):
@@ -209,20 +194,17 @@ class MainWindow(QMainWindow):
         if session.speed_index is not None and 0 <= session.speed_index <= window.panel.speed_slider.maximum():
             window.panel.speed_slider.setValue(session.speed_index)
         if session.geometry is not None and window.restoreGeometry(session.geometry):
-            if not fits_screens(window.geometry()):
+            if not screen.fits_screens(window.geometry()):
                 window.fit_to_screen()
         window.settings_notice_text = session.notice
         return window
 
     def fit_to_screen(self) -> None:
-        """The first-launch size: at most :data:`SCREEN_SHARE` of the available screen area
-        (within :data:`DEFAULT_SIZE`), centred on it."""
-        available = available_geometries()[0]
-        width = min(DEFAULT_SIZE.width(), int(available.width() * SCREEN_SHARE))
-        height = min(DEFAULT_SIZE.height(), int(available.height() * SCREEN_SHARE))
+        """The first launch's size and place (:func:`screen.first_geometry`)."""
+        geometry = screen.first_geometry()
         self.setWindowState(Qt.WindowState.WindowNoState)
-        self.resize(width, height)
-        self.move(available.center() - QPoint(width // 2, height // 2))
+        self.resize(geometry.size())
+        self.move(geometry.topLeft())
 
     def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int,
                   hyperparameters: Mapping[str, Value] | None) -> None:

@@ -173,13 +173,14 @@ def disagreement(window) -> str:
     return "; ".join(problems)
 
 
-def compiled_kits() -> int:
-    """Problem shapes compiled so far (TensorFlow keeps every compiled program: the memory
-    they take is a cache per shape the user visits, not a leak)."""
+def compiled_shapes() -> int:
+    """Problem shapes compiled so far. TensorFlow keeps every compiled program for good, so
+    the memory a shape's first compilation takes is a cache per shape the user visits; any
+    other growth (a shape compiled twice included) counts against the bound."""
     from metalearn_gui.core.learners.gradient import GRAPHS
     from metalearn_gui.core.learners.neural import MODELS
 
-    return GRAPHS.size() + MODELS.size()
+    return GRAPHS.shapes() + MODELS.shapes()
 
 
 def tracing_counts() -> dict[str, int]:
@@ -226,7 +227,7 @@ def test_monkey_drives_the_window(qtbot, tmp_path, capfd, caplog, monkeypatch):
         capfd.readouterr()  # TensorFlow's import banner (oneDNN) is not the monkey's doing
         compiling_mb = 0.0  # growth during actions that compiled a new problem shape
         for index in range(ACTIONS):
-            kits, rss = compiled_kits(), rss_mb()
+            shapes, rss = compiled_shapes(), rss_mb()
             done.append(monkey.act())
             where = f"after action {index} ({done[-1]}); last actions {done[-8:]}; {replay}"
             try:
@@ -236,7 +237,7 @@ def test_monkey_drives_the_window(qtbot, tmp_path, capfd, caplog, monkeypatch):
             assert not exceptions, f"{exceptions[0][1]!r} {where}"
             problem = disagreement(window)
             assert not problem, f"window and run disagree: {problem} {where}"
-            if compiled_kits() != kits:
+            if compiled_shapes() != shapes:
                 compiling_mb += rss_mb() - rss
         rss_after = rss_mb()
         window.close()
@@ -245,7 +246,7 @@ def test_monkey_drives_the_window(qtbot, tmp_path, capfd, caplog, monkeypatch):
     stderr = capfd.readouterr().err
     with capfd.disabled():
         print(f"\nmonkey: {ACTIONS} actions in {seconds:.0f} s, RSS {rss_before:.0f} → {rss_after:.0f} MB, of which "
-              f"{compiling_mb:+.0f} MB compiling {compiled_kits()} problem shapes and {growth:+.0f} MB else; "
+              f"{compiling_mb:+.0f} MB compiling {compiled_shapes()} problem shapes and {growth:+.0f} MB else; "
               f"seed {SEED}")
 
     assert not exceptions, f"{exceptions[0][1]!r}; {replay}"

@@ -11,7 +11,7 @@ from PySide6.QtCore import QRect, QSettings, QSize
 from ui_helpers import wait_phase
 
 from metalearn_gui.core.run import RunConfig
-from metalearn_gui.ui import main_window
+from metalearn_gui.ui import main_window, screen
 from metalearn_gui.ui.controls import SPEEDS
 from metalearn_gui.ui.main_window import MainWindow
 from metalearn_gui.ui.settings import APPLICATION, ORGANIZATION
@@ -56,7 +56,7 @@ def _write_settings(values: dict) -> Path:
 
 
 def _fake_screen(monkeypatch, *areas: QRect) -> None:
-    monkeypatch.setattr(main_window, "available_geometries", lambda: list(areas))
+    monkeypatch.setattr(screen, "available_geometries", lambda: list(areas))
 
 
 def test_a_stale_configuration_falls_back_to_the_defaults_quietly(qtbot):

@@ -55,6 +55,11 @@ class GraphPool(Generic[Kit]):
             return [entry[0] for entries in self._kits.values() for entry in entries]
 
     def size(self) -> int:
-        """How many kits were built (for tests: a shape is built once)."""
+        """How many kits were built."""
         with self._lock:
             return sum(len(entries) for entries in self._kits.values())
+
+    def shapes(self) -> int:
+        """How many different keys kits were built for."""
+        with self._lock:
+            return len(self._kits)
