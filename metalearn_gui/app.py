@@ -17,6 +17,7 @@ def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> i
     from metalearn_gui.resources import APP_ID
     from metalearn_gui.ui.about import app_icon
     from metalearn_gui.ui.main_window import APP_NAME, MainWindow
+    from metalearn_gui.ui.quit_signals import QuitOnSignals
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
@@ -27,5 +28,9 @@ def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> i
     window = MainWindow.from_last_session(data_dir)
     # Also on logout or app.quit(): join the worker; a running QThread at exit aborts.
     app.aboutToQuit.connect(window.controller.shutdown)
+    signals = QuitOnSignals(app, window)  # Ctrl+C, kill, a closed terminal: the run is kept
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        signals.uninstall()

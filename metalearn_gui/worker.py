@@ -156,7 +156,10 @@ class Worker(QObject):
             return
         while True:
             name, argument = command
-            self._guarded(getattr(self, f"_do_{name}"), argument)
+            try:
+                self._guarded(getattr(self, f"_do_{name}"), argument)
+            finally:
+                self.commands.task_done()  # RunController.idle() counts the commands still to do
             try:
                 command = self.commands.get_nowait()
             except queue.Empty:
@@ -213,8 +216,9 @@ class Worker(QObject):
         self._landscape_failed = False
         reuse = self._learner is not None and spec.same_problem(self._spec)
         self._held = None
-        if not reuse:  # drop the old learner first: a failed build must not leave it half-used
-            self._learner, self._population = None, None
+        if not reuse:  # drop the old learner first: a failed build must not leave it half-used,
+            # and its compiled TensorFlow state goes to the next learner of its shape (graph_pool)
+            self._learner, self._population, self._recorder = None, None, None
         self._spec = spec
         cls = learner_class(spec.learner)
         self._phase = "preparing"
@@ -485,6 +489,11 @@ class RunController(QObject):
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
+
+    def idle(self) -> bool:
+        """Whether every command sent so far has been carried out (its signals are posted;
+        the GUI thread has them once it processes its events)."""
+        return self.worker.commands.unfinished_tasks == 0
 
     def shutdown(self, timeout_ms: int = 1000) -> bool:
         """Stop and join the worker; True if it ended within ``timeout_ms``.

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from contextlib import contextmanager, nullcontext
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,19 @@ def _native_stderr_filtered() -> Iterator[None]:
             if kept:  # anything else (a Python warning, another thread's message) is shown
                 sys.stderr.write(kept)
                 sys.stderr.flush()
+
+
+def pooled_function(python_function: Callable, **options: Any) -> Any:
+    """``tf.function(python_function, **options)`` for a kit of :mod:`.learners.graph_pool`.
+
+    Each kit (one per problem shape) traces its functions once, by design; TensorFlow's
+    frequent-retracing warning counts the traces of every kit's copy of the same code
+    together and would report a user switching between a few problems as retracing.
+    Tests count each function's traces instead (``experimental_get_tracing_count``).
+    """
+    function = get_tf().function(python_function, **options)
+    function._omit_frequent_tracing_warning = True  # the flag TF sets for restored functions
+    return function
 
 
 def tf_loaded() -> bool:

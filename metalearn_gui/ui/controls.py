@@ -192,10 +192,13 @@ class ControlPanel(QWidget):
         self.controls: dict[str, HyperParamControl] = {}
         #: Hyper-parameter values the rows show when next built (else the defaults).
         self._wanted: dict[str, Value] = {}
+        self._run: RunConfig | None = None  # the run on screen, see mark_run
         self._setup_ui()
         self._show_problem(RunConfig(learner, objective, dim, None, seed, hyperparameters or {}))
         self.learner_box.currentIndexChanged.connect(self._on_problem_changed)
         self.objective_box.currentIndexChanged.connect(self._on_problem_changed)
+        self.dim_box.valueChanged.connect(self._mark_pending_problem)
+        self.seed_box.valueChanged.connect(self._mark_pending_problem)
 
     def _setup_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -275,6 +278,19 @@ class ControlPanel(QWidget):
             elif name in values:
                 control.set_value(values[name])
             control.set_pending(name in pending)
+
+    def mark_run(self, run: RunConfig) -> None:
+        """The run the plots show: a D or seed that differs from it waits for a reset, and is
+        marked so (as a hyper-parameter that applies on reset is)."""
+        self._run = run
+        self._mark_pending_problem()
+
+    def _mark_pending_problem(self) -> None:
+        for box, value in ((self.dim_box, self._run and self._run.dim), (self.seed_box, self._run and self._run.seed)):
+            pending = self._run is not None and box.value() != value
+            if bool(box.property("pending")) != pending:
+                box.setProperty("pending", pending)
+                box.setStyleSheet("QSpinBox { font-style: italic; }" if pending else "")
 
     def show_config(self, config: RunConfig) -> None:
         """Show a whole configuration (a run reloaded from the history, the last session's)

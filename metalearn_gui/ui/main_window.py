@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Mapping
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
@@ -25,7 +25,9 @@ from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
+from metalearn_gui.ui import screen
 from metalearn_gui.ui.about import about_text, app_icon
+from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
@@ -49,6 +51,9 @@ APP_NAME = "metalearn-gui"
 #: An objective (not built in) that has not answered for this long is told about, once.
 UNANSWERED_SECONDS = 10
 RUNS_DOCK_HEIGHT = 190
+#: What a first launch shows: the headline learner on a 2-D problem whose landscape shows
+#: the whole trajectory, converging visibly within seconds.
+FIRST_RUN = RunConfig("neural", "rosenbrock", 2, steps=None)
 #: Banner looks: (background, text) per kind; mid-tones that read on light and dark.
 BANNER_STYLES = {
     "info": ("#2b6cb0", "white"),
@@ -94,11 +99,13 @@ class Banner(QFrame):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
-                 seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
+    def __init__(self, learner: str = FIRST_RUN.learner, objective: str = FIRST_RUN.objective,
+                 dim: int | None = FIRST_RUN.dim, seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
                  data_dir: Path | None = None) -> None:
         super().__init__()
         apply_palette()
+        self.collector = GuiThreadCollector(self)  # before any worker thread exists
+        self.collector.start()
         self.controller = RunController(self)
         #: The run history's folder (``--data-dir``, ``$METALEARN_GUI_DATA_DIR`` or the platform's).
         self.data_dir = resolve_data_dir(data_dir)
@@ -113,6 +120,9 @@ class MainWindow(QMainWindow):
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
+        #: Told in a box once the window has painted (a damaged settings file…).
+        self.settings_notice_text = ""
+        self.settings_notice: QMessageBox | None = None
         self._turn = 0  # where in DRAW_ORDER the next frame looks first
         self._stale: set = set()  # plots with data they have not drawn yet
         self._setup_ui(learner, objective, dim, seed, hyperparameters)
@@ -143,6 +153,10 @@ class MainWindow(QMainWindow):
     def _on_first_paint(self) -> None:
         if not self.isVisible():  # closed before the event loop came round
             return
+        if self.settings_notice_text:
+            self.settings_notice = QMessageBox(QMessageBox.Icon.Warning, "Saved settings", self.settings_notice_text,
+                                               parent=self)
+            self.settings_notice.open()  # not exec(): the window goes on behind it
         self._open_run_store()
         self._send_recording()
         self._prepare()
@@ -178,21 +192,32 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------
     @classmethod
     def from_last_session(cls, data_dir: Path | None = None) -> MainWindow:
-        """The window as the user left it: configuration, speed, geometry and step axis."""
-        config, speed_index, geometry, log_x = load_session()
+        """The window as the user left it: configuration, speed, step axis and geometry (where
+        it still fits the screens: a laptop after a large monitor gets the first-launch size)."""
+        session = load_session()
+        config = session.config
         window = (cls(data_dir=data_dir) if config is None else
                   cls(config.learner, config.objective, config.dim, config.seed, config.hyperparameters, data_dir))
-        if speed_index is not None and 0 <= speed_index <= window.panel.speed_slider.maximum():
-            window.panel.speed_slider.setValue(speed_index)
-        if geometry is not None:
-            window.restoreGeometry(geometry)
-        window.log_x_action.setChecked(log_x)
+        if session.speed_index is not None and 0 <= session.speed_index <= window.panel.speed_slider.maximum():
+            window.panel.speed_slider.setValue(session.speed_index)
+        if session.geometry is not None and window.restoreGeometry(session.geometry):
+            if not screen.fits_screens(window.geometry()):
+                window.fit_to_screen()
+        window.log_x_action.setChecked(session.log_x)
+        window.settings_notice_text = session.notice
         return window
+
+    def fit_to_screen(self) -> None:
+        """The first launch's size and place (:func:`screen.first_geometry`)."""
+        geometry = screen.first_geometry()
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self.resize(geometry.size())
+        self.move(geometry.topLeft())
 
     def _setup_ui(self, learner: str, objective: str, dim: int | None, seed: int,
                   hyperparameters: Mapping[str, Value] | None) -> None:
         self.setWindowIcon(app_icon())
-        self.resize(QSize(1280, 800))
+        self.fit_to_screen()
         self.panel = ControlPanel(learner, objective, dim, seed, hyperparameters)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
@@ -363,6 +388,8 @@ class MainWindow(QMainWindow):
             self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
             self.record.status = state.summary.get("status", "running")
         self.panel.show_values(state.hp, state.pending)
+        if state.spec is not None:
+            self.panel.mark_run(state.spec)
         if self._after_pause is not None and state.phase != "running":
             export, self._after_pause = self._after_pause, None
             QTimer.singleShot(0, lambda: export(self.record))
@@ -527,4 +554,6 @@ class MainWindow(QMainWindow):
             self.runs_panel.refresh_timer.stop()
         if self.store is not None:
             self.store.close()
+        self.statusBar().clearMessage()  # and its timer
+        self.collector.stop()
         super().closeEvent(event)

@@ -28,3 +28,15 @@ def run_for_steps(qtbot, window, steps, timeout=TF_TIMEOUT_MS):
     qtbot.waitUntil(lambda: current_step(window) >= start + steps, timeout=timeout)
     window.start_action.trigger()
     wait_phase(qtbot, window, "paused")
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux), after handing freed heap back to the
+    system: glibc keeps freed memory in per-thread arenas, which made RSS jump by tens of MB
+    between identical runs."""
+    import ctypes
+    import os
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20

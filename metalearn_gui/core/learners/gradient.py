@@ -4,7 +4,8 @@ A chunk of steps runs inside one XLA-compiled ``tf.while_loop`` (per-call
 overhead, ~0.3 ms a call with TF 2.21, would cap it at ~3,500 steps/s). Live
 hyper-parameters are ``tf.Variable``s assigned between chunks, so changing α never
 retraces; the compiled function takes the step count as a tensor and always
-returns buffers of ``max_block`` rows, so it is traced once per learner.
+returns buffers of ``max_block`` rows, so it is traced once per objective, D and
+optimizer in a process (:mod:`.graph_pool`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numpy as np
 
 from metalearn_gui.core.hyperparams import HyperParam
 from metalearn_gui.core.learners.base import Learner, Rows
-from metalearn_gui.core.tf_runtime import get_tf
+from metalearn_gui.core.learners.graph_pool import GraphPool
+from metalearn_gui.core.tf_runtime import get_tf, pooled_function
 
 ADAM_BETA2 = 0.999
 ADAM_EPSILON = 1e-8
@@ -45,37 +47,86 @@ class GradientLearner(Learner):
 
     def __init__(self, objective, hyperparameters=None, *, max_steps=None) -> None:
         super().__init__(objective, hyperparameters, max_steps=max_steps)
-        self._graph_optimizer: str | None = None
+        self._graphs: _Graphs | None = None
 
     def divergence_hint(self) -> str:
         return f"Try a smaller learning rate α (now {self.hp['alpha']:g})."
 
     def _apply_live(self, name, value):
         if name == "alpha":
-            self._alpha.assign(value)
+            self._graphs.alpha.assign(value)
         elif name == "beta":
-            self._beta.assign(value)
+            self._graphs.beta.assign(value)
 
-    # -- TensorFlow state --------------------------------------------------------------
-    def _build(self) -> None:
-        """Create variables and the compiled chunk function (once per optimizer)."""
+    # -- Learner -------------------------------------------------------------------------
+    def _reset(self, seed):
         tf = get_tf()
-        dim, f64 = self.objective.dim, tf.float64
-        self._theta = tf.Variable(tf.zeros(dim, f64))
-        self._grad = tf.Variable(tf.zeros(dim, f64))
-        self._first = tf.Variable(tf.zeros(dim, f64))  # momentum / Adam first moment
-        self._second = tf.Variable(tf.zeros(dim, f64))  # Adam second moment
-        self._count = tf.Variable(tf.constant(0, tf.int64))  # evaluations so far
-        self._noise_seed = tf.Variable(tf.constant(0, tf.int64))
-        self._alpha = tf.Variable(tf.constant(0.0, f64))
-        self._beta = tf.Variable(tf.constant(0.0, f64))
-        self._evaluate = tf.function(self._value_and_grad, jit_compile=True)
-        self._chunk = tf.function(self._chunk_graph, jit_compile=True)
-        self._graph_optimizer = self.hp["optimizer"]
+        key = (type(self.objective), self.objective.dim, self.hp["optimizer"], self.max_block)
+        if self._graphs is not None and self._graphs.key != key:
+            GRAPHS.release(self._graphs)
+        graphs = self._graphs = GRAPHS.acquire(key, self)
+        if graphs.objective is None:  # new: compile the chunk now (0 steps), so stepping never stalls
+            graphs.objective = self.objective
+            graphs.chunk(tf.constant(0, tf.int32))
+        rng = np.random.default_rng(seed)
+        theta0 = self.objective.initial_theta(rng)
+        zeros = np.zeros(self.objective.dim)
+        graphs.theta.assign(theta0)
+        graphs.first.assign(zeros)
+        graphs.second.assign(zeros)
+        graphs.count.assign(0)
+        graphs.noise_seed.assign(seed)
+        graphs.alpha.assign(self.hp["alpha"])
+        graphs.beta.assign(self.hp["beta"])
+        loss, grad = graphs.evaluate(tf.constant(theta0), tf.constant(0, tf.int64))
+        graphs.grad.assign(grad)
+        self._evaluated = 1  # one evaluation per step, plus step 0's
+        return Rows(
+            np.array([loss.numpy()]), theta0[None, :], np.array([1]),
+            {"grad_norm": np.array([np.linalg.norm(grad.numpy())])},
+        )
+
+    def _run(self, count):
+        tf = get_tf()
+        losses, thetas, norms = self._graphs.chunk(tf.constant(count, tf.int32))
+        done, self._evaluated = self._evaluated, self._evaluated + count
+        return Rows(
+            losses.numpy()[:count],
+            thetas.numpy()[:count],
+            done + np.arange(1, count + 1),
+            {"grad_norm": norms.numpy()[:count]},
+        )
+
+    def _converged(self, rows):
+        # A vanishing gradient stops every optimizer here (Adam's ratio included).
+        return bool(rows.extras["grad_norm"][-1] < 1e-12)
+
+
+class _Graphs:
+    """The variables and compiled functions of one (objective class, D, optimizer, block):
+    a chunk of steps runs inside one XLA-compiled ``tf.while_loop``. Objectives of one
+    class and D are interchangeable (they are built from D alone), so learners share it."""
+
+    def __init__(self, key) -> None:
+        tf = get_tf()
+        _, dim, self.optimizer, self.max_block = self.key = key
+        self.objective = None  # set by the first learner, before the first trace
+        f64 = tf.float64
+        self.theta = tf.Variable(tf.zeros(dim, f64))
+        self.grad = tf.Variable(tf.zeros(dim, f64))
+        self.first = tf.Variable(tf.zeros(dim, f64))  # momentum / Adam first moment
+        self.second = tf.Variable(tf.zeros(dim, f64))  # Adam second moment
+        self.count = tf.Variable(tf.constant(0, tf.int64))  # evaluations so far
+        self.noise_seed = tf.Variable(tf.constant(0, tf.int64))
+        self.alpha = tf.Variable(tf.constant(0.0, f64))
+        self.beta = tf.Variable(tf.constant(0.0, f64))
+
+        self.evaluate = pooled_function(self._value_and_grad, jit_compile=True)
+        self.chunk = pooled_function(self._chunk_graph, jit_compile=True)
 
     def _value_and_grad(self, theta, count):
         tf = get_tf()
-        seed = tf.stack([self._noise_seed, count])
+        seed = tf.stack([self.noise_seed, count])
         with tf.GradientTape() as tape:
             tape.watch(theta)
             loss = self.objective.loss_tf(theta, seed)
@@ -84,7 +135,7 @@ class GradientLearner(Learner):
     def _update(self, grad, first, second, count):
         """One optimizer step's direction u and new moments (graph code)."""
         tf = get_tf()
-        optimizer, beta = self.hp["optimizer"], self._beta
+        optimizer, beta = self.optimizer, self.beta
         if optimizer == "sgd":
             return grad, first, second
         first = beta * first + (grad if optimizer == "momentum" else (1.0 - beta) * grad)
@@ -98,12 +149,12 @@ class GradientLearner(Learner):
 
     def _chunk_graph(self, steps):
         tf = get_tf()
-        dim, size = self.objective.dim, self.max_block
+        dim, size = self.theta.shape[0], self.max_block
 
         def body(i, theta, grad, first, second, count, losses, thetas, norms):
             count = count + 1  # also the number of updates, as Adam's bias correction needs
             direction, first, second = self._update(grad, first, second, count)
-            theta = theta - self._alpha * direction
+            theta = theta - self.alpha * direction
             loss, grad = self._value_and_grad(theta, count)
             return (
                 i + 1, theta, grad, first, second, count,
@@ -114,57 +165,19 @@ class GradientLearner(Learner):
             return tf.TensorArray(tf.float64, size=size, element_shape=shape)
 
         start = (
-            tf.constant(0), self._theta.read_value(), self._grad.read_value(),
-            self._first.read_value(), self._second.read_value(), self._count.read_value(),
+            tf.constant(0), self.theta.read_value(), self.grad.read_value(),
+            self.first.read_value(), self.second.read_value(), self.count.read_value(),
             new_array(()), new_array((dim,)), new_array(()),
         )
         _, theta, grad, first, second, count, losses, thetas, norms = tf.while_loop(
             lambda i, *_: i < steps, body, start, maximum_iterations=size
         )
-        self._theta.assign(theta)
-        self._grad.assign(grad)
-        self._first.assign(first)
-        self._second.assign(second)
-        self._count.assign(count)
+        self.theta.assign(theta)
+        self.grad.assign(grad)
+        self.first.assign(first)
+        self.second.assign(second)
+        self.count.assign(count)
         return losses.stack(), thetas.stack(), norms.stack()
 
-    # -- Learner -------------------------------------------------------------------------
-    def _reset(self, seed):
-        tf = get_tf()
-        fresh = self._graph_optimizer != self.hp["optimizer"]
-        if fresh:
-            self._build()
-        rng = np.random.default_rng(seed)
-        theta0 = self.objective.initial_theta(rng)
-        zeros = np.zeros(self.objective.dim)
-        self._theta.assign(theta0)
-        self._first.assign(zeros)
-        self._second.assign(zeros)
-        self._count.assign(0)
-        self._noise_seed.assign(seed)
-        self._alpha.assign(self.hp["alpha"])
-        self._beta.assign(self.hp["beta"])
-        loss, grad = self._evaluate(tf.constant(theta0), tf.constant(0, tf.int64))
-        self._grad.assign(grad)
-        self._evaluated = 1  # one evaluation per step, plus step 0's
-        if fresh:  # compile the chunk now (0 steps), so that stepping is never stalled by it
-            self._chunk(tf.constant(0, tf.int32))
-        return Rows(
-            np.array([loss.numpy()]), theta0[None, :], np.array([1]),
-            {"grad_norm": np.array([np.linalg.norm(grad.numpy())])},
-        )
 
-    def _run(self, count):
-        tf = get_tf()
-        losses, thetas, norms = self._chunk(tf.constant(count, tf.int32))
-        done, self._evaluated = self._evaluated, self._evaluated + count
-        return Rows(
-            losses.numpy()[:count],
-            thetas.numpy()[:count],
-            done + np.arange(1, count + 1),
-            {"grad_norm": norms.numpy()[:count]},
-        )
-
-    def _converged(self, rows):
-        # A vanishing gradient stops every optimizer here (Adam's ratio included).
-        return bool(rows.extras["grad_norm"][-1] < 1e-12)
+GRAPHS: GraphPool[_Graphs] = GraphPool(_Graphs)

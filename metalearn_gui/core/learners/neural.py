@@ -16,8 +16,9 @@ import numpy as np
 
 from metalearn_gui.core.hyperparams import HyperParam
 from metalearn_gui.core.learners.base import Learner, Rows
+from metalearn_gui.core.learners.graph_pool import GraphPool
 from metalearn_gui.core.learners.surrogate import Surrogate
-from metalearn_gui.core.tf_runtime import get_tf
+from metalearn_gui.core.tf_runtime import get_tf, pooled_function
 
 #: Observations used in one fit: the nearest ones to the trust region's centre.
 FIT_CAPACITY = 128
@@ -36,7 +37,10 @@ class NeuralLearner(Learner):
         "μ − κσ in a trust region, one true evaluation per step"
     )
     uses_tensorflow = True
-    max_block = 1 << 20
+    #: One step per block, so a time-bounded chunk ends within a step of its deadline: the
+    #: base class sizes a block by the last one's speed, and a step costs ~1,000× more once
+    #: the model steers than in the random design (seconds-long chunks froze the controls).
+    max_block = 1
     optional_extras = frozenset({"predicted_mean", "predicted_spread", "model_nll"})
     hyperparams = (
         HyperParam(
@@ -71,6 +75,10 @@ class NeuralLearner(Learner):
         ),
     )
 
+    def __init__(self, objective, hyperparameters=None, *, max_steps=None) -> None:
+        super().__init__(objective, hyperparameters, max_steps=max_steps)
+        self._kit: _ModelKit | None = None
+
     def divergence_hint(self) -> str:
         return f"Try a smaller trust-region radius (now {self.hp['trust']:g}) or step α."
 
@@ -92,13 +100,12 @@ class NeuralLearner(Learner):
         self._design = self.objective.initial_theta(
             np.random.default_rng(design_seed), int(self.hp["initial"])
         )
-        self._model = Surrogate(dim, int(self.hp["width"]), np.random.default_rng(model_seed),
-                                capacity=FIT_CAPACITY)
-        self._descent = _ModelDescent(self._model)
-        # Compile the fit and trace the descent now (0 epochs changes no weight), so
-        # the first steps are not stalled by seconds of XLA work.
-        self._model.fit(np.zeros((1, dim)), np.zeros(1), epochs=0)
-        self._descent(np.zeros((DESCENT_STARTS, dim)), self.hp["alpha"], self.hp["kappa"])
+        key = (dim, int(self.hp["width"]))
+        if self._kit is not None and self._kit.key != key:
+            MODELS.release(self._kit)
+        self._kit = MODELS.acquire(key, self)
+        self._model, self._descent = self._kit.model, self._kit.descent
+        self._model.reinitialise(np.random.default_rng(model_seed))
         self._thetas = np.empty((0, dim))
         self._losses = np.empty(0)
         self._center_index = 0
@@ -232,7 +239,7 @@ class _ModelDescent:
         self._model = model
         self._alpha = tf.Variable(tf.constant(0.1, tf.float64))
         self._kappa = tf.Variable(tf.constant(1.0, tf.float64))
-        self._run = tf.function(self._graph)
+        self._run = pooled_function(self._graph)
 
     def _graph(self, x):
         tf = get_tf()
@@ -260,6 +267,23 @@ class _ModelDescent:
         self._kappa.assign(kappa)
         x, mean, spread = self._run(tf.constant(starts))
         return x.numpy(), float(mean), float(spread)
+
+
+class _ModelKit:
+    """A model of one (D, width) and its descent, traced and compiled once per process and
+    lent to one learner at a time (:mod:`.graph_pool`)."""
+
+    def __init__(self, key: tuple[int, int]) -> None:
+        self.key = dim, width = key
+        self.model = Surrogate(dim, width, np.random.default_rng(0), capacity=FIT_CAPACITY)
+        self.descent = _ModelDescent(self.model)
+        # Compile the fit and trace the descent now (0 epochs changes no weight), so
+        # the first steps are not stalled by seconds of XLA work.
+        self.model.fit(np.zeros((1, dim)), np.zeros(1), epochs=0)
+        self.descent(np.zeros((DESCENT_STARTS, dim)), 0.1, 1.0)
+
+
+MODELS: GraphPool[_ModelKit] = GraphPool(_ModelKit)
 
 
 def _in_unit_ball(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from metalearn_gui.core.tf_runtime import get_tf
+from metalearn_gui.core.tf_runtime import get_tf, pooled_function
 
 LOG_VAR_MIN, LOG_VAR_MAX = -9.0, 3.0
 ADAM_BETAS = (0.9, 0.999)
@@ -32,10 +32,11 @@ class Surrogate:
                  capacity: int = 128, learning_rate: float = 0.01) -> None:
         tf = get_tf()
         self.dim, self.width, self.members, self.capacity = dim, width, members, capacity
-        shapes = [(dim, width), (width,), (width, width), (width,), (width, 2), (2,)]
-        self.params = [tf.Variable(_init(rng, members, shape)) for shape in shapes]
+        self._shapes = [(dim, width), (width,), (width, width), (width,), (width, 2), (2,)]
+        self.params = [tf.Variable(tf.zeros((members, *shape), tf.float64)) for shape in self._shapes]
         self._moments = [tf.Variable(tf.zeros_like(p)) for p in self.params for _ in (0, 1)]
         self._adam_step = tf.Variable(tf.constant(0.0, tf.float64))
+        self.reinitialise(rng)
         self._learning_rate = learning_rate
         self._x = tf.Variable(tf.zeros((capacity, dim), tf.float64))
         self._y = tf.Variable(tf.zeros((capacity,), tf.float64))
@@ -44,9 +45,20 @@ class Surrogate:
         # XLA for the training loop (the costly part). Calls that read the weights
         # stay plain graphs: an XLA call reading variables another XLA call wrote
         # was recompiled (seconds) on every call here.
-        self._fit = tf.function(self._fit_graph, jit_compile=True)
-        self._predict = tf.function(self._predict_graph)
-        self._members_out = tf.function(self._members_graph)
+        # One model per (D, width) and process (neural.MODELS). Predictions take any
+        # number of rows: traced for the first two, then for rows of any count.
+        self._fit = pooled_function(self._fit_graph, jit_compile=True)
+        self._predict = pooled_function(self._predict_graph, reduce_retracing=True)
+        self._members_out = pooled_function(self._members_graph, reduce_retracing=True)
+
+    def reinitialise(self, rng: np.random.Generator) -> None:
+        """Fresh weights drawn from ``rng`` and a fresh optimiser: the model as new, without
+        tracing its functions again."""
+        for param, shape in zip(self.params, self._shapes):
+            param.assign(_init(rng, self.members, shape))
+        for moment in self._moments:
+            moment.assign(np.zeros(moment.shape))
+        self._adam_step.assign(0.0)
 
     # -- model --------------------------------------------------------------------------
     def _members_graph(self, x):

@@ -80,6 +80,10 @@ LOG_DECADES = 300.0
 Y_MARGIN = 0.05
 Y_HEADROOM = 0.5
 LEFT_AXIS_WIDTH = 56
+#: The least a followed range shows: whole steps from the start (not 0 … 1.5 around step 0),
+#: and whole decades on a log axis (within one, pyqtgraph labels every 2·10², 3·10²…).
+MIN_STEPS_SHOWN = 10
+MIN_DECADES_SHOWN = 3
 
 
 def set_label(plot: pg.PlotItem, side: str, text: str) -> None:
@@ -190,13 +194,16 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
     values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
     (view_x0, view_x1), (view_y0, view_y1) = view.viewRange()
     x0, x1 = float(x[0]), float(x[-1])
+    width = max(x1 - x0, MIN_STEPS_SHOWN)
     x_range = y_range = None
-    if x1 > view_x1 or x0 < view_x0 or (x1 - x0) < 0.5 * (view_x1 - view_x0):
-        x_range = (x0, x0 + max(x1 - x0, 1.0) * X_HEADROOM)
+    if x0 < view_x0 or x0 + width > view_x1 or width < 0.5 * (view_x1 - view_x0):
+        x_range = (x0, x0 + width * X_HEADROOM)
     if values.size:
         if log_y:
             values = np.log10(values)
         y0, y1 = float(values.min()), float(values.max())
+        if log_y and y1 - y0 < MIN_DECADES_SHOWN:
+            y0, y1 = (y0 + y1 - MIN_DECADES_SHOWN) / 2, (y0 + y1 + MIN_DECADES_SHOWN) / 2
         if y0 < view_y0 or y1 > view_y1 or (y1 - y0) < 0.5 * (view_y1 - view_y0):
             span = (y1 - y0) or (abs(y0) or 1.0)
             # More room on a side the data just crossed: it is heading that way.
