@@ -23,10 +23,10 @@ from metalearn_gui import __version__
 from metalearn_gui.core.landscape import true_landscape
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RunRecord
-from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
-from metalearn_gui.ui.plots.loss_plot import LossPlot
-from metalearn_gui.ui.plots.style import PlotPanel
-from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.plots.loss_plot import LossPlot
+from metalearn_gui.plots.style import PlotPanel
+from metalearn_gui.plots.theta_plot import ThetaPlot
 
 #: Figure size in logical pixels; a PNG at scale s is s times as many pixels.
 SIZE = (800, 500)

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import (
+from metalearn_gui.plots.style import (
     BEST, LOSS, SMOOTH, PlotPanel, finite_or_nan, follow_data, history_rows, mix, pen, plotted_steps, set_log_x,
     set_log_y, setup_plot,
 )

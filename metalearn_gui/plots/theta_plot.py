@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import (
+from metalearn_gui.plots.style import (
     SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
 )
 

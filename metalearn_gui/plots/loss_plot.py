@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import (
+from metalearn_gui.plots.style import (
     BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, history_rows, pen,
     plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
 )

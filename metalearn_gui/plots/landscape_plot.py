@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.core.landscape import Landscape
-from metalearn_gui.ui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
+from metalearn_gui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
 
 log = logging.getLogger(__name__)
 
