@@ -10,7 +10,15 @@ from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.plots.style import (
-    SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
+    SERIES,
+    PlotPanel,
+    follow_data,
+    history_rows,
+    pen,
+    plotted_steps,
+    set_label,
+    set_log_x,
+    setup_plot,
 )
 
 log = logging.getLogger(__name__)
