@@ -7,8 +7,8 @@ Pure numpy, so the window's worker (live, through the current θ) and the export
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -41,6 +41,13 @@ class Landscape:
     def is_curve(self) -> bool:
         return len(self.axes) == 1
 
+    @property
+    def model(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The model's picture ``(predicted, model_xs, model_ys)``, if there is one."""
+        if self.predicted is None or self.model_xs is None or self.model_ys is None:
+            return None
+        return self.predicted, self.model_xs, self.model_ys
+
 
 def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ...] = (0, 1),
                    grid: int = GRID, run_id: int = 0,
@@ -69,7 +76,7 @@ def grid_points(center: np.ndarray, axes: tuple[int, ...], xs: np.ndarray, ys: n
     the other coordinates as in ``center``; row-major, as :func:`grid_shape` reshapes them."""
     coordinates = [xs] if len(axes) == 1 else [g.ravel() for g in np.meshgrid(xs, ys)]
     thetas = np.repeat(np.asarray(center, dtype=float)[None, :], len(coordinates[0]), axis=0)
-    for axis, values in zip(axes, coordinates):
+    for axis, values in zip(axes, coordinates, strict=True):
         thetas[:, axis] = values
     return thetas
 

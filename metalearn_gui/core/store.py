@@ -16,16 +16,23 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import (
-    BASE_COLUMNS, EXACT_SHARE, THINNED_SHARE, History, as_rows, thin_rows, thin_table,
+    BASE_COLUMNS,
+    EXACT_SHARE,
+    THINNED_SHARE,
+    History,
+    as_rows,
+    thin_rows,
+    thin_table,
 )
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
@@ -137,6 +144,7 @@ class RunStore:
                  json.dumps(config.to_dict()), json.dumps(history.extra_names), __version__, source,
                  owner.pid, owner.host, owner.boot),
             ).lastrowid
+            assert run_id is not None  # set by the INSERT
             self._layouts[run_id] = (history.dim, history.extra_names)
             table = history.table()
             if len(table):
@@ -149,7 +157,7 @@ class RunStore:
         """Commit one chunk's rows, thinned to at most :meth:`_chunk_rows`."""
         if len(chunk) == 0:
             return
-        dim, extras = self._layout(run_id)
+        _, extras = self._layout(run_id)
         keep = thin_rows(chunk.step, chunk.loss, chunk.best_loss, self._chunk_rows(run_id))
         kept_extras = {name: np.asarray(chunk.extras[name]).reshape(len(chunk))[keep]
                        for name in extras if name in chunk.extras}
@@ -267,7 +275,7 @@ class RunStore:
             "SELECT first_step, rows FROM history WHERE run_id = ? ORDER BY first_step DESC", (run_id,)
         ).fetchall()
         exact = 0
-        for index, (first_step, rows) in enumerate(batches):
+        for index, (_, rows) in enumerate(batches):
             if exact >= self.capacity // EXACT_SHARE:
                 newest_exact_step = batches[index - 1][0]
                 break

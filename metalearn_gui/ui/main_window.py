@@ -30,11 +30,11 @@ from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
-from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
-from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
-from metalearn_gui.ui.plots.loss_plot import LossPlot
-from metalearn_gui.ui.plots.style import apply_palette
-from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.plots.learner_plot import LearnerPlot, history_extras
+from metalearn_gui.plots.loss_plot import LossPlot
+from metalearn_gui.plots.style import apply_palette
+from metalearn_gui.plots.theta_plot import ThetaPlot
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState

@@ -14,7 +14,7 @@ from ui_helpers import current_step, run_for_steps, wait_phase
 from metalearn_gui.core.history import History
 from metalearn_gui.core.learners import Chunk, Status
 from metalearn_gui.ui.main_window import MainWindow
-from metalearn_gui.ui.plots.loss_plot import LossPlot, moving_average
+from metalearn_gui.plots.loss_plot import LossPlot, moving_average
 from metalearn_gui.worker import MAX_CHUNK_ROWS, _merged, _thinned
 
 
