@@ -25,7 +25,7 @@ def test_ctrl_e_pauses_and_exports_the_bundle(make_window, qtbot, tmp_path, monk
 
     assert window.state.phase == "paused"  # figures, rows and summary describe one step
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
-    assert len(rows) == len(window.history)
+    assert [int(row["step"]) for row in rows[:21]] == list(range(21))  # every row, not the plots' thinned ones
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == current_step(window) == int(rows[-1]["step"])
     assert QImage(str(tmp_path / "loss.png")).width() == 2 * 800  # the 2× (print) scale
@@ -38,7 +38,8 @@ def test_single_figure_as_svg(make_window, qtbot, tmp_path, monkeypatch):
     window = make_window("gradient", "sphere", 3)
     target = tmp_path / "loss.svg"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
-    window.export_menu.export_figure(window.record, "loss")
+    window.export_menu.with_record(lambda record: window.export_menu.export_figure(record, "loss"))
+    qtbot.waitUntil(target.exists)
     svg = ET.parse(target).getroot()
     assert svg.tag.endswith("svg")
 
@@ -61,12 +62,13 @@ def test_unwritable_folder_gets_a_message_and_the_run_goes_on(make_window, qtbot
     qtbot.waitUntil(lambda: current_step(window) > 5)
 
 
-def test_export_before_the_first_step_is_drawn_says_so(make_window, qtbot, monkeypatch):
-    from metalearn_gui.core.history import History
-    from metalearn_gui.core.record import RunRecord
+def test_export_while_the_run_is_prepared_says_so(make_window, qtbot, monkeypatch):
+    from dataclasses import replace
+
+    from metalearn_gui.core.status import Status
 
     window = make_window("genetic", "sphere", 3)
-    window.record = RunRecord(window.spec(), History(3))  # as while a run is being prepared
+    window.state = replace(window.state, phase=Status.PREPARING)  # as while a run is being prepared
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: pytest.fail("asked for a folder"))
     window.export_menu.bundle_action.trigger()
     assert "Nothing to export yet" in window.statusBar().currentMessage()
