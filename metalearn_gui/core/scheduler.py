@@ -8,8 +8,8 @@ in the order they were added; then each draws its landscape if due. So N session
 full speed share the thread's time equally whatever their cost per step (a session whose
 step costs 10× more makes 10× fewer steps), and a round lasts about ``CHUNK_SECONDS``
 however many there are, so a command never waits longer than one chunk. A paced session
-takes only the steps its speed has allowed since its last chunk: what it leaves of its
-share shortens the round, so the others' next turns come sooner. A chunk ends at the
+takes only the steps its speed has allowed since its last chunk ended: what it leaves of
+its share shortens the round, so the others' next turns come sooner. A chunk ends at the
 first step (or block of steps) past its deadline, so a session overruns its share by at
 most one block. A landscape takes at most 1/``LANDSCAPE_COST_SHARE`` of its session's
 time (:meth:`RunSession.draw_landscape_if_due`).
@@ -58,7 +58,7 @@ class Scheduler:
     def serve(self) -> None:
         """Take commands and run rounds until stopped."""
         while not self._stopping:
-            self._take_commands(self.wait_seconds())
+            self.take_commands(self.wait_seconds())
             if not self._stopping:
                 self.run_round()
         log.debug("scheduler stopped")
@@ -76,7 +76,7 @@ class Scheduler:
         waits = [wait for session in self.sessions if (wait := session.wait_seconds()) is not None]
         return min(waits, default=None)
 
-    def _take_commands(self, wait: float | None) -> None:
+    def take_commands(self, wait: float | None) -> None:
         """Every command queued, waiting up to ``wait`` seconds for the first."""
         try:
             command = self.commands.get(timeout=wait) if wait != 0.0 else self.commands.get_nowait()

@@ -139,9 +139,9 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
     :class:`InputRejected`, any other error as a failed run; the thread keeps serving."""
 
     @functools.wraps(method)
-    def guarded(self: RunSession, *args: Any) -> None:
+    def guarded(self: RunSession, *args: Any, **kwargs: Any) -> None:
         try:
-            method(self, *args)
+            method(self, *args, **kwargs)
         except HyperParamError as error:
             self.on_event(InputRejected(str(error)))
             self._emit_state()
@@ -429,7 +429,7 @@ class RunSession:
             self._held = None
         with self._in_flight_lock:
             backlog = self._in_flight >= MAX_IN_FLIGHT
-        chunk = _thinned(chunk, MAX_CHUNK_ROWS)
+        chunk = thin_chunk(chunk, MAX_CHUNK_ROWS)
         if backlog and self.running and chunk.status is Status.RUNNING:
             self._held = chunk
             return
@@ -496,7 +496,7 @@ def _summary(learner: Learner | None, seconds: float) -> dict[str, Any]:
     return summarize(learner, seconds) if learner is not None and learner.seed is not None else {}
 
 
-def _thinned(chunk: Chunk, rows: int) -> Chunk:
+def thin_chunk(chunk: Chunk, rows: int) -> Chunk:
     """At most ``rows`` of the chunk's rows, by the history's rule (extremes and every
     improvement of the best loss kept)."""
     if len(chunk) <= rows:
