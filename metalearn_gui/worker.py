@@ -12,20 +12,18 @@ import functools
 import logging
 import sys
 import weakref
+from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.evaluation import Evaluation
+from metalearn_gui.core.events import ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.scheduler import Scheduler
-from metalearn_gui.core.session import (
-    ChunkMessage, Event, InputRejected, Notice, RecordCopy, Recording, RunFailed, RunSession, RunState,
-)
+from metalearn_gui.core.session import Recording, RunSession
 
-__all__ = ["CONTROLLERS", "ChunkMessage", "Landscape", "RecordCopy", "Recording", "RunController", "RunState",
-           "Worker"]
 log = logging.getLogger(__name__)
 
 #: The learners' numpy loops hold the GIL between small array operations; a shorter
@@ -93,7 +91,7 @@ class RunController(QObject):
         self._thread.start()
         CONTROLLERS.add(self)
 
-    def _post(self, command, *args) -> None:
+    def _post(self, command: Callable[..., None], *args: object) -> None:
         self.worker.scheduler.post(functools.partial(command, *args))
 
     def prepare(self, config: RunConfig) -> None:
@@ -130,8 +128,7 @@ class RunController(QObject):
         """Say so for every chunk received: the worker holds chunks back while two wait."""
         self._session.chunk_taken()
 
-    def unanswered(self) -> Evaluation | None:
-        """The evaluation an objective (not built in) is working on, if any."""
+    def unanswered(self) -> Evaluation | None:  # what a slow objective (not built in) works on
         return self._session.unanswered()
 
     def is_running(self) -> bool:

@@ -6,8 +6,8 @@ the learner, and its compiled graphs, when only the seed or values differ), star
 pauses and steps it, applies live hyper-parameter changes between chunks, paces it
 (steps per second, or as fast as possible), records it (run store and TensorBoard,
 through a :class:`RunRecorder`) and computes its landscape when due. What it produces
-goes to one callback, ``on_event``, as plain values (:data:`Event`): chunks, states,
-landscapes and messages, never the learner. The window's worker turns them into Qt
+goes to one callback, ``on_event``, as plain values (:mod:`metalearn_gui.core.events`):
+chunks, states, landscapes and messages, never the learner. The window's worker turns them into Qt
 signals; a test collects them in a list.
 
 Every method runs on the thread that drives the session (commands are taken between
@@ -24,18 +24,20 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
+from metalearn_gui.core.events import (
+    ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState,
+)
 from metalearn_gui.core.history import History, thin_rows
 from metalearn_gui.core.hyperparams import HyperParamError, Value
-from metalearn_gui.core.landscape import Landscape, compute_landscape
+from metalearn_gui.core.landscape import compute_landscape
 from metalearn_gui.core.learners import Chunk, Learner, learner_class
-from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.status import Status
@@ -62,76 +64,12 @@ LANDSCAPE_COST_SHARE = 10
 
 
 @dataclass(frozen=True)
-class RunState:
-    """Where a session stands, sent whenever it changes."""
-
-    #: Which of the session's runs this is (it counts preparations); every event of a
-    #: run carries it, so a consumer can drop what belongs to a run the user has left.
-    serial: int
-    config: RunConfig | None
-    phase: Status
-    hp: dict[str, Value]
-    pending: dict[str, Value]
-    changes: tuple[tuple[int, str, Value, Value], ...]
-    message: str = ""
-    tf_loaded: bool = False
-    #: Preparing this run imports TensorFlow (seconds, once per process).
-    loading_tensorflow: bool = False
-    #: The run's id in the run store (None until its first step is stored, or unstored).
-    record_id: int | None = None
-    #: :func:`summarize` of the run when it is not running (empty while it runs).
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Recording:
     """Where runs go: the run store's folder (None: not stored) and a TensorBoard log
     folder (None: no log)."""
 
     data_dir: Path | None
     tensorboard_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class ChunkMessage:
-    serial: int
-    chunk: Chunk
-    steps_per_second: float
-
-
-@dataclass(frozen=True)
-class RecordCopy:
-    """A copy of the run's record (every row it was given, thinned by the history's rule),
-    for export; None before the run has a step."""
-
-    serial: int
-    record: RunRecord | None
-
-
-@dataclass(frozen=True)
-class InputRejected:
-    """A value the learner refused; one line naming it."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class RunFailed:
-    """The run stopped with an error: one line, and the traceback."""
-
-    message: str
-    details: str
-
-
-@dataclass(frozen=True)
-class Notice:
-    """News of the run store or TensorBoard log (``kind``: info or warning), one line."""
-
-    kind: str
-    message: str
-
-
-Event = Union[RunState, ChunkMessage, Landscape, RecordCopy, InputRejected, RunFailed, Notice]
 
 
 def _guarded(method: Callable[..., None]) -> Callable[..., None]:
@@ -217,8 +155,8 @@ class RunSession:
         self.serial += 1
         self._landscape_failed = False
         self._held = None
-        reuse = self.learner is not None and config.same_problem(self.config)
-        if not reuse:  # drop the old learner first: a failed build must not leave it half-used,
+        learner = self.learner if config.same_problem(self.config) else None
+        if learner is None:  # drop the old learner first: a failed build must not leave it half-used,
             # and its compiled TensorFlow state goes to the next learner of its shape (graph_pool)
             self.learner, self._population = None, None
         self.config = config
@@ -229,16 +167,16 @@ class RunSession:
                         else "Compiling…" if uses_tensorflow else "Starting…")
         self._emit_state()
         try:
-            if reuse:
-                self.learner.set_hyperparameters(config.hyperparameters)
+            if learner is not None:
+                learner.set_hyperparameters(config.hyperparameters)
             else:
-                self.learner = self._build(config)
-                self.learner.evaluator.abandon = self.abandon_requested.is_set
-            chunk = self.learner.reset(config.seed)
+                learner = self.learner = self._build(config)
+                learner.evaluator.abandon = self.abandon_requested.is_set
+            chunk = learner.reset(config.seed)
         finally:
             self._loading_tensorflow = False
         self._seconds_advancing = 0.0
-        self.recorder = RunRecorder(config, self.learner, self.source, self.store, self._tensorboard_dir,
+        self.recorder = RunRecorder(config, learner, self.source, self.store, self._tensorboard_dir,
                                     on_warning=self._warn)
         self._record(chunk)
         self._hand_out(chunk)  # before "ready", so a ready run always has its step 0 drawn
@@ -249,7 +187,7 @@ class RunSession:
     @_guarded
     def start(self) -> None:
         """Run (again from step 0 if the run has ended, like a media player's play)."""
-        if self.learner is None:
+        if self.learner is None or self.config is None:
             return
         if self.learner.status is not Status.RUNNING:
             self._prepare(self.config)
@@ -387,12 +325,13 @@ class RunSession:
     def draw_landscape_if_due(self) -> None:
         """Compute and hand out the landscape if wanted (a new run, a pause, new axes, or
         :data:`LANDSCAPE_SECONDS` of running) and allowed by its cost share."""
-        if not self._landscape_pending():
+        learner = self.learner
+        if learner is None or not self._landscape_pending():
             return
         self._landscape_wanted = False
         started = self.clock()
         try:
-            landscape = compute_landscape(self.learner, self._axes, self._population, self.serial)
+            landscape = compute_landscape(learner, self._axes, self._population, self.serial)
         except ObjectiveFailure as failure:  # the picture is lost, not the run
             if not self.abandon_requested.is_set():
                 self._landscape_failed = True
@@ -411,11 +350,13 @@ class RunSession:
         self._record(chunk)
         self._hand_out(chunk)
         if chunk.status.is_finished():
+            learner = self.learner
+            assert learner is not None  # the chunk is its
             self.phase = chunk.status
-            self.message = chunk.message or f"{chunk.status} at step {self.learner.step}"
+            self.message = chunk.message or f"{chunk.status} at step {learner.step}"
             self._landscape_wanted = True
             if chunk.status is Status.FAILED and not self.abandon_requested.is_set():
-                self.on_event(RunFailed(chunk.message, self.learner.failure.details))
+                self.on_event(RunFailed(chunk.message, learner.failure.details if learner.failure else ""))
         if not self.running:
             self._emit_state()
         if self.clock() >= self._landscape_due:

@@ -18,12 +18,15 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from metalearn_gui.core.events import ChunkMessage, RecordCopy, RunState
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.session import Recording
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
 from metalearn_gui.ui import screen
@@ -38,7 +41,7 @@ from metalearn_gui.ui.plots.style import apply_palette
 from metalearn_gui.ui.plots.theta_plot import ThetaPlot
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
-from metalearn_gui.worker import ChunkMessage, Landscape, RecordCopy, Recording, RunController, RunState
+from metalearn_gui.worker import RunController
 
 log = logging.getLogger(__name__)
 

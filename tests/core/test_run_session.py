@@ -12,9 +12,9 @@ from metalearn_gui.core import session as session_module
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.learners import Chunk
+from metalearn_gui.core.events import ChunkMessage, InputRejected, RecordCopy, RunFailed, RunState
 from metalearn_gui.core.session import (
-    CHUNK_SECONDS, LANDSCAPE_COST_SHARE, LANDSCAPE_SECONDS, MAX_CHUNK_ROWS, ChunkMessage, InputRejected, RecordCopy, Recording, RunFailed, RunState,
-    thin_chunk,
+    CHUNK_SECONDS, LANDSCAPE_COST_SHARE, LANDSCAPE_SECONDS, MAX_CHUNK_ROWS, Recording, thin_chunk,
 )
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore

@@ -11,7 +11,8 @@ from session_helpers import FakeClock, config, timed_session
 
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.scheduler import Scheduler
-from metalearn_gui.core.session import CHUNK_SECONDS, Recording, RunFailed, RunSession
+from metalearn_gui.core.events import RunFailed
+from metalearn_gui.core.session import CHUNK_SECONDS, Recording, RunSession
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
 
