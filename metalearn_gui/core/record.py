@@ -18,6 +18,7 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.status import Status
 
 #: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
 #: plenty to redraw and export a figure at any scale, small enough to store every run.
@@ -44,7 +45,7 @@ class RunRecord:
     history: History
     changes: list[Change] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
-    status: str = "running"
+    status: Status = Status.RUNNING
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     id: int | None = None
 
@@ -78,4 +79,4 @@ class RunRecord:
         """Append a chunk's rows (its extras that the history keeps) and its status."""
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
                             chunk.extras)
-        self.status = chunk.status.value
+        self.status = chunk.status

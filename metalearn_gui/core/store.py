@@ -38,6 +38,7 @@ from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
 from metalearn_gui.core.record import RECORD_ROWS, Change, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
 
 ENV_DATA_DIR = "METALEARN_GUI_DATA_DIR"
@@ -72,13 +73,16 @@ class RunInfo:
     objective: str
     dim: int
     seed: int
-    status: str
+    status: Status
     best_loss: float | None
     final_loss: float | None
     steps: int
     evaluations: int
     source: str
     app_version: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))  # read back as the stored string
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,7 +174,7 @@ class RunStore:
         with self._write():
             self._insert_changes(run_id, changes)
 
-    def finish(self, run_id: int, summary: dict[str, Any], status: str | None = None) -> None:
+    def finish(self, run_id: int, summary: dict[str, Any], status: Status | None = None) -> None:
         """Mark the run ended with ``summary`` (:func:`~metalearn_gui.core.run.summarize`)
         and ``status`` (default: the summary's)."""
         with self._write():
@@ -213,7 +217,7 @@ class RunStore:
             history=History.from_table(dim, extras, table, rows_seen, self.capacity),
             changes=[(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
             summary=json.loads(summary) if summary else {},
-            status=status,
+            status=Status(status),
             created=created,
             id=run_id,
         )

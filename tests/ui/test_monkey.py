@@ -158,16 +158,16 @@ def wait_idle(qtbot, window) -> None:
 def disagreement(window) -> str:
     """How the controls and the run on screen differ ("" when they agree)."""
     state, panel = window.state, window.panel
-    spec = state.spec
+    spec = state.config
     problems = []
     if (panel.learner(), panel.objective()) != (spec.learner, spec.objective):
         problems.append(f"controls {panel.learner()}/{panel.objective()}, run {spec.learner}/{spec.objective}")
     for name, box, value in (("D", panel.dim_box, spec.dim), ("seed", panel.seed_box, spec.seed)):
         if box.value() != value and not box.property("pending"):
             problems.append(f"{name} {box.value()} in the controls (not marked pending), run has {value}")
-    if window.run_id != state.run_id or window.history is None or window.history.dim != spec.dim:
-        problems.append(f"plots show run {window.run_id} (D={window.history and window.history.dim}), "
-                        f"state is run {state.run_id} (D={spec.dim})")
+    if window.serial != state.serial or window.history is None or window.history.dim != spec.dim:
+        problems.append(f"plots show run {window.serial} (D={window.history and window.history.dim}), "
+                        f"state is run {state.serial} (D={spec.dim})")
     label = learner_class(spec.learner).label
     if not window.windowTitle().startswith(f"{label} on {spec.objective} ({spec.dim}-D)"):
         problems.append(f"title {window.windowTitle()!r}")
