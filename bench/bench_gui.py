@@ -87,6 +87,9 @@ def _window(learner: str, objective: str, dim: int, **values):
 
     app = _app()
     window = MainWindow(learner=learner, objective=objective, dim=dim)
+    # The window sizes itself to the screen, and the offscreen platform's is 800×800:
+    # measure the 1280×800 window these figures have always described.
+    window.resize(1280, 800)
     window.show()
     _pump(app, 180, lambda: window.state is not None and window.state.phase == "ready")
     for name, value in values.items():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from metalearn_gui import __version__
-from metalearn_gui.core.history import History
+from metalearn_gui.core.history import EXACT_SHARE, History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
@@ -23,6 +23,9 @@ from metalearn_gui.core.status import Status
 #: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
 #: plenty to redraw and export a figure at any scale, small enough to store every run.
 RECORD_ROWS = 20_000
+#: Most rows a record keeps of one chunk (its history's :attr:`History.append_limit`):
+#: whoever records a chunk thins it to this once, by the same rule, losing nothing.
+RECORD_CHUNK_ROWS = RECORD_ROWS // EXACT_SHARE
 
 Change = tuple[int, str, Value, Value]  # (step, name, old, new)
 

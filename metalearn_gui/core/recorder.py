@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from metalearn_gui.core.learners import Chunk, Learner
-from metalearn_gui.core.record import RunRecord
+from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError
@@ -47,6 +47,8 @@ class RunRecorder:
     def add(self, chunk: Chunk) -> None:
         if self._finished:
             return
+        # Thinned once here; the store and TensorBoard thin it further from these rows.
+        chunk = chunk.thinned(RECORD_CHUNK_ROWS)
         if self.record is None:
             self.record = RunRecord.begin(self.config, chunk)
         else:

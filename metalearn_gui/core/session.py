@@ -34,10 +34,11 @@ from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.events import (
     ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState,
 )
-from metalearn_gui.core.history import History, thin_rows
+from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import compute_landscape
 from metalearn_gui.core.learners import Chunk, Learner, learner_class
+from metalearn_gui.core.record import RECORD_CHUNK_ROWS
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.status import Status
@@ -347,6 +348,8 @@ class RunSession:
                 and self.learner.theta is not None)
 
     def _publish(self, chunk: Chunk) -> None:
+        # Thinned once, as the record keeps it: what is handed out is thinned from these rows.
+        chunk = chunk.thinned(RECORD_CHUNK_ROWS)
         self._record(chunk)
         self._hand_out(chunk)
         if chunk.status.is_finished():
@@ -370,7 +373,7 @@ class RunSession:
             self._held = None
         with self._in_flight_lock:
             backlog = self._in_flight >= MAX_IN_FLIGHT
-        chunk = thin_chunk(chunk, MAX_CHUNK_ROWS)
+        chunk = chunk.thinned(MAX_CHUNK_ROWS)
         if backlog and self.running and chunk.status is Status.RUNNING:
             self._held = chunk
             return
@@ -435,11 +438,3 @@ class RunSession:
 
 def _summary(learner: Learner | None, seconds: float) -> dict[str, Any]:
     return summarize(learner, seconds) if learner is not None and learner.seed is not None else {}
-
-
-def thin_chunk(chunk: Chunk, rows: int) -> Chunk:
-    """At most ``rows`` of the chunk's rows, by the history's rule (extremes and every
-    improvement of the best loss kept)."""
-    if len(chunk) <= rows:
-        return chunk
-    return chunk.select(thin_rows(chunk.step, chunk.loss, chunk.best_loss, rows))

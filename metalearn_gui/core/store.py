@@ -168,7 +168,7 @@ class RunStore:
         rows = as_rows(extras, chunk.step[keep], chunk.loss[keep], chunk.best_loss[keep],
                        chunk.evaluations[keep], chunk.theta[keep], kept_extras)
         with self._write():
-            self._write_rows(run_id, rows, len(chunk))
+            self._write_rows(run_id, rows, chunk.span())
 
     def add_changes(self, run_id: int, changes: Iterable[Change]) -> None:
         with self._write():

@@ -14,7 +14,7 @@ from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.events import ChunkMessage, InputRejected, RecordCopy, RunFailed, RunState
 from metalearn_gui.core.session import (
-    CHUNK_SECONDS, LANDSCAPE_COST_SHARE, LANDSCAPE_SECONDS, MAX_CHUNK_ROWS, Recording, thin_chunk,
+    CHUNK_SECONDS, LANDSCAPE_COST_SHARE, LANDSCAPE_SECONDS, MAX_CHUNK_ROWS, Recording,
 )
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
@@ -123,7 +123,7 @@ def test_merging_and_thinning_keep_every_isolated_improvement():
     best = np.minimum.accumulate(loss)
     whole = Chunk(steps, loss, best, steps, np.zeros((len(steps), 2)), {}, {}, Status.RUNNING)
     merged = whole.select(slice(100_000, None)).after(whole.select(slice(0, 100_000)))
-    thinned = thin_chunk(merged, MAX_CHUNK_ROWS)
+    thinned = merged.thinned(MAX_CHUNK_ROWS)
     assert len(thinned) <= MAX_CHUNK_ROWS and np.isin(improved_at, thinned.step).all()
 
 

@@ -17,6 +17,7 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
+from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
 from metalearn_gui.core.status import Status
@@ -92,6 +93,18 @@ class Chunk:
         return replace(self, step=self.step[rows], loss=self.loss[rows], best_loss=self.best_loss[rows],
                        evaluations=self.evaluations[rows], theta=self.theta[rows],
                        extras={name: values[rows] for name, values in self.extras.items()})
+
+    def span(self) -> int:
+        """How many steps these rows stand for (they are consecutive steps, some perhaps
+        thinned out): the last step − the first + 1."""
+        return int(self.step[-1] - self.step[0]) + 1 if len(self) else 0
+
+    def thinned(self, rows: int) -> Chunk:
+        """At most ``rows`` of this chunk's rows, by the history's rule (:func:`thin_rows`:
+        extremes and every improvement of the best loss kept); itself if it has no more."""
+        if len(self) <= rows:
+            return self
+        return self.select(thin_rows(self.step, self.loss, self.best_loss, rows))
 
     def after(self, earlier: Chunk) -> Chunk:
         """``earlier``'s rows followed by this chunk's, with this chunk's snapshot and status."""
