@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.history import thin_rows
-from metalearn_gui.core.hyperparams import HyperParamError, Value
+from metalearn_gui.core.hyperparams import Change, HyperParamError, Value
 from metalearn_gui.core.landscape import (
     GRID as LANDSCAPE_GRID, Landscape, grid_points, grid_shape, true_landscape,
 )
@@ -63,7 +63,7 @@ class RunState:
     phase: str  # preparing, ready, running, paused, converged, diverged, failed
     hp: dict[str, Value]
     pending: dict[str, Value]
-    changes: tuple[tuple[int, str, Value, Value], ...]
+    changes: tuple[Change, ...]
     message: str = ""
     tf_loaded: bool = False
     #: The run's id in the run store (None until its first step is stored, or unstored).
@@ -427,7 +427,7 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
         return learner.evaluator.losses(thetas, rng, learner.step)
 
     landscape = true_landscape(learner.objective, center, axes, grid, run_id, losses)
-    region = getattr(learner, "trust_region", lambda: None)()
+    region = learner.trust_region()
     if region is not None:
         model_center, radius = region
         offsets = np.linspace(-2 * radius, 2 * radius, len(landscape.xs))

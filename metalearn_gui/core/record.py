@@ -15,15 +15,13 @@ import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import History
-from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
 
 #: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
 #: plenty to redraw and export a figure at any scale, small enough to store every run.
 RECORD_ROWS = 20_000
-
-Change = tuple[int, str, Value, Value]  # (step, name, old, new)
 
 
 def local_time(iso: str) -> str:
@@ -64,7 +62,7 @@ class RunRecord:
         history = self.history
         best = int(np.argmin(history.column("loss")))  # thinning keeps every bucket's minimum
         hyperparameters = dict(self.config.build().hp)  # every value, defaults included
-        hyperparameters.update({name: new for _, name, _, new in self.changes})
+        hyperparameters.update({change.name: change.new for change in self.changes})
         return {
             "version": __version__, "learner": self.config.learner, "objective": self.config.objective,
             "dim": history.dim, "seed": self.config.seed, "steps": int(history.column("step")[-1]),

@@ -29,7 +29,8 @@ from metalearn_gui.core.history import (
 )
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
-from metalearn_gui.core.record import RECORD_ROWS, Change, RunRecord
+from metalearn_gui.core.hyperparams import Change
+from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
 from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
 
@@ -203,7 +204,7 @@ class RunStore:
         return RunRecord(
             config=config,
             history=History.from_table(dim, extras, table, rows_seen, self.capacity),
-            changes=[(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
+            changes=[Change(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
             summary=json.loads(summary) if summary else {},
             status=status,
             created=created,

@@ -18,7 +18,7 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
-from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
+from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
 
 
@@ -128,8 +128,8 @@ class Learner(ABC):
         self.check_hyperparameters(self.hp)
         self.max_steps = max_steps
         self.pending: dict[str, Value] = {}
-        #: Every change made to a running learner: (step, name, old, new).
-        self.changes: list[tuple[int, str, Value, Value]] = []
+        #: Every change made to a running learner.
+        self.changes: list[Change] = []
         self.seed: int | None = None
         self.status = Status.RUNNING
         self.step = 0
@@ -172,7 +172,7 @@ class Learner(ABC):
                 self.pending[name] = value
                 continue
             if value != self.hp[name]:
-                self.changes.append((self.step, name, self.hp[name], value))
+                self.changes.append(Change(self.step, name, self.hp[name], value))
                 self.hp[name] = value
                 self._apply_live(name, value)
         return dict(self.pending)
@@ -306,6 +306,15 @@ class Learner(ABC):
     def divergence_hint(self) -> str:
         """One sentence on what to try after a divergence."""
         return "Try smaller steps."
+
+    # -- optional abilities: a learner with a model of the loss overrides these --------
+    def trust_region(self) -> tuple[np.ndarray, float] | None:
+        """Centre and radius of the region the learner's model describes (None: no model yet)."""
+        return None
+
+    def predict(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's predicted loss and its spread at ``thetas`` (n, D) (None: no model yet)."""
+        return None
 
     def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim), for the step being computed."""

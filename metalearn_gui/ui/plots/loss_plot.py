@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.ui.plots.style import (
     BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, history_rows, pen,
     plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
@@ -81,7 +82,7 @@ class LossPlot(PlotPanel):
         self._overlays: list[tuple[pg.PlotDataItem, History]] = []
         self._overlay_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._optimum: float | None = None
-        self._changes: tuple = ()
+        self._changes: tuple[Change, ...] = ()
         self._divergence_step: int | None = None
         self.log_x = False
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
@@ -134,7 +135,7 @@ class LossPlot(PlotPanel):
             rows = history_rows(history, self.log_x)
             self._overlay_data.append((history.column("step")[rows], history.column("loss")[rows]))
 
-    def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
+    def set_changes(self, changes: tuple[Change, ...]) -> None:
         """One vertical marker per mid-run change; hover shows what changed."""
         if changes == self._changes:
             return
@@ -151,8 +152,8 @@ class LossPlot(PlotPanel):
         self._place_markers()
 
     def _place_markers(self) -> None:
-        for line, (step, *_) in zip(self.markers, self._changes):
-            line.setPos(view_x(step, self.log_x))
+        for line, change in zip(self.markers, self._changes):
+            line.setPos(view_x(change.step, self.log_x))
 
     def set_divergence(self, step: int | None) -> None:
         self._divergence_step = step
