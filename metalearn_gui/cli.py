@@ -26,6 +26,7 @@ from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
+from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
@@ -226,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
     elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
         print(f"{PROG}: run failed: {learner.failure}; results up to step {learner.step} kept", file=sys.stderr)
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         print(_format_summary(summary) + _stored_line(recorder, "\n  "))
     if args.export is not None:
@@ -364,21 +365,20 @@ def _divergence_line(learner: Learner) -> str:
     return f"run {learner.divergence} Results up to step {learner.step} kept."
 
 
-def _format_summary(summary: dict) -> str:
-    def num(value):
+def _format_summary(summary: RunSummary) -> str:
+    def num(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.6g}"
 
     lines = [
-        f"{summary['learner']} on {summary['objective']} ({summary['dim']}-D), seed {summary['seed']}: "
-        f"{summary['steps']} steps, {summary['evaluations']} evaluations, "
-        f"{num(summary['steps_per_second'])} steps/s",
-        f"  status      {summary['status']}",
-        f"  final loss  {num(summary['final_loss'])}",
-        f"  best loss   {num(summary['best_loss'])}   (optimum {num(summary['optimum'])})",
+        f"{summary.learner} on {summary.objective} ({summary.dim}-D), seed {summary.seed}: "
+        f"{summary.steps} steps, {summary.evaluations} evaluations, {num(summary.steps_per_second)} steps/s",
+        f"  status      {summary.status}",
+        f"  final loss  {num(summary.final_loss)}",
+        f"  best loss   {num(summary.best_loss)}   (optimum {num(summary.optimum)})",
     ]
-    if "heldout_loss" in summary:
-        lines.append(f"  held-out    {num(summary['heldout_loss'])}   "
-                     f"(tuned constant baseline {num(summary['baseline_heldout_loss'])})")
+    if summary.baseline_heldout_loss is not None:
+        lines.append(f"  held-out    {num(summary.heldout_loss)}   "
+                     f"(tuned constant baseline {num(summary.baseline_heldout_loss)})")
     return "\n".join(lines)
 
 

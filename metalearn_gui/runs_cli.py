@@ -105,10 +105,10 @@ def _describe(record: RunRecord) -> str:
         "configuration:",
         _indent(json.dumps(config.to_dict(), indent=2)),
         "summary:",
-        _indent(json.dumps(summary, indent=2)) if summary else "  (none: the run did not end normally)",
+        _indent(json.dumps(summary.to_dict(), indent=2)) if summary else "  (none: the run did not end normally)",
         "hyper-parameter changes:",
     ]
-    changes = [f"  step {step}: {name} {old!r} → {new!r}" for step, name, old, new in record.changes]
+    changes = [f"  step {change.step}: {change.name} {change.old!r} → {change.new!r}" for change in record.changes]
     lines += changes or ["  (none)"]
     return "\n".join(lines) + "\n"
 

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +33,7 @@ from metalearn_gui.core.learners import Chunk, Learner, Status, learner_class
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.store import RunStore, StoreError
+from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,8 @@ class RunState:
     tf_loaded: bool = False
     #: The run's id in the run store (None until its first step is stored, or unstored).
     record_id: int | None = None
-    #: :func:`summarize` of the run when it is not running (empty while it runs).
-    summary: dict[str, Any] = field(default_factory=dict)
+    #: :func:`summarize` of the run when it is not running (None while it runs).
+    summary: RunSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -359,11 +360,11 @@ class Worker(QObject):
             message=self._message,
             tf_loaded=tf_loaded(),
             record_id=self._recorder.run_id if self._recorder else None,
-            summary=self._state_summary() if learner and not self._running else {},
+            summary=self._state_summary() if learner and not self._running else None,
         ))
 
     # -- recording ---------------------------------------------------------------------
-    def _state_summary(self) -> dict[str, Any]:
+    def _state_summary(self) -> RunSummary | None:
         """The run's summary: the recorded one once it ended (computed once: for lr-schedule
         it re-trains on the held-out tasks), else the learner's as it stands."""
         record = self._recorder.record if self._recorder else None
@@ -385,12 +386,12 @@ class Worker(QObject):
         recorder.add(chunk)
         # An evaluation abandoned for a reset or close: the run ends as "stopped" with it.
         if chunk.status is not Status.RUNNING and not self.abandon_requested.is_set():
-            recorder.finish(_summary(recorder.learner, self._seconds_advancing))
+            recorder.finish(summarize(recorder.learner, self._seconds_advancing))
 
     def _finish_recording(self, status: str) -> None:
         """The user left the run (reset, switch, close): it ends as ``status``."""
         if self._recorder is not None:
-            self._recorder.finish(_summary(self._recorder.learner, self._seconds_advancing), status)
+            self._recorder.finish(summarize(self._recorder.learner, self._seconds_advancing), status)
 
     # -- landscape ----------------------------------------------------------------------
     def _landscape_if_due(self) -> None:
@@ -413,8 +414,8 @@ class Worker(QObject):
         self.landscape_ready.emit(landscape)
 
 
-def _summary(learner: Learner, seconds: float) -> dict[str, Any]:
-    return summarize(learner, seconds) if learner.seed is not None else {}
+def _summary(learner: Learner, seconds: float) -> RunSummary | None:
+    return summarize(learner, seconds) if learner.seed is not None else None
 
 
 def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.ndarray | None = None,

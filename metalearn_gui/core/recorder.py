@@ -7,13 +7,15 @@ it ran.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from metalearn_gui.core.learners import Chunk, Learner, Status
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.store import RunStore, StoreError
+from metalearn_gui.core.summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +72,17 @@ class RunRecorder:
         if directory is not None and self._entered and not self._finished:
             self._guarded("tensorboard", self._open_tensorboard)
 
-    def finish(self, summary: dict[str, Any], status: str | None = None) -> None:
+    def finish(self, summary: RunSummary, status: str | None = None) -> None:
         """The run ended (``status`` e.g. ``stopped`` when the user left it); idempotent."""
         if self._finished or self.record is None:
             return
         self._finished = True
         if status is not None:  # the learner's own status says "running"
-            summary = {**summary, "status": status}
+            summary = replace(summary, status=status)
         self.record.summary = summary
-        self.record.status = summary.get("status", self.record.status)
+        self.record.status = summary.status
         if self.store is not None and self.run_id is not None:
-            self._guarded("store", lambda: self.store.finish(self.run_id, summary, self.record.status))
+            self._guarded("store", lambda: self.store.finish(self.run_id, summary))
         if self._tensorboard is not None:
             self._guarded("tensorboard", self._tensorboard.close)
 

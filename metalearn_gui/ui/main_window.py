@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
         self.state = state
         if self.record is not None:
             self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
-            self.record.status = state.summary.get("status", "running")
+            self.record.status = state.summary.status if state.summary else "running"
         self.panel.show_values(state.hp, state.pending)
         if state.spec is not None:
             self.panel.mark_run(state.spec)

@@ -6,7 +6,7 @@ import gc
 
 import numpy as np
 
-from conftest import history, run_all
+from run_helpers import history, run_all
 from metalearn_gui.core.learners.gradient import GRAPHS
 from metalearn_gui.core.learners.graph_pool import GraphPool
 from metalearn_gui.core.learners.neural import MODELS
