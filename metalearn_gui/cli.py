@@ -387,7 +387,7 @@ def _list(out: IO[str]) -> None:
     out.write("Learners (set hyper-parameters with --set NAME=VALUE):\n")
     for name in LEARNER_NAMES:
         cls = learner_class(name)
-        out.write(f"\n  {name} — {cls.label}: {cls.summary}\n")
+        out.write(f"\n  {name} — {cls.label}: {cls.description}\n")
         for spec in cls.hyperparams:
             live = "" if spec.live else "  [applies on reset]"
             out.write(f"    {spec.name:<11} {spec.describe_range():<32} default {spec.default}{live}\n")
@@ -399,7 +399,7 @@ def _list(out: IO[str]) -> None:
             f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
             for learner, values in cls.suggested.items()
         )
-        out.write(f"\n  {name} — {cls.summary}\n")
+        out.write(f"\n  {name} — {cls.description}\n")
         out.write(f"    dimension {objective.dim} by default ({cls.min_dim} … {cls.max_dim}); "
                   f"optimum {objective.describe_optimum()}\n")
         if suggestions:

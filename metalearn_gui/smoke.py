@@ -93,8 +93,8 @@ def _smoke(scratch: str) -> str:
             time.sleep(0.005)  # worker signals arrive as posted events; no need to spin
 
     def phase_is(learner: str, phase: str) -> Callable[[], bool]:
-        return lambda: (window.state is not None and window.state.spec is not None
-                        and window.state.spec.learner == learner and window.state.phase == phase)
+        return lambda: (window.state is not None and window.state.config is not None
+                        and window.state.config.learner == learner and window.state.phase == phase)
 
     def last_step() -> int:
         return int(window.history.column("step")[-1]) if window.history is not None else 0

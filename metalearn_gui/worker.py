@@ -59,8 +59,10 @@ CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
 class RunState:
     """The worker's state, sent whenever it changes."""
 
-    run_id: int
-    spec: RunConfig | None
+    #: Counts the worker's runs (each prepare starts one): tells a chunk or state of a run the
+    #: window has left from one of the current run. Not the run store's id (``record_id``).
+    run_serial: int
+    config: RunConfig | None
     phase: str  # preparing, ready, running, paused, converged, diverged, failed
     hp: dict[str, Value]
     pending: dict[str, Value]
@@ -84,7 +86,7 @@ class Recording:
 
 @dataclass(frozen=True)
 class ChunkMessage:
-    run_id: int
+    run_serial: int
     chunk: Chunk
     steps_per_second: float
 
@@ -351,8 +353,8 @@ class Worker(QObject):
             self._emit_chunk(held)
         learner = self._learner
         self.state_changed.emit(RunState(
-            run_id=self._run_id,
-            spec=self._spec,
+            run_serial=self._run_id,
+            config=self._spec,
             phase=self._phase,
             hp=dict(learner.hp) if learner else {},
             pending=dict(learner.pending) if learner else {},
@@ -419,7 +421,7 @@ def _summary(learner: Learner, seconds: float) -> RunSummary | None:
 
 
 def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.ndarray | None = None,
-                      run_id: int = 0, grid: int = LANDSCAPE_GRID) -> Landscape:
+                      run_serial: int = 0, grid: int = LANDSCAPE_GRID) -> Landscape:
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the current θ."""
     center = np.mean(population, axis=0) if population is not None else learner.theta
@@ -427,7 +429,7 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
     def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return learner.evaluator.losses(thetas, rng, learner.step)
 
-    landscape = true_landscape(learner.objective, center, axes, grid, run_id, losses)
+    landscape = true_landscape(learner.objective, center, axes, grid, run_serial, losses)
     region = learner.trust_region()
     if region is not None:
         model_center, radius = region

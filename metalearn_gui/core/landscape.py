@@ -25,7 +25,8 @@ class Landscape:
     """L on the plane of coordinates ``axes`` through ``center`` (rows index y, columns x);
     for a 1-D θ, L on the line of θ₀ (``axes == (0,)``, ``ys`` empty, one loss per x)."""
 
-    run_id: int
+    #: The window's run it belongs to (see the worker's ``RunState.run_serial``).
+    run_serial: int
     axes: tuple[int, ...]
     center: np.ndarray
     xs: np.ndarray
@@ -43,7 +44,7 @@ class Landscape:
 
 
 def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ...] = (0, 1),
-                   grid: int = GRID, run_id: int = 0,
+                   grid: int = GRID, run_serial: int = 0,
                    losses: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> Landscape:
     """L on a ``grid`` × ``grid`` plane over the objective's bounds on ``axes`` through ``center``
     (coordinates 0 and 1 if ``axes`` do not exist in this dimension); in 1-D, on the line of θ₀.
@@ -61,7 +62,7 @@ def true_landscape(objective: Objective, center: np.ndarray, axes: tuple[int, ..
     # A noisy objective gets one fixed task draw, so the picture does not flicker.
     with np.errstate(all="ignore"):
         true_loss = (losses or objective.loss_np)(grid_points(center, axes, xs, ys), np.random.default_rng(0))
-    return Landscape(run_id, axes, np.array(center, dtype=float), xs, ys, true_loss.reshape(grid_shape(xs, ys)))
+    return Landscape(run_serial, axes, np.array(center, dtype=float), xs, ys, true_loss.reshape(grid_shape(xs, ys)))
 
 
 def grid_points(center: np.ndarray, axes: tuple[int, ...], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

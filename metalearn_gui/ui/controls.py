@@ -210,11 +210,11 @@ class ControlPanel(QWidget):
         for name in LEARNER_NAMES:
             cls = learner_class(name)
             self.learner_box.addItem(cls.label, name)
-            self.learner_box.setItemData(self.learner_box.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+            self.learner_box.setItemData(self.learner_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
         self.objective_box = QComboBox()
         for name, cls in OBJECTIVES.items():
             self.objective_box.addItem(name, name)
-            self.objective_box.setItemData(self.objective_box.count() - 1, cls.summary, Qt.ItemDataRole.ToolTipRole)
+            self.objective_box.setItemData(self.objective_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
         self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
         self.seed_box = QSpinBox()

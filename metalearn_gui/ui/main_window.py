@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self._after_pause: Callable[[RunRecord], None] | None = None  # an export waiting for the pause
         self.history: History | None = None
         self.state: RunState | None = None
-        self.run_id = 0
+        self.run_serial = 0
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         self.landscape_plot.axes_changed.connect(lambda i, j: self.controller.send("landscape", (i, j)))
 
     # -- commands -------------------------------------------------------------------------
-    def spec(self) -> RunConfig:
+    def config(self) -> RunConfig:
         """What the panel shows, as a run without a step budget."""
         return RunConfig(learner=self.panel.learner(), objective=self.panel.objective(),
                          dim=self.panel.dim_box.value(), steps=None, seed=self.panel.seed_box.value(),
@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
     def _prepare(self) -> None:
         """Stop whatever runs and go to step 0 of what the panel shows."""
         self.banner.clear()
-        self.controller.send("prepare", self.spec())
+        self.controller.send("prepare", self.config())
 
     def _on_start_triggered(self) -> None:
         running = self.state is not None and self.state.phase == "running"
@@ -379,17 +379,17 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------
     @Slot(object)
     def _on_worker_state_changed(self, state: RunState) -> None:
-        if state.run_id < self.run_id:
+        if state.run_serial < self.run_serial:
             return
-        if state.run_id > self.run_id:
-            self._begin_run(state.run_id, state.spec)
+        if state.run_serial > self.run_serial:
+            self._begin_run(state.run_serial, state.config)
         self.state = state
         if self.record is not None:
             self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
             self.record.status = state.summary.status if state.summary else "running"
         self.panel.show_values(state.hp, state.pending)
-        if state.spec is not None:
-            self.panel.mark_run(state.spec)
+        if state.config is not None:
+            self.panel.mark_run(state.config)
         if self._after_pause is not None and state.phase != "running":
             export, self._after_pause = self._after_pause, None
             QTimer.singleShot(0, lambda: export(self.record))
@@ -400,7 +400,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
         self.controller.worker.chunk_taken()
-        if message.run_id != self.run_id or self.history is None:
+        if message.run_serial != self.run_serial or self.history is None:
             return  # a chunk of a run the user has already left
         chunk = message.chunk
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
-        if landscape.run_id == self.run_id:
+        if landscape.run_serial == self.run_serial:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(str)
@@ -477,23 +477,23 @@ class MainWindow(QMainWindow):
                                       record.history) for record in records])
 
     # -- drawing ------------------------------------------------------------------------
-    def _begin_run(self, run_id: int, spec: RunConfig) -> None:
+    def _begin_run(self, run_serial: int, config: RunConfig) -> None:
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
-        self.run_id = run_id
+        self.run_serial = run_serial
         self._after_pause = None  # an export asked for the run just left
         self.banner.clear()  # whatever it said was about the previous run
-        self.history = History(spec.dim, history_extras(spec.learner), capacity=RECORD_ROWS)
-        self.record = RunRecord(spec, self.history)
-        objective = make_objective(spec.objective, spec.dim)
+        self.history = History(config.dim, history_extras(config.learner), capacity=RECORD_ROWS)
+        self.record = RunRecord(config, self.history)
+        objective = make_objective(config.objective, config.dim)
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)
-        self.landscape_plot.set_dim(spec.dim)
-        self.landscape_plot.set_run(self.history, population_visible=spec.learner == "genetic")
-        self.landscape_plot.set_model_visible(spec.learner == "neural")
-        self.learner_plot.set_run(spec.learner, self.history)
+        self.landscape_plot.set_dim(config.dim)
+        self.landscape_plot.set_run(self.history, population_visible=config.learner == "genetic")
+        self.landscape_plot.set_model_visible(config.learner == "neural")
+        self.learner_plot.set_run(config.learner, self.history)
         self.controller.send("landscape", self.landscape_plot.axes())
-        label = learner_class(spec.learner).label
-        self.setWindowTitle(f"{label} on {spec.objective} ({spec.dim}-D) — {APP_NAME}")
+        label = learner_class(config.learner).label
+        self.setWindowTitle(f"{label} on {config.objective} ({config.dim}-D) — {APP_NAME}")
 
     def _show_phase(self, state: RunState) -> None:
         self.start_action.setText("Pause" if state.phase == "running" else "Start")
@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
-        save_session(Session(self.spec(), self.panel.speed_slider.value(), self.saveGeometry(),
+        save_session(Session(self.config(), self.panel.speed_slider.value(), self.saveGeometry(),
                              self.log_x_action.isChecked()))
         self.frame_timer.stop()
         self.watchdog.stop()

@@ -66,7 +66,7 @@ def test_export_before_the_first_step_is_drawn_says_so(make_window, qtbot, monke
     from metalearn_gui.core.record import RunRecord
 
     window = make_window("genetic", "sphere", 3)
-    window.record = RunRecord(window.spec(), History(3))  # as while a run is being prepared
+    window.record = RunRecord(window.config(), History(3))  # as while a run is being prepared
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: pytest.fail("asked for a folder"))
     window.export_menu.bundle_action.trigger()
     assert "Nothing to export yet" in window.statusBar().currentMessage()

@@ -71,7 +71,7 @@ def test_an_objective_that_raises_is_a_failure_naming_step_and_theta_and_reset_r
     assert not window.banner.isVisible()
     run_for_steps(qtbot, window, STEP + 5)
     window.panel.objective_box.setCurrentIndex(window.panel.objective_box.findData("sphere"))
-    qtbot.waitUntil(lambda: window.state.spec.objective == "sphere" and window.state.phase == "ready")
+    qtbot.waitUntil(lambda: window.state.config.objective == "sphere" and window.state.phase == "ready")
     run_for_steps(qtbot, window, 5)
 
 

@@ -158,18 +158,18 @@ def wait_idle(qtbot, window) -> None:
 def disagreement(window) -> str:
     """How the controls and the run on screen differ ("" when they agree)."""
     state, panel = window.state, window.panel
-    spec = state.spec
+    config = state.config
     problems = []
-    if (panel.learner(), panel.objective()) != (spec.learner, spec.objective):
-        problems.append(f"controls {panel.learner()}/{panel.objective()}, run {spec.learner}/{spec.objective}")
-    for name, box, value in (("D", panel.dim_box, spec.dim), ("seed", panel.seed_box, spec.seed)):
+    if (panel.learner(), panel.objective()) != (config.learner, config.objective):
+        problems.append(f"controls {panel.learner()}/{panel.objective()}, run {config.learner}/{config.objective}")
+    for name, box, value in (("D", panel.dim_box, config.dim), ("seed", panel.seed_box, config.seed)):
         if box.value() != value and not box.property("pending"):
             problems.append(f"{name} {box.value()} in the controls (not marked pending), run has {value}")
-    if window.run_id != state.run_id or window.history is None or window.history.dim != spec.dim:
-        problems.append(f"plots show run {window.run_id} (D={window.history and window.history.dim}), "
-                        f"state is run {state.run_id} (D={spec.dim})")
-    label = learner_class(spec.learner).label
-    if not window.windowTitle().startswith(f"{label} on {spec.objective} ({spec.dim}-D)"):
+    if window.run_serial != state.run_serial or window.history is None or window.history.dim != config.dim:
+        problems.append(f"plots show run {window.run_serial} (D={window.history and window.history.dim}), "
+                        f"state is run {state.run_serial} (D={config.dim})")
+    label = learner_class(config.learner).label
+    if not window.windowTitle().startswith(f"{label} on {config.objective} ({config.dim}-D)"):
         problems.append(f"title {window.windowTitle()!r}")
     return "; ".join(problems)
 

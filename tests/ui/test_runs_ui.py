@@ -55,7 +55,7 @@ def test_cli_run_shows_in_the_panel_overlays_and_reloads(make_window, qtbot):
     assert not window.loss_plot._overlays
 
     panel.load_button.click()
-    qtbot.waitUntil(lambda: window.state.spec.learner == "genetic" and window.state.phase == "ready")
+    qtbot.waitUntil(lambda: window.state.config.learner == "genetic" and window.state.phase == "ready")
     assert (window.panel.learner(), window.panel.objective()) == ("genetic", "rastrigin")
     assert (window.panel.dim_box.value(), window.panel.seed_box.value()) == (4, 5)
     assert window.state.hp["sigma"] == 0.2

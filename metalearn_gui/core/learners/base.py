@@ -105,7 +105,8 @@ class Learner(ABC):
 
     name: ClassVar[str]
     label: ClassVar[str]
-    summary: ClassVar[str]
+    #: One line on how it learns: ``list`` prints it, the window's learner menu shows it as a tooltip.
+    description: ClassVar[str]
     hyperparams: ClassVar[tuple[HyperParam, ...]]
     uses_tensorflow: ClassVar[bool] = False
     #: Most steps one :meth:`_run` call may be asked for.

@@ -18,7 +18,7 @@ BLEND_ALPHA = 0.5
 class GeneticLearner(Learner):
     name = "genetic"
     label = "Genetic (search-based)"
-    summary = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
+    description = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
     max_block = 1 << 20  # generations are cheap to bound by time, one at a time
     hyperparams = (
         HyperParam(

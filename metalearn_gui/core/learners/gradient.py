@@ -24,7 +24,7 @@ ADAM_EPSILON = 1e-8
 class GradientLearner(Learner):
     name = "gradient"
     label = "Gradient (exact)"
-    summary = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
+    description = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
     uses_tensorflow = True
     max_block = 2048
     hyperparams = (

@@ -32,7 +32,7 @@ NOISY_MIN_RADIUS = 0.1
 class NeuralLearner(Learner):
     name = "neural"
     label = "Neural (model-based)"
-    summary = (
+    description = (
         "a TensorFlow ensemble models P(y|θ) by log-likelihood; θ descends the model's "
         "μ − κσ in a trust region, one true evaluation per step"
     )
