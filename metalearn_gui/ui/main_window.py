@@ -7,7 +7,6 @@ fast the learner runs. Importing this module never imports TensorFlow.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -39,7 +38,6 @@ from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState
 
-log = logging.getLogger(__name__)
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
 #: costs milliseconds to update and as many to paint): the loss plot every other frame

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from ui_helpers import TF_TIMEOUT_MS, rss_mb
 
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
-from metalearn_gui.core.objectives import OBJECTIVES
 from metalearn_gui.core.store import RunStore
 from metalearn_gui.ui.controls import SPEEDS
 

@@ -3,7 +3,6 @@ and diversity; the neural model's predicted vs true loss and its fit NLL; the gr
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +14,6 @@ from metalearn_gui.ui.plots.style import (
     BEST, LOSS, SMOOTH, PlotPanel, finite_or_nan, follow_data, history_rows, mix, pen, plotted_steps, set_log_x,
     set_log_y, setup_plot,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

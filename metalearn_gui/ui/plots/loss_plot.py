@@ -4,7 +4,6 @@ be log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,7 +17,6 @@ from metalearn_gui.ui.plots.style import (
     plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
 )
 
-log = logging.getLogger(__name__)
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,7 +12,6 @@ from metalearn_gui.ui.plots.style import (
     SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
 )
 
-log = logging.getLogger(__name__)
 
 #: Above this many coordinates, lines become unreadable: draw a heat map instead.
 MAX_LINES = 12
