@@ -98,7 +98,7 @@ class Worker(QObject):
     state_changed = Signal(object)  # RunState
     landscape_ready = Signal(object)  # Landscape
     input_rejected = Signal(str)  # a bad value from the user, one line
-    run_failed = Signal(str, str)  # summary, traceback
+    run_failed = Signal(str, str)  # one line, traceback
     notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
 
     def __init__(self) -> None:

@@ -423,9 +423,9 @@ class MainWindow(QMainWindow):
         self.banner.show_message("warning", f"Not applied: {message}")
 
     @Slot(str, str)
-    def _on_worker_run_failed(self, summary: str, details: str) -> None:
+    def _on_worker_run_failed(self, message: str, details: str) -> None:
         self._traceback = details
-        self.banner.show_message("error", f"The run stopped with an error: {summary}. "
+        self.banner.show_message("error", f"The run stopped with an error: {message}. "
                                           "Change a setting and press Reset to go on.", details=True)
 
     def _on_watchdog_timeout(self) -> None:
