@@ -192,7 +192,6 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         steps_per_second=learner.step / seconds if seconds > 0 else None,
         hyperparameters=dict(learner.hp),
         diverged_at=learner.diverged_at,
-        # what the objective did, naming the step and θ
         failed_at=None if failure is None else failure.evaluation.step,
         failure=None if failure is None else str(failure),
         heldout_loss=heldout,
