@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> int:
@@ -18,7 +18,8 @@ def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> i
     from metalearn_gui.ui.quit_signals import QuitOnSignals
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(sys.argv if argv is None else argv))
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to its launcher entry by this

@@ -238,7 +238,7 @@ def _run(args: argparse.Namespace) -> int:
 def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interruption: RunInterrupted) -> int:
     """Keep the run as ``stopped`` with every step it made; one line; 128 + the signal's number."""
     if recorder.record is not None:  # else it stopped before its first step: nothing to keep
-        recorder.finish(summarize(learner, seconds), "stopped")
+        recorder.finish(summarize(learner, seconds), Status.STOPPED)
     try:
         print(f"{PROG}: stopped at step {learner.step} ({interruption.signal_name})"
               f"{_stored_line(recorder, '; ')}", file=sys.stderr)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 #: The system libraries PySide6 6.10's xcb plugin links (``readelf -d`` on libqxcb.so and
 #: libQt6XcbQpa.so.6), with the packages that provide them on Debian/Ubuntu and on Fedora.

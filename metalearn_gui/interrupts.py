@@ -8,13 +8,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
+from contextlib import suppress
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 #: The signals that stop a run (Windows has no SIGHUP).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 #: The exit statuses of a run they stopped.
 STOP_STATUSES = frozenset(128 + signum for signum in STOP_SIGNALS)
+
+#: What ``signal.signal`` takes and gives back.
+Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class RunInterrupted(Exception):
@@ -45,7 +50,7 @@ class StopOnSignals:
         self.signum: int | None = None  # the first stop signal
         self._at_once = True
         self._raised = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Handler] = {}
 
     def __enter__(self) -> StopOnSignals:
         for signum in STOP_SIGNALS:
@@ -66,25 +71,23 @@ class StopOnSignals:
         """A clean point to stop at; from now on signals wait for the next one."""
         self._at_once = False
         if self.signum is not None and not self._raised:
-            self._raise()
+            self._raise(self.signum)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum
             if self._at_once:
-                self._raise()
+                self._raise(signum)
 
-    def _raise(self) -> None:
+    def _raise(self, signum: int) -> None:
         self._at_once, self._raised = False, True
-        raise RunInterrupted(self.signum)
+        raise RunInterrupted(signum)
 
 
 def exit_at_once(status: int) -> NoReturn:
     """End the process now, without the interpreter's teardown: with TensorFlow loaded that
     takes seconds, and a stopped command should stop. Call it once everything is written."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with suppress(OSError, ValueError):  # the terminal is gone (SIGHUP), or the stream closed
             stream.flush()
-        except (OSError, ValueError):  # the terminal is gone (SIGHUP), or the stream closed
-            pass
     os._exit(status)

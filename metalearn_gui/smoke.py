@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 #: Each learner in turn, with its steps: the TensorFlow ones (gradient, neural) check that
 #: TensorFlow loads and compiles; neural runs past its initial random evaluations.
@@ -35,7 +35,7 @@ def main() -> int:
         os.environ["METALEARN_GUI_DATA_DIR"] = scratch
         try:
             timings = _smoke(scratch)
-        except Exception as error:  # one line whatever broke: the caller reads the exit status
+        except Exception as error:  # noqa: BLE001 - one line whatever broke: the caller reads the exit status
             _join_workers()
             message = str(error) if isinstance(error, SmokeFailure) else f"{type(error).__name__}: {error}"
             print(f"metalearn-gui smoke: FAILED: {message}", file=sys.stderr)
@@ -69,7 +69,8 @@ def _smoke(scratch: str) -> str:
 
     qInstallMessageHandler(quiet)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setDesktopFileName(APP_ID)
 
     # The icon: found through importlib.resources, and drawable (a bundle without Qt's
@@ -113,7 +114,8 @@ def _smoke(scratch: str) -> str:
         wait(f"{steps} {learner} steps", lambda: last_step() >= steps)
         window.start_action.trigger()
         wait(f"{learner} to pause", phase_is(learner, "paused"))
-        wait(f"the loss plot to draw the {learner} run", lambda: len(drawn_loss()) == len(window.history))
+        wait(f"the loss plot to draw the {learner} run",
+             lambda: window.history is not None and len(drawn_loss()) == len(window.history))
         if len(drawn_loss()) <= steps or not np.isfinite(drawn_loss()).all():
             raise SmokeFailure(f"the loss plot did not receive a finite {learner} run")
         return f"{learner}: ready {t1 - t0:.1f} s, {steps} steps {time.monotonic() - t1:.1f} s"

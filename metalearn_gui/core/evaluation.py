@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class Evaluator:
         if self._built_in:  # the fast path: no bookkeeping for an objective that answers
             try:
                 return self.objective.loss_np(thetas, rng)
-            except Exception as error:  # noqa: BLE001 - a bug of ours, still named by step and θ
+            except Exception as error:  # a bug of ours, still named by step and θ
                 raise _raised(error, Evaluation(step, thetas, time.monotonic())) from error
         evaluation = Evaluation(step, thetas, time.monotonic())
         self.current = evaluation
@@ -103,7 +104,7 @@ class Evaluator:
             answer = self._on_helper_thread(thetas, rng, evaluation)
         except ObjectiveFailure:
             raise
-        except Exception as error:  # noqa: BLE001 - whatever a user's objective raises is its failure
+        except Exception as error:  # whatever a user's objective raises is its failure
             raise _raised(error, evaluation) from error
         finally:
             self.current = None

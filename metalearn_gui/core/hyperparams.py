@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 Value = float | int | str
 

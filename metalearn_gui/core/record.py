@@ -17,6 +17,7 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.summary import RunSummary
 
 #: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
@@ -42,7 +43,7 @@ class RunRecord:
     history: History
     changes: list[Change] = field(default_factory=list)
     summary: RunSummary | None = None
-    status: str = "running"
+    status: Status = Status.RUNNING
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     id: int | None = None
 
@@ -81,4 +82,4 @@ class RunRecord:
         """Append a chunk's rows (its extras that the history keeps) and its status."""
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
                             chunk.extras)
-        self.status = chunk.status.value
+        self.status = chunk.status

@@ -11,9 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from metalearn_gui.core.learners import Chunk, Learner, Status
+from metalearn_gui.core.learners import Chunk, Learner
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError
 from metalearn_gui.core.summary import RunSummary
 
@@ -72,7 +73,7 @@ class RunRecorder:
         if directory is not None and self._entered and not self._finished:
             self._guarded("tensorboard", self._open_tensorboard)
 
-    def finish(self, summary: RunSummary, status: str | None = None) -> None:
+    def finish(self, summary: RunSummary, status: Status | None = None) -> None:
         """The run ended (``status`` e.g. ``stopped`` when the user left it); idempotent."""
         if self._finished or self.record is None:
             return

@@ -183,7 +183,7 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         seed=learner.seed,
         steps=learner.step,
         evaluations=learner.evaluations,
-        status=learner.status.value,
+        status=learner.status,
         final_loss=_number(learner.last_loss),
         best_loss=_number(learner.best_loss),
         optimum=objective.optimum_value,

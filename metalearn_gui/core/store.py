@@ -16,22 +16,30 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import (
-    BASE_COLUMNS, EXACT_SHARE, THINNED_SHARE, History, as_rows, thin_rows, thin_table,
+    BASE_COLUMNS,
+    EXACT_SHARE,
+    THINNED_SHARE,
+    History,
+    as_rows,
+    thin_rows,
+    thin_table,
 )
 from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
 from metalearn_gui.core.summary import RunSummary
 
@@ -67,13 +75,16 @@ class RunInfo:
     objective: str
     dim: int
     seed: int
-    status: str
+    status: Status
     best_loss: float | None
     final_loss: float | None
     steps: int
     evaluations: int
     source: str
     app_version: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))  # read back as the stored string
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,6 +150,7 @@ class RunStore:
                  json.dumps(config.to_dict()), json.dumps(history.extra_names), __version__, source,
                  owner.pid, owner.host, owner.boot),
             ).lastrowid
+            assert run_id is not None  # set by the INSERT
             self._layouts[run_id] = (history.dim, history.extra_names)
             table = history.table()
             if len(table):
@@ -151,7 +163,7 @@ class RunStore:
         """Commit one chunk's rows, thinned to at most :meth:`_chunk_rows`."""
         if len(chunk) == 0:
             return
-        dim, extras = self._layout(run_id)
+        _, extras = self._layout(run_id)
         keep = thin_rows(chunk.step, chunk.loss, chunk.best_loss, self._chunk_rows(run_id))
         kept_extras = {name: np.asarray(chunk.extras[name]).reshape(len(chunk))[keep]
                        for name in extras if name in chunk.extras}
@@ -211,7 +223,7 @@ class RunStore:
             history=History.from_table(dim, extras, table, rows_seen, self.capacity),
             changes=[Change(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
             summary=summary,
-            status=status,
+            status=Status(status),
             created=created,
             id=run_id,
         )
@@ -273,7 +285,7 @@ class RunStore:
             "SELECT first_step, rows FROM history WHERE run_id = ? ORDER BY first_step DESC", (run_id,)
         ).fetchall()
         exact = 0
-        for index, (first_step, rows) in enumerate(batches):
+        for index, (_, rows) in enumerate(batches):
             if exact >= self.capacity // EXACT_SHARE:
                 newest_exact_step = batches[index - 1][0]
                 break

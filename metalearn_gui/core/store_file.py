@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 #: ``PRAGMA application_id`` of our files ("MLGU"), so another program's SQLite file is not taken for ours.
 APPLICATION_ID = 0x4D4C4755
@@ -120,7 +120,7 @@ def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | 
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = {name for (name,) in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if _TABLES <= tables:  # reach into each table: a damaged root page fails here, not mid-run
+            if tables >= _TABLES:  # reach into each table: a damaged root page fails here, not mid-run
                 connection.execute("SELECT count(*) FROM runs").fetchone()
                 for table in ("changes", "history"):
                     connection.execute(f"SELECT max(rowid) FROM {table}").fetchone()
@@ -139,7 +139,7 @@ def _connect_checked(path: Path) -> tuple[sqlite3.Connection, tuple[str, str] | 
     if version > SCHEMA_VERSION:
         return connection, ("newer", f"was written by a newer metalearn-gui (schema version {version}; "
                                      f"this one reads up to {SCHEMA_VERSION})")
-    if version == SCHEMA_VERSION and not _TABLES <= tables:
+    if version == SCHEMA_VERSION and not tables >= _TABLES:
         return connection, ("corrupt", "lacks the tables of a run store")
     return connection, None
 
@@ -166,10 +166,8 @@ def _damage_found_earlier(path: Path) -> str:
 def mark_damaged(path: Path, error: sqlite3.Error) -> None:
     """Have the next :func:`open_database` move the store aside (best effort: the folder
     may be read-only too)."""
-    try:
+    with suppress(OSError):
         damage_marker(path).write_text(f"{error}\n", encoding="utf-8")
-    except OSError:
-        pass
 
 
 def _prepare(connection: sqlite3.Connection) -> None:
@@ -202,10 +200,8 @@ def transaction(connection: sqlite3.Connection) -> Iterator[None]:
         # A failed COMMIT (disk full) too: left open, the transaction would refuse every
         # later BEGIN on this connection, so no later run could be stored.
         if connection.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
-            try:
+            with suppress(sqlite3.Error):  # the original error is the one to tell
                 connection.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the original error is the one to tell
         raise
 
 

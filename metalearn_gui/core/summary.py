@@ -10,10 +10,12 @@ summaries stored by earlier versions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 from metalearn_gui.core.hyperparams import Value, brief
+from metalearn_gui.core.status import Status
 
 #: Keys every summary has; the others may be missing from a stored one (then ``None``).
 REQUIRED = ("learner", "objective", "dim", "seed", "steps", "evaluations", "status")
@@ -30,7 +32,7 @@ class RunSummary:
     seed: int
     steps: int
     evaluations: int
-    status: str
+    status: Status
     final_loss: float | None
     best_loss: float | None
     #: The objective's known minimum (None where unknown).
@@ -60,6 +62,7 @@ class RunSummary:
         for item in fields(self):
             value = getattr(self, item.name)
             data[item.name] = list(value) if isinstance(value, tuple) else value
+        data["status"] = str(self.status)
         data["hyperparameters"] = dict(self.hyperparameters)
         if self.failure is None:
             del data["failed_at"], data["failure"]
@@ -83,6 +86,10 @@ class RunSummary:
         for key in ("theta_final", "theta_best"):
             if values.get(key) is not None:
                 values[key] = _floats(values[key], key)
+        try:
+            values["status"] = Status(values["status"])
+        except ValueError:
+            raise ValueError(f"the run summary's status is {brief(values['status'])}") from None
         if not isinstance(values.get("hyperparameters", {}), dict):
             raise ValueError(f"the run summary's hyperparameters are {brief(values['hyperparameters'])}")
         values.setdefault("version", "")

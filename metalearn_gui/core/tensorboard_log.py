@@ -34,10 +34,11 @@ import math
 import os
 import socket
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class TensorBoardLog:
         self.rows_per_chunk = rows_per_chunk
         self.path = _new_run_directory(Path(directory), name or run_name(config))
         file_name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
-        self._file = open(self.path / file_name, "wb")
+        self._file = open(self.path / file_name, "wb")  # noqa: SIM115 - open until close()
         self._records = self._pb.RecordWriter(self._file)
         self._theta_tags: list[str] = []
         self._changes_written = 0
@@ -112,8 +113,8 @@ class TensorBoardLog:
         np.clip(columns, -FLOAT32_MAX, FLOAT32_MAX, out=columns)  # finite by contract; float32 may not be
         tags = ["loss", "best_loss", *self._theta_tags]
         wall_time = time.time()
-        for step, row in zip(chunk.step[keep].tolist(), columns.tolist()):
-            self._add_scalars(step, zip(tags, row), wall_time)
+        for step, row in zip(chunk.step[keep].tolist(), columns.tolist(), strict=True):
+            self._add_scalars(step, zip(tags, row, strict=True), wall_time)
         self.flush()
 
     def write_changes(self, changes: Sequence[Change]) -> None:

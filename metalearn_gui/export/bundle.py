@@ -8,7 +8,7 @@ Each writer checks its path before any rendering and raises :class:`ExportError`
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,20 @@ from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.export.figures import FIGURES, FORMATS, SIZE, render_figure
 from metalearn_gui.export.files import (
-    ExportError, check_file, prepare_directory, write_atomic, write_bytes, write_json,
+    ExportError,
+    check_file,
+    prepare_directory,
+    write_atomic,
+    write_bytes,
+    write_json,
 )
 from metalearn_gui.export.table import write_history_csv
 from metalearn_gui.versions import library_versions
 
 MANIFEST = "manifest.json"
 #: The bundle's files besides the manifest, in the order they are written.
-BUNDLE_FILES = tuple(f"{name}.{fmt}" for name in FIGURES for fmt in FORMATS) + (
-    "history.csv", "config.json", "summary.json")
+BUNDLE_FILES = (*(f"{name}.{fmt}" for name in FIGURES for fmt in FORMATS),
+                "history.csv", "config.json", "summary.json")
 
 
 def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
@@ -59,7 +64,7 @@ def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
         "seed": config.seed,
         "status": record.status,
         "run_date": record.created,
-        "export_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "export_date": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": list(files),
     }
 

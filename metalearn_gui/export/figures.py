@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QEvent, QIODevice, QRectF, QSize
@@ -23,10 +23,10 @@ from metalearn_gui import __version__
 from metalearn_gui.core.landscape import true_landscape
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RunRecord
-from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
-from metalearn_gui.ui.plots.loss_plot import LossPlot
-from metalearn_gui.ui.plots.style import PlotPanel
-from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.plots.loss_plot import LossPlot
+from metalearn_gui.plots.style import PlotPanel
+from metalearn_gui.plots.theta_plot import ThetaPlot
 
 #: Figure size in logical pixels; a PNG at scale s is s times as many pixels.
 SIZE = (800, 500)
@@ -41,7 +41,7 @@ PRINT_DPI = 96
 def application() -> QApplication:
     """The running QApplication, or a new offscreen one (no window is ever shown)."""
     app = QApplication.instance()
-    if app is None:
+    if not isinstance(app, QApplication):
         # Qt aborts the process when it finds no display; offscreen needs none.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication([sys.argv[0] if sys.argv else "metalearn-gui"])
@@ -184,8 +184,8 @@ def render_png(graphics: pg.GraphicsLayoutWidget, scale: int = 1) -> bytes:
     _set_dpi(image, PRINT_DPI * scale)  # only now (see _paint_dpi): prints keep the figure's size
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(buffer.data())
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes; PySide6 takes str only
+    return bytes(buffer.data().data())
 
 
 def render_svg(graphics: pg.GraphicsLayoutWidget, title: str = "") -> bytes:
@@ -200,7 +200,7 @@ def render_svg(graphics: pg.GraphicsLayoutWidget, title: str = "") -> bytes:
     generator.setTitle(title or "metalearn-gui figure")
     generator.setDescription(f"made with metalearn-gui {__version__}")
     _paint(graphics, generator)
-    return bytes(buffer.data())
+    return bytes(buffer.data().data())
 
 
 def _painted_image(graphics: pg.GraphicsLayoutWidget, scale: int) -> QImage:

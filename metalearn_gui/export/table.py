@@ -8,8 +8,9 @@ hyper-parameter changes made at that step (:func:`write_history_csv`).
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from itertools import repeat
-from typing import IO, Iterable, Sequence
+from typing import IO
 
 import numpy as np
 
@@ -45,13 +46,13 @@ class CsvWriter:
         if not self._notes:  # the fast path: chunks hold finite values only
             np.savetxt(self._file, table, fmt=self._format, delimiter=",")
             return
-        for row, note in zip(table, notes if notes is not None else repeat("")):
+        for row, note in zip(table, notes if notes is not None else repeat(""), strict=False):
             finite = np.isfinite(row)
-            cells = [fmt % value if ok else "" for fmt, value, ok in zip(self._format, row, finite)]
+            cells = [fmt % value if ok else "" for fmt, value, ok in zip(self._format, row, finite, strict=True)]
             if not finite.all():
-                missing = ", ".join(name for name, ok in zip(self.columns, finite) if not ok)
+                missing = ", ".join(name for name, ok in zip(self.columns, finite, strict=True) if not ok)
                 note = "; ".join(filter(None, (note, f"not finite: {missing}")))
-            self._csv.writerow(cells + [note])
+            self._csv.writerow([*cells, note])
 
 
 def write_history_csv(file: IO[str], record: RunRecord) -> None:

@@ -12,18 +12,32 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QSpinBox,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
+
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.run import RunConfig
+
+if TYPE_CHECKING:
+    from superqt import QDoubleSlider
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +51,13 @@ def speed_text(speed: float | None) -> str:
     return "maximum" if speed is None else f"{speed:,.0f} steps/s"
 
 
+def _bounds(spec: HyperParam) -> tuple[float, float]:
+    """A slider's range: every numeric hyper-parameter of the learners has both bounds."""
+    if spec.low is None or spec.high is None:
+        raise ValueError(f"{spec.name} has no range for a slider")
+    return spec.low, spec.high
+
+
 class _NumberBox(QDoubleSpinBox):
     """A spin box that shows and accepts any magnitude (1e-6 … 5000) in %g form;
     on a log scale the arrows multiply instead of add."""
@@ -44,10 +65,11 @@ class _NumberBox(QDoubleSpinBox):
     def __init__(self, spec: HyperParam) -> None:
         super().__init__()
         self._spec = spec
+        low, high = _bounds(spec)
         self.setDecimals(12)
-        self.setRange(spec.low, spec.high)
+        self.setRange(low, high)
         self.setKeyboardTracking(False)
-        self.setSingleStep(1 if spec.integer else (spec.high - spec.low) / 100)
+        self.setSingleStep(1 if spec.integer else (high - low) / 100)
         self.setMinimumWidth(84)
 
     def textFromValue(self, value: float) -> str:  # Qt override
@@ -78,6 +100,10 @@ class HyperParamControl(QWidget):
     or a combo box for a choice. Emits ``value_committed`` once the user settles on a value."""
 
     value_committed = Signal(str, object)
+    # Set for a number only (a choice has ``_combo`` instead).
+    _slider: QDoubleSlider
+    _box: _NumberBox
+    _low: float
 
     def __init__(self, spec: HyperParam, value: Value, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,8 +112,6 @@ class HyperParamControl(QWidget):
         self.setToolTip(tip + ("" if spec.live else f"<br><i>{ON_RESET}</i>"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self._slider = None  # a superqt QDoubleSlider
-        self._box: _NumberBox | None = None
         self._combo: QComboBox | None = None
         if spec.choices is not None:
             self._combo = QComboBox()
@@ -98,11 +122,12 @@ class HyperParamControl(QWidget):
             from superqt import QDoubleSlider
             from superqt.utils import QSignalDebouncer
 
+            self._low, high = _bounds(spec)
             self._slider = QDoubleSlider(Qt.Orientation.Horizontal)
-            self._slider.setRange(self._to_slider(spec.low), self._to_slider(spec.high))
+            self._slider.setRange(self._to_slider(self._low), self._to_slider(high))
             self._slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep Right/Space for the app
             self._box = _NumberBox(spec)
-            self._debouncer = QSignalDebouncer(self)
+            self._debouncer = QSignalDebouncer(parent=self)
             self._debouncer.setTimeout(DEBOUNCE_MS)
             self._slider.valueChanged.connect(self._on_slider_moved)
             self._debouncer.triggered.connect(self._commit)
@@ -115,7 +140,7 @@ class HyperParamControl(QWidget):
         if self._combo is not None:
             return self._combo.currentText()
         value = self._box.value()
-        return int(round(value)) if self.spec.integer else value
+        return round(value) if self.spec.integer else value
 
     def set_value(self, value: Value) -> None:
         """Show ``value`` without emitting anything (e.g. the worker's actual value)."""
@@ -136,6 +161,12 @@ class HyperParamControl(QWidget):
         self.setProperty("pending", pending)
         self.setStyleSheet("QDoubleSpinBox, QComboBox { font-style: italic; }" if pending else "")
 
+    def drop_pending(self) -> None:
+        """Forget a slider move not yet committed and stop the debounce timer (the window closes)."""
+        if self._combo is None:
+            self._debouncer.cancel()
+            self._debouncer.flush(restart_timer=False)  # nothing pending now: this only stops its timer
+
     def _on_slider_moved(self, position: float) -> None:
         value = self._from_slider(position)
         self._box.blockSignals(True)
@@ -153,7 +184,7 @@ class HyperParamControl(QWidget):
         self.value_committed.emit(self.spec.name, self.value())
 
     def _to_slider(self, value: float) -> float:
-        return math.log10(max(value, self.spec.low)) if self._log else value
+        return math.log10(max(value, self._low)) if self._log else value
 
     def _from_slider(self, position: float) -> float:
         value = 10 ** position if self._log else position
@@ -208,13 +239,14 @@ class ControlPanel(QWidget):
         form = QFormLayout(problem)
         self.learner_box = QComboBox()
         for name in LEARNER_NAMES:
-            cls = learner_class(name)
-            self.learner_box.addItem(cls.label, name)
-            self.learner_box.setItemData(self.learner_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
+            learner = learner_class(name)
+            self.learner_box.addItem(learner.label, name)
+            self.learner_box.setItemData(self.learner_box.count() - 1, learner.description, Qt.ItemDataRole.ToolTipRole)
         self.objective_box = QComboBox()
-        for name, cls in OBJECTIVES.items():
+        for name, objective in OBJECTIVES.items():
             self.objective_box.addItem(name, name)
-            self.objective_box.setItemData(self.objective_box.count() - 1, cls.description, Qt.ItemDataRole.ToolTipRole)
+            self.objective_box.setItemData(self.objective_box.count() - 1, objective.description,
+                                           Qt.ItemDataRole.ToolTipRole)
         self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
         self.seed_box = QSpinBox()
@@ -278,6 +310,11 @@ class ControlPanel(QWidget):
             elif name in values:
                 control.set_value(values[name])
             control.set_pending(name in pending)
+
+    def drop_pending(self) -> None:
+        """Forget slider moves not yet committed: the window closes, the run ends as it is."""
+        for control in self.controls.values():
+            control.drop_pending()
 
     def mark_run(self, run: RunConfig) -> None:
         """The run the plots show: a D or seed that differs from it waits for a reset, and is

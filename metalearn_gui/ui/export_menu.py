@@ -9,12 +9,12 @@ a message; the run and its data are untouched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from metalearn_gui.core.record import RunRecord
 
@@ -28,7 +28,7 @@ class ExportMenu(QObject):
     current run's record once it is safe to export (e.g. after pausing); ``log_x()`` says
     whether figures get a log-scaled step axis."""
 
-    def __init__(self, parent: QWidget, with_record: Callable[[Callable[[RunRecord], None]], None],
+    def __init__(self, parent: QMainWindow, with_record: Callable[[Callable[[RunRecord], None]], None],
                  log_x: Callable[[], bool] = lambda: False) -> None:
         super().__init__(parent)
         self.window = parent

@@ -17,26 +17,30 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from metalearn_gui.core.events import ChunkMessage, RecordCopy, RunState
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.session import Recording
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
 from metalearn_gui.ui import screen
 from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
-from metalearn_gui.ui.plots.landscape_plot import LandscapePlot
-from metalearn_gui.ui.plots.learner_plot import LearnerPlot, history_extras
-from metalearn_gui.ui.plots.loss_plot import LossPlot
-from metalearn_gui.ui.plots.style import apply_palette
-from metalearn_gui.ui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.landscape_plot import LandscapePlot
+from metalearn_gui.plots.learner_plot import LearnerPlot, history_extras
+from metalearn_gui.plots.loss_plot import LossPlot
+from metalearn_gui.plots.style import apply_palette
+from metalearn_gui.plots.theta_plot import ThetaPlot
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
-from metalearn_gui.worker import ChunkMessage, Landscape, Recording, RunController, RunState
+from metalearn_gui.worker import RunController
 
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
@@ -109,12 +113,11 @@ class MainWindow(QMainWindow):
         self.data_dir = resolve_data_dir(data_dir)
         self.store: RunStore | None = None  # opened after the first paint
         self.runs_panel: RunsPanel | None = None
-        #: The current run as the window has it (rows thinned for drawing), for export.
-        self.record: RunRecord | None = None
-        self._after_pause: Callable[[RunRecord], None] | None = None  # an export waiting for the pause
+        self._export: Callable[[RunRecord], None] | None = None  # an export waiting for the run's record
+        #: The current run's rows as drawn (thinned for the plots; exports use the recorded run).
         self.history: History | None = None
         self.state: RunState | None = None
-        self.run_serial = 0
+        self.serial = 0  # which of the worker's runs the plots show
         self.steps_per_second = 0.0
         self.error_dialog: QMessageBox | None = None
         self._traceback = ""
@@ -136,7 +139,7 @@ class MainWindow(QMainWindow):
         self.watchdog.setInterval(1000)
         self.watchdog.timeout.connect(self._on_watchdog_timeout)
         self.watchdog.start()
-        self.controller.send("speed", self.panel.speed())
+        self.controller.set_speed(self.panel.speed())
         self._prepared_once = False
 
     def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
@@ -185,7 +188,7 @@ class MainWindow(QMainWindow):
     def _send_recording(self) -> None:
         """Tell the worker where runs go: the run store, and TensorBoard if ticked."""
         tensorboard = self.data_dir / "tensorboard" if self.panel.tensorboard_box.isChecked() else None
-        self.controller.send("record", Recording(self.data_dir if self.store else None, tensorboard))
+        self.controller.set_recording(Recording(self.data_dir if self.store else None, tensorboard))
 
     # -- building ---------------------------------------------------------------------
     @classmethod
@@ -333,13 +336,14 @@ class MainWindow(QMainWindow):
         worker.landscape_ready.connect(self._on_worker_landscape_ready)
         worker.input_rejected.connect(self._on_worker_input_rejected)
         worker.run_failed.connect(self._on_worker_run_failed)
+        worker.record_ready.connect(self._on_worker_record_ready)
         worker.notice.connect(self.banner.show_message)
         self.panel.tensorboard_box.toggled.connect(self._send_recording)
         self.panel.problem_changed.connect(self._prepare)
         self.panel.hyperparameter_changed.connect(
-            lambda name, value: self.controller.send("set", {name: value}))
-        self.panel.speed_changed.connect(lambda speed: self.controller.send("speed", speed))
-        self.landscape_plot.axes_changed.connect(lambda i, j: self.controller.send("landscape", (i, j)))
+            lambda name, value: self.controller.set_values({name: value}))
+        self.panel.speed_changed.connect(self.controller.set_speed)
+        self.landscape_plot.axes_changed.connect(lambda i, j: self.controller.set_landscape_axes((i, j)))
 
     # -- commands -------------------------------------------------------------------------
     def config(self) -> RunConfig:
@@ -352,14 +356,16 @@ class MainWindow(QMainWindow):
     def _prepare(self) -> None:
         """Stop whatever runs and go to step 0 of what the panel shows."""
         self.banner.clear()
-        self.controller.send("prepare", self.config())
+        self.controller.prepare(self.config())
 
     def _on_start_triggered(self) -> None:
-        running = self.state is not None and self.state.phase == "running"
-        self.controller.send("pause" if running else "start")
+        if self.state is not None and self.state.phase is Status.RUNNING:
+            self.controller.pause()
+        else:
+            self.controller.start()
 
     def _on_step_triggered(self) -> None:
-        self.controller.send("step")
+        self.controller.step()
 
     def _on_reset_triggered(self) -> None:
         self._prepare()
@@ -377,28 +383,22 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------
     @Slot(object)
     def _on_worker_state_changed(self, state: RunState) -> None:
-        if state.run_serial < self.run_serial:
+        if state.serial < self.serial:
             return
-        if state.run_serial > self.run_serial:
-            self._begin_run(state.run_serial, state.config)
+        if state.serial > self.serial:
+            self._begin_run(state.serial, state.config)
         self.state = state
-        if self.record is not None:
-            self.record.changes, self.record.summary, self.record.id = list(state.changes), state.summary, state.record_id
-            self.record.status = state.summary.status if state.summary else "running"
         self.panel.show_values(state.hp, state.pending)
         if state.config is not None:
             self.panel.mark_run(state.config)
-        if self._after_pause is not None and state.phase != "running":
-            export, self._after_pause = self._after_pause, None
-            QTimer.singleShot(0, lambda: export(self.record))
         self.loss_plot.set_changes(state.changes)
         self._show_phase(state)
         self._update_status()
 
     @Slot(object)
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
-        self.controller.worker.chunk_taken()
-        if message.run_serial != self.run_serial or self.history is None:
+        self.controller.chunk_taken()
+        if message.serial != self.serial or self.history is None:
             return  # a chunk of a run the user has already left
         chunk = message.chunk
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
-        if landscape.run_serial == self.run_serial:
+        if landscape.serial == self.serial:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(str)
@@ -431,7 +431,7 @@ class MainWindow(QMainWindow):
     def _on_watchdog_timeout(self) -> None:
         """The worker's thread waits for the objective; the window stays usable (it never
         waits for the worker), and says so."""
-        evaluation = self.controller.worker.unanswered()
+        evaluation = self.controller.unanswered()
         if (evaluation is None or evaluation is self._told_unanswered
                 or evaluation.seconds() < UNANSWERED_SECONDS):
             return
@@ -447,16 +447,29 @@ class MainWindow(QMainWindow):
         self.error_dialog.open()  # not exec(): the plots keep updating behind it
 
     def _with_record(self, export: Callable[[RunRecord], None]) -> None:
-        """Call ``export`` with the current run, pausing it first so that its figures, rows
-        and summary describe one step."""
-        if self.record is None or self.state is None or len(self.record.history) == 0:
-            self.statusBar().showMessage("Nothing to export yet: the run is still being prepared.", 5000)
+        """Call ``export`` with the current run as recorded (the record ``runs export`` reads),
+        pausing it first so that its figures, rows and summary describe one step."""
+        if (self.state is None or self.state.phase is Status.PREPARING or self.history is None
+                or len(self.history) == 0):
+            self._nothing_to_export()
             return
-        if self.state.phase == "running":
-            self._after_pause = export
-            self.controller.send("pause")
+        self._export = export
+        if self.state.phase is Status.RUNNING:
+            self.controller.pause()
+        self.controller.copy_record()
+
+    @Slot(object)
+    def _on_worker_record_ready(self, copy: RecordCopy) -> None:
+        export, self._export = self._export, None
+        if export is None or copy.serial != self.serial:
+            return  # asked for a run the user has left since
+        if copy.record is None or len(copy.record.history) == 0:
+            self._nothing_to_export()
         else:
-            export(self.record)
+            export(copy.record)
+
+    def _nothing_to_export(self) -> None:
+        self.statusBar().showMessage("Nothing to export yet: the run is still being prepared.", 5000)
 
     def _on_runs_dock_visibility_changed(self, visible: bool) -> None:
         if visible and not self.runs_dock.property("sized"):  # a strip, so the plots keep their room
@@ -475,13 +488,12 @@ class MainWindow(QMainWindow):
                                       record.history) for record in records])
 
     # -- drawing ------------------------------------------------------------------------
-    def _begin_run(self, run_serial: int, config: RunConfig) -> None:
+    def _begin_run(self, serial: int, config: RunConfig) -> None:
         """A new run (reset or switch): fresh history; the old loss curve becomes the ghost."""
-        self.run_serial = run_serial
-        self._after_pause = None  # an export asked for the run just left
+        self.serial = serial
+        self._export = None  # an export asked for the run just left
         self.banner.clear()  # whatever it said was about the previous run
         self.history = History(config.dim, history_extras(config.learner), capacity=RECORD_ROWS)
-        self.record = RunRecord(config, self.history)
         objective = make_objective(config.objective, config.dim)
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)
@@ -489,24 +501,24 @@ class MainWindow(QMainWindow):
         self.landscape_plot.set_run(self.history, population_visible=config.learner == "genetic")
         self.landscape_plot.set_model_visible(config.learner == "neural")
         self.learner_plot.set_run(config.learner, self.history)
-        self.controller.send("landscape", self.landscape_plot.axes())
+        self.controller.set_landscape_axes(self.landscape_plot.axes())
         label = learner_class(config.learner).label
         self.setWindowTitle(f"{label} on {config.objective} ({config.dim}-D) — {APP_NAME}")
 
     def _show_phase(self, state: RunState) -> None:
-        self.start_action.setText("Pause" if state.phase == "running" else "Start")
-        preparing = state.phase == "preparing"
+        self.start_action.setText("Pause" if state.phase is Status.RUNNING else "Start")
+        preparing = state.phase is Status.PREPARING
         for act in (self.start_action, self.step_action):
             act.setEnabled(not preparing)
-        if preparing and "TensorFlow" in state.message:
+        if preparing and state.loading_tensorflow:
             self.banner.show_message("info", "Loading TensorFlow for this learner (a few seconds, "
                                              "once per session)… the window stays usable.")
-        elif state.phase == "diverged":
+        elif state.phase is Status.DIVERGED:
             self.banner.show_message("warning", f"Paused: {state.message}")
-        elif state.phase == "converged":
+        elif state.phase is Status.CONVERGED:
             self.banner.show_message("info", f"Converged at step {self._step_text()}: "
                                              "no further progress is possible. Reset to run again.")
-        elif state.phase != "failed":
+        elif state.phase is not Status.FAILED:
             self.banner.clear("info")
 
     @Slot()
@@ -530,7 +542,7 @@ class MainWindow(QMainWindow):
         labels, history, state = self.status_labels, self.history, self.state
         if state is not None:
             labels["state"].setText(f"<b>{state.phase}</b>")
-            labels["tf"].setText("TensorFlow: " + ("loading…" if "TensorFlow" in state.message
+            labels["tf"].setText("TensorFlow: " + ("loading…" if state.loading_tensorflow
                                                    else "ready" if state.tf_loaded else "not needed yet"))
         if history is None or len(history) == 0:
             return
@@ -538,7 +550,7 @@ class MainWindow(QMainWindow):
         labels["loss"].setText(f"loss {history.column('loss')[-1]:.5g}")
         labels["best"].setText(f"best {history.column('best_loss')[-1]:.5g}")
         labels["evaluations"].setText(f"{int(history.column('evaluations')[-1]):,} evals")
-        running = state is not None and state.phase == "running"
+        running = state is not None and state.phase is Status.RUNNING
         labels["speed"].setText(f"{self.steps_per_second:,.0f} steps/s" if running else "")
 
     # -- closing -------------------------------------------------------------------------
@@ -547,6 +559,7 @@ class MainWindow(QMainWindow):
                              self.log_x_action.isChecked()))
         self.frame_timer.stop()
         self.watchdog.stop()
+        self.panel.drop_pending()
         self.controller.shutdown(timeout_ms=1000)
         if self.runs_panel is not None:
             self.runs_panel.refresh_timer.stop()

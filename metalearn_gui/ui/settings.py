@@ -45,7 +45,7 @@ class Session:
 
 def save_session(session: Session) -> None:
     settings = _settings()
-    settings.setValue("session/config", json.dumps(session.config.to_dict()))
+    settings.setValue("session/config", json.dumps(session.config.to_dict()) if session.config else "")
     settings.setValue("session/speed_index", session.speed_index)
     settings.setValue("session/geometry", session.geometry)
     settings.setValue("session/log_x", session.log_x)

@@ -36,11 +36,12 @@ def test_a_summary_round_trips_through_json_with_the_documented_keys(finished):
     assert list(data) == KEYS
     assert data["theta_best"] == list(summary.theta_best) and data["steps_per_second"] == 3.0
     assert RunSummary.from_dict(data) == summary
+    assert RunSummary.from_dict(data).status is Status.FINISHED
 
 
 def test_a_failure_and_held_out_losses_add_their_keys_and_round_trip(finished):
     learner, _ = finished
-    summary = replace(summarize(learner, 1.0), status="failed", failed_at=4, failure="raised at step 4",
+    summary = replace(summarize(learner, 1.0), status=Status.FAILED, failed_at=4, failure="raised at step 4",
                       heldout_loss=0.5, baseline_heldout_loss=0.75)
     data = summary.to_dict()
     assert list(data) == KEYS + ["failed_at", "failure", "heldout_loss", "baseline_heldout_loss"]
@@ -49,7 +50,7 @@ def test_a_failure_and_held_out_losses_add_their_keys_and_round_trip(finished):
 
 def test_a_run_without_a_summary_is_summarised_from_its_rows_with_the_same_keys(finished):
     learner, record = finished
-    record.status = "interrupted"
+    record.status = Status.INTERRUPTED
     from_rows = record.outcome()
     data = from_rows.to_dict()
     assert list(data) == KEYS + ["from_rows"] and data["from_rows"] is True
@@ -65,6 +66,7 @@ def test_a_run_without_a_summary_is_summarised_from_its_rows_with_the_same_keys(
     ([], "must be a JSON object"),
     ({"learner": "genetic"}, "has no objective, dim, seed, steps, evaluations, status"),
     ({**dict.fromkeys(KEYS[:8], 1), "theta_best": "abc"}, "theta_best is 'abc'"),
+    ({**dict.fromkeys(KEYS[:7], 1), "status": "exploded"}, "status is 'exploded'"),
 ])
 def test_a_summary_that_is_not_one_is_refused_naming_why(data, problem):
     with pytest.raises(ValueError, match=problem):

@@ -41,7 +41,8 @@ def test_a_full_disk_mid_run_is_told_once_and_the_run_goes_on(make_window, qtbot
     run_for_steps(qtbot, window, 20)  # paused: the worker is idle while its connection is swapped
     qtbot.waitUntil(lambda: window.state.record_id is not None)
     run_id, committed = window.state.record_id, current_step(window)
-    worker._store._db = disk = FullDisk(worker._store._db)
+    session = window.controller.worker.session
+    session.store._db = disk = FullDisk(session.store._db)
     disk.full = True
     run_for_steps(qtbot, window, 300)  # many chunks, each of which would have been a message
     faulted_at = current_step(window)
@@ -98,8 +99,8 @@ def test_an_objective_that_hangs_is_told_once_and_reset_abandons_it(
 def test_closing_the_window_while_the_objective_hangs_ends_the_worker(faulty_objectives, make_window, qtbot):
     window = make_window("genetic", "hangs-at-step", 3)
     window.start_action.trigger()
-    qtbot.waitUntil(lambda: window.controller.worker.unanswered() is not None
-                    and window.controller.worker.unanswered().step == STEP, timeout=60_000)
+    qtbot.waitUntil(lambda: window.controller.unanswered() is not None
+                    and window.controller.unanswered().step == STEP, timeout=60_000)
     window.close()  # used to wait for the objective, for ever
     assert not window.controller.is_running()
 

@@ -92,13 +92,13 @@ def test_live_slider_changes_the_running_learner_and_leaves_a_marker(make_window
     window.panel.speed_slider.setValue(5)  # 100 steps/s: the run is mid-way when the slider moves
     window.start_action.trigger()
     qtbot.waitUntil(lambda: current_step(window) > 20)
-    run_serial = window.run_serial
+    serial = window.serial
     sigma = window.panel.controls["sigma"]
     sigma._slider.setValue(sigma._slider.value() + 1.0)  # a drag to ×10 (log scale)
     qtbot.waitUntil(lambda: window.state.hp["sigma"] == pytest.approx(1.0), timeout=3000)
     step, name, old, new = window.state.changes[-1]
     assert (name, old, new) == ("sigma", pytest.approx(0.1), pytest.approx(1.0))
-    assert window.run_serial == run_serial and window.state.phase == "running"  # not restarted
+    assert window.serial == serial and window.state.phase == "running"  # not restarted
     assert len(window.loss_plot.markers) == 1
     marker = window.loss_plot.markers[0]
     assert marker.value() == step and "sigma 0.1 → 1" in marker.toolTip()

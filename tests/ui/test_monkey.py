@@ -164,9 +164,9 @@ def disagreement(window) -> str:
     for name, box, value in (("D", panel.dim_box, config.dim), ("seed", panel.seed_box, config.seed)):
         if box.value() != value and not box.property("pending"):
             problems.append(f"{name} {box.value()} in the controls (not marked pending), run has {value}")
-    if window.run_serial != state.run_serial or window.history is None or window.history.dim != config.dim:
-        problems.append(f"plots show run {window.run_serial} (D={window.history and window.history.dim}), "
-                        f"state is run {state.run_serial} (D={config.dim})")
+    if window.serial != state.serial or window.history is None or window.history.dim != config.dim:
+        problems.append(f"plots show run {window.serial} (D={window.history and window.history.dim}), "
+                        f"state is run {state.serial} (D={config.dim})")
     label = learner_class(config.learner).label
     if not window.windowTitle().startswith(f"{label} on {config.objective} ({config.dim}-D)"):
         problems.append(f"title {window.windowTitle()!r}")

@@ -1,6 +1,5 @@
 """Plots show what happened at every scale (the Reliability issue): a log-scaled step
-axis, remembered and used by exports; smoothing never drawn across thinned steps; and
-the worker's thinned chunks keep every improvement of the best loss."""
+axis, remembered and used by exports; smoothing never drawn across thinned steps."""
 
 from __future__ import annotations
 
@@ -12,10 +11,8 @@ from PySide6.QtWidgets import QFileDialog
 from ui_helpers import current_step, run_for_steps, wait_phase
 
 from metalearn_gui.core.history import History
-from metalearn_gui.core.learners import Chunk, Status
 from metalearn_gui.ui.main_window import MainWindow
-from metalearn_gui.ui.plots.loss_plot import LossPlot, moving_average
-from metalearn_gui.worker import MAX_CHUNK_ROWS, _merged, _thinned
+from metalearn_gui.plots.loss_plot import LossPlot, moving_average
 
 
 def step_axes_logged(window) -> list[bool]:
@@ -24,9 +21,10 @@ def step_axes_logged(window) -> list[bool]:
     return [plot.getAxis("bottom").logMode for plot in plots]
 
 
-def export_loss_svg(window, path, monkeypatch) -> str:
+def export_loss_svg(window, qtbot, path, monkeypatch) -> str:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(path), ""))
-    window.export_menu.export_figure(window.record, "loss")
+    window.export_menu.with_record(lambda record: window.export_menu.export_figure(record, "loss"))
+    qtbot.waitUntil(path.exists)
     return path.read_text()
 
 
@@ -34,11 +32,11 @@ def test_the_log_step_axis_is_remembered_and_used_by_exports(make_window, qtbot,
     window = make_window("genetic", "rastrigin", 3)
     run_for_steps(qtbot, window, 30)
     assert step_axes_logged(window) == [False] * 4
-    assert "step + 1" not in export_loss_svg(window, tmp_path / "linear.svg", monkeypatch)
+    assert "step + 1" not in export_loss_svg(window, qtbot, tmp_path / "linear.svg", monkeypatch)
 
     window.log_x_action.trigger()
     assert step_axes_logged(window) == [True] * 4
-    assert "step + 1" in export_loss_svg(window, tmp_path / "log.svg", monkeypatch)
+    assert "step + 1" in export_loss_svg(window, qtbot, tmp_path / "log.svg", monkeypatch)
     window.close()
 
     again = MainWindow.from_last_session()
@@ -112,19 +110,3 @@ def test_the_smoothed_line_is_never_drawn_across_thinned_steps(qtbot):
         assert drawn.any() and not (drawn & (step > 2000) & (step < 60_000)).any()
         joined = drawn[1:] & drawn[:-1]  # neighbours the line connects
         assert not (joined & (step[:-1] < 2000) & (step[1:] >= 60_000)).any()
-
-
-def test_the_workers_thinned_chunks_keep_every_improvement():
-    """Under back-pressure the worker merges chunks and thins them to MAX_CHUNK_ROWS."""
-    steps = np.arange(1_000_000, 1_200_000)
-    loss = 5 + np.random.default_rng(0).random(len(steps))
-    improved_at = [1_000_001, 1_030_000, 1_030_003, 1_070_000, 1_160_000]
-    loss[np.isin(steps, improved_at)] = 4 - np.arange(len(improved_at)) / 10
-    best = np.minimum.accumulate(loss)
-
-    def chunk(rows: slice) -> Chunk:
-        return Chunk(steps[rows], loss[rows], best[rows], steps[rows], np.zeros((len(steps[rows]), 2)), {}, {},
-                     Status.RUNNING)
-
-    thinned = _thinned(_merged(chunk(slice(0, 100_000)), chunk(slice(100_000, None))), MAX_CHUNK_ROWS)
-    assert len(thinned) <= MAX_CHUNK_ROWS and np.isin(improved_at, thinned.step).all()

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass, field, replace
 from typing import Callable, ClassVar, Mapping
 
 import numpy as np
@@ -20,14 +19,9 @@ import numpy as np
 from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
+from metalearn_gui.core.status import Status
 
-
-class Status(str, Enum):
-    RUNNING = "running"
-    CONVERGED = "converged"
-    DIVERGED = "diverged"
-    FINISHED = "finished"
-    FAILED = "failed"  # the objective raised, answered nonsense or was abandoned
+__all__ = ["Chunk", "Learner", "Rows", "Status"]
 
 
 @dataclass
@@ -93,6 +87,21 @@ class Chunk:
     def __len__(self) -> int:
         return len(self.step)
 
+    def select(self, rows: slice | np.ndarray) -> Chunk:
+        """These rows (a slice or indices), with this chunk's snapshot and status."""
+        return replace(self, step=self.step[rows], loss=self.loss[rows], best_loss=self.best_loss[rows],
+                       evaluations=self.evaluations[rows], theta=self.theta[rows],
+                       extras={name: values[rows] for name, values in self.extras.items()})
+
+    def after(self, earlier: Chunk) -> Chunk:
+        """``earlier``'s rows followed by this chunk's, with this chunk's snapshot and status."""
+        return replace(
+            self, step=np.concatenate([earlier.step, self.step]), loss=np.concatenate([earlier.loss, self.loss]),
+            best_loss=np.concatenate([earlier.best_loss, self.best_loss]),
+            evaluations=np.concatenate([earlier.evaluations, self.evaluations]),
+            theta=np.concatenate([earlier.theta, self.theta]),
+            extras={name: np.concatenate([earlier.extras[name], values]) for name, values in self.extras.items()})
+
 
 class Learner(ABC):
     """Base class: step bookkeeping, time-bounded chunks, divergence and best tracking.
@@ -145,6 +154,8 @@ class Learner(ABC):
         self.theta_best: np.ndarray | None = None
         self._seconds_per_step: float | None = None
         self._computing_step = 0  # the step whose row is being computed
+        #: What chunks are timed by (a test may time a learner by a clock it drives).
+        self.clock: Callable[[], float] = time.perf_counter
 
     # -- hyper-parameters ------------------------------------------------------------
     @classmethod
@@ -211,13 +222,13 @@ class Learner(ABC):
         remaining = self._steps_allowed(max_steps)
         if self.status is not Status.RUNNING or remaining == 0:
             return self._finish(self._no_rows(), first_step=self.step + 1)
-        deadline = None if max_seconds is None else time.perf_counter() + max_seconds
+        deadline = None if max_seconds is None else self.clock() + max_seconds
         first_step = self.step + 1
         parts: list[Rows] = []
         failure = None
         while remaining > 0:
             count = self._block_size(remaining, deadline)
-            started = time.perf_counter()
+            started = self.clock()
             self._computing_step = first_step + sum(len(part) for part in parts)
             try:
                 rows = self._run(count)
@@ -227,13 +238,13 @@ class Learner(ABC):
                 break
             # The latest block's speed decides the next block's size: blocks grow
             # from one step to as many as fit in the time left.
-            self._seconds_per_step = (time.perf_counter() - started) / max(len(rows), 1)
+            self._seconds_per_step = (self.clock() - started) / max(len(rows), 1)
             parts.append(rows)
             remaining -= len(rows)
             # Non-finite values propagate, so the last row tells whether to stop
             # early; _finish finds the first bad row.
             healthy = _finite_rows(rows.select(slice(-1, None)), self.optional_extras).all()
-            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            out_of_time = deadline is not None and self.clock() >= deadline
             if not healthy or out_of_time:
                 break
         return self._finish(Rows.concat(parts) if parts else self._no_rows(), first_step, failure)
@@ -247,7 +258,7 @@ class Learner(ABC):
     def _block_size(self, remaining: int, deadline: float | None) -> int:
         count = min(remaining, self.max_block)
         if deadline is not None and self._seconds_per_step:
-            time_left = max(deadline - time.perf_counter(), 0.0)
+            time_left = max(deadline - self.clock(), 0.0)
             count = min(count, max(1, int(time_left / self._seconds_per_step)))
         elif deadline is not None:
             count = 1  # first block: measure the speed before committing to more

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class Rastrigin(Objective):
     name = "rastrigin"
     description = "10·D + Σ θ_i² − 10 cos(2πθ_i), many local minima, minimum 0 at 0"
     # Its curvature reaches ~400, so α = 0.01 would bounce between basins.
-    suggested = {"gradient": {"alpha": 0.001}}
+    suggested: ClassVar = {"gradient": {"alpha": 0.001}}
     bounds = (-5.12, 5.12)
     optimum_value = 0.0
     optimum_coordinate = 0.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class LRSchedule(Objective):
     )
     min_dim = 1
     noisy = True
-    suggested = {
+    suggested: ClassVar = {
         "gradient": {"optimizer": "adam", "alpha": 0.03},
         "genetic": {"sigma": 0.1, "mutation": 0.2},
     }

@@ -10,9 +10,20 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import (
-    BEST, LOSS, SMOOTH, PlotPanel, finite_or_nan, follow_data, history_rows, mix, pen, plotted_steps, set_log_x,
-    set_log_y, setup_plot,
+from metalearn_gui.plots.style import (
+    BEST,
+    LOSS,
+    SMOOTH,
+    PlotPanel,
+    finite_or_nan,
+    follow_data,
+    history_rows,
+    mix,
+    pen,
+    plotted_steps,
+    set_log_x,
+    set_log_y,
+    setup_plot,
 )
 
 
@@ -107,7 +118,7 @@ class _PanelItems:
         steps = plotted_steps(history.column("step")[rows], log_x)
         missing = False
         drawn = []
-        for curve, series in zip(self.curves, panel.series):
+        for curve, series in zip(self.curves, panel.series, strict=False):  # a panel may use one curve of two
             values = finite_or_nan(history.column(series.column)[rows], positive=panel.log_y)
             missing |= bool(np.isnan(values[-1:]).any())  # the random design's gaps stay quiet
             curve.setData(steps, values, connect="finite")

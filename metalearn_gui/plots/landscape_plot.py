@@ -5,7 +5,6 @@ plane: L(θ₀) is drawn as a curve, with the trajectory's points on it."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -13,8 +12,7 @@ from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.core.landscape import Landscape
-from metalearn_gui.ui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
-
+from metalearn_gui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
 
 TRAJECTORY_POINTS = 2000
 UNLIMITED = 16_777_215  # Qt's QWIDGETSIZE_MAX
@@ -138,8 +136,9 @@ class LandscapePlot(PlotPanel):
         self.true_surface.show(true, landscape.xs, landscape.ys)
         notes = [] if finite.size == true.size else ["blank: L not finite"]
         # The model is fit locally (trust region), so its own colour scale: compare shapes.
-        if landscape.predicted is not None and np.isfinite(landscape.predicted).any():
-            self.model_surface.show(landscape.predicted, landscape.model_xs, landscape.model_ys)
+        model = landscape.model
+        if model is not None and np.isfinite(model[0]).any():
+            self.model_surface.show(*model)
         elif self.model_surface.plot.isVisible():
             notes.append("model not fit yet")
         self.note.setText("; ".join(notes))
@@ -157,12 +156,14 @@ class LandscapePlot(PlotPanel):
             return
         theta = history.theta()[-TRAJECTORY_POINTS * 4:]
         trajectory = self._positions(theta[decimated(len(theta), TRAJECTORY_POINTS)])
-        if trajectory is None:  # a 1-D θ before its curve: no height to draw the points at
+        current = self._positions(theta[-1:])
+        if trajectory is None or current is None:  # a 1-D θ before its curve: no height to draw at
             return
         self.trajectory.setData(*trajectory, skipFiniteCheck=True)
-        self.current.setData(*self._positions(theta[-1:]))
-        if self._population is not None and self.population.isVisible():
-            self.population.setData(*self._positions(self._population))
+        self.current.setData(*current)
+        population = None if self._population is None else self._positions(self._population)
+        if population is not None and self.population.isVisible():
+            self.population.setData(*population)
             self._population = None  # drawn; wait for the next one
 
     def _positions(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
-from metalearn_gui.ui.plots.style import (
-    SERIES, PlotPanel, follow_data, history_rows, pen, plotted_steps, set_label, set_log_x, setup_plot,
+from metalearn_gui.plots.style import (
+    SERIES,
+    PlotPanel,
+    follow_data,
+    history_rows,
+    pen,
+    plotted_steps,
+    set_label,
+    set_log_x,
+    setup_plot,
 )
-
 
 #: Above this many coordinates, lines become unreadable: draw a heat map instead.
 MAX_LINES = 12

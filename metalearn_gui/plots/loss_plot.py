@@ -4,7 +4,6 @@ be log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -12,11 +11,25 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Change
-from metalearn_gui.ui.plots.style import (
-    BEST, DIVERGED, GHOST, LOSS, MARKER, SMOOTH, SERIES, PlotPanel, finite_or_nan, follow_data, history_rows, pen,
-    plotted_steps, set_log_x, set_log_y, setup_plot, view_x,
+from metalearn_gui.plots.style import (
+    BEST,
+    DIVERGED,
+    GHOST,
+    LOSS,
+    MARKER,
+    SERIES,
+    SMOOTH,
+    PlotPanel,
+    finite_or_nan,
+    follow_data,
+    history_rows,
+    pen,
+    plotted_steps,
+    set_log_x,
+    set_log_y,
+    setup_plot,
+    view_x,
 )
-
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]
@@ -39,7 +52,7 @@ def moving_average(steps: np.ndarray, values: np.ndarray, window: int) -> tuple[
     mean = np.full(count, np.nan)
     bounds = np.concatenate([[0], opens, [count]])
     long = np.flatnonzero(np.diff(bounds) >= window)  # few: the stretches at full resolution
-    for first, end in zip(bounds[long], bounds[long + 1]):
+    for first, end in zip(bounds[long], bounds[long + 1], strict=True):
         part = values[first:end]
         finite = np.isfinite(part)
         sums = np.concatenate([[0.0], np.cumsum(np.where(finite, part, 0.0))])
@@ -150,7 +163,7 @@ class LossPlot(PlotPanel):
         self._place_markers()
 
     def _place_markers(self) -> None:
-        for line, change in zip(self.markers, self._changes):
+        for line, change in zip(self.markers, self._changes, strict=True):
             line.setPos(view_x(change.step, self.log_x))
 
     def set_divergence(self, step: int | None) -> None:
@@ -189,7 +202,7 @@ class LossPlot(PlotPanel):
             show(self.smooth, *_apart(steps, smooth[rows], stretch[rows]))
         overlays = [(plotted_steps(overlay_steps, self.log_x), overlay_loss)
                     for overlay_steps, overlay_loss in self._overlay_data]
-        drawn += [show(curve, *data) for (curve, _), data in zip(self._overlays, overlays)]
+        drawn += [show(curve, *data) for (curve, _), data in zip(self._overlays, overlays, strict=True)]
         follow_data(self.plot, _span(steps, *(overlay_steps for overlay_steps, _ in overlays)), drawn)
         if self._ghost_data is not None:
             ghost_steps, ghost_loss = self._ghost_data

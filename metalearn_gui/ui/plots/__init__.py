@@ -1,1 +1,0 @@
-"""Live pyqtgraph plots: items are created once and updated with ``setData``."""
