@@ -9,17 +9,19 @@ outputs written with every step before it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from metalearn_gui import __version__
 from metalearn_gui.core.evaluation import ObjectiveFailure
-from metalearn_gui.core.hyperparams import brief
+from metalearn_gui.core.hyperparams import Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
@@ -33,8 +35,15 @@ from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
-    add_data_dir_option, add_figure_options, add_runs_command, open_store, runs_command,
+    add_data_dir_option,
+    add_figure_options,
+    add_runs_command,
+    open_store,
+    runs_command,
 )
+
+if TYPE_CHECKING:  # imported when the bar starts
+    from tqdm import tqdm
 
 PROG = "metalearn-gui"
 DEFAULT_STEPS = 1000
@@ -46,7 +55,7 @@ class UsageError(Exception):
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's hook; it must not return
+    def error(self, message: str) -> NoReturn:  # argparse's hook; it must not return
         raise UsageError(message)
 
 
@@ -222,6 +231,7 @@ def _run(args: argparse.Namespace) -> int:
                 store.close()
 
     record = recorder.record
+    assert record is not None, "the recorder has the step-0 chunk"
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
@@ -239,11 +249,9 @@ def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interrupti
     """Keep the run as ``stopped`` with every step it made; one line; 128 + the signal's number."""
     if recorder.record is not None:  # else it stopped before its first step: nothing to keep
         recorder.finish(summarize(learner, seconds), Status.STOPPED)
-    try:
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
         print(f"{PROG}: stopped at step {learner.step} ({interruption.signal_name})"
               f"{_stored_line(recorder, '; ')}", file=sys.stderr)
-    except OSError:  # SIGHUP: the terminal may be gone
-        pass
     return interruption.exit_status
 
 
@@ -251,9 +259,9 @@ class ProgressBar:
     """tqdm's bar on stderr, started with the learner's first chunk: its reset may load
     TensorFlow for seconds, which is not the run's speed."""
 
-    def __init__(self, total: int, description: str, quiet: bool) -> None:
-        self.total, self.description, self.quiet = total, description, quiet
-        self.bar = None
+    def __init__(self, total: int | None, description: str, quiet: bool) -> None:
+        self.total, self.description, self.quiet = total, description, quiet  # total None: until stopped
+        self.bar: tqdm | None = None
         self.started: float | None = None  # when the learner was ready
 
     def seconds(self) -> float:
@@ -341,9 +349,9 @@ def _export(record: RunRecord, directory: Path, args: argparse.Namespace) -> Non
         print(f"  exported    {len(paths)} files to {directory}")
 
 
-def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, object]:
+def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, Value]:
     cls = learner_class(learner_name)
-    values: dict[str, object] = {}
+    values: dict[str, Value] = {}
     for item in settings:
         name, sep, text = item.partition("=")
         if not sep or not name:
@@ -386,21 +394,21 @@ def _format_summary(summary: RunSummary) -> str:
 def _list(out: IO[str]) -> None:
     out.write("Learners (set hyper-parameters with --set NAME=VALUE):\n")
     for name in LEARNER_NAMES:
-        cls = learner_class(name)
-        out.write(f"\n  {name} — {cls.label}: {cls.description}\n")
-        for spec in cls.hyperparams:
+        learner_type = learner_class(name)
+        out.write(f"\n  {name} — {learner_type.label}: {learner_type.description}\n")
+        for spec in learner_type.hyperparams:
             live = "" if spec.live else "  [applies on reset]"
             out.write(f"    {spec.name:<11} {spec.describe_range():<32} default {spec.default}{live}\n")
             out.write(f"    {'':<11} {spec.help}\n")
     out.write("\nObjectives (--objective NAME, --dim D):\n")
-    for name, cls in OBJECTIVES.items():
+    for name, objective_type in OBJECTIVES.items():
         objective = make_objective(name)
         suggestions = "; ".join(
             f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-            for learner, values in cls.suggested.items()
+            for learner, values in objective_type.suggested.items()
         )
-        out.write(f"\n  {name} — {cls.description}\n")
-        out.write(f"    dimension {objective.dim} by default ({cls.min_dim} … {cls.max_dim}); "
+        out.write(f"\n  {name} — {objective_type.description}\n")
+        out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
                   f"optimum {objective.describe_optimum()}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")

@@ -12,7 +12,7 @@ import functools
 import logging
 import sys
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 

@@ -8,7 +8,7 @@ is enough to redraw its figures and write its files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class RunRecord:
     changes: list[Change] = field(default_factory=list)
     summary: RunSummary | None = None
     status: Status = Status.RUNNING
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     id: int | None = None
 
     @classmethod

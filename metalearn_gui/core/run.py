@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class RunConfig:
             raise ConfigError(f"{origin}: objective {brief(objective)} is not one of: {', '.join(OBJECTIVES)}")
         dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
         steps = _optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
-        seed = _optional_int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED, nullable=False)
+        seed = _int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
@@ -170,6 +171,8 @@ def run_to_end(
 
 def summarize(learner: Learner, seconds: float) -> RunSummary:
     """The result of ``learner``'s run (reset at least), which took ``seconds`` of advancing."""
+    if learner.seed is None:
+        raise ValueError("a learner that was never reset has no result")
     objective, failure = learner.objective, learner.failure
     baseline = objective.baseline_heldout_loss()
     heldout = None
@@ -199,10 +202,11 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
     )
 
 
-def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None,
-                  nullable: bool = True) -> int | None:
-    if value is None and nullable:
-        return None
+def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int | None:
+    return None if value is None else _int(value, key, origin, minimum, maximum)
+
+
+def _int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         wanted = f"an integer ≥ {minimum}"
     elif maximum is not None and value > maximum:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Callable, ClassVar, Mapping
+from typing import ClassVar
 
 import numpy as np
 
@@ -268,7 +269,8 @@ class Learner(ABC):
         """Turn raw rows into a chunk: cut at divergence, track the best, set the status
         (``failed`` after the rows, if ``failure``)."""
         good = _finite_rows(rows, self.optional_extras)
-        diverged_at = message = None
+        diverged_at: int | None = None
+        message = ""
         if not good.all():
             bad = int(np.argmin(good))
             diverged_at = first_step + bad
@@ -305,7 +307,7 @@ class Learner(ABC):
             snapshot=rows.snapshot,
             status=self.status,
             diverged_at=diverged_at,
-            message=message or "",
+            message=message,
         )
 
     def _divergence_message(self, rows: Rows, bad: int, step: int) -> str:

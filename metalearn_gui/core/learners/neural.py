@@ -283,7 +283,7 @@ class _ModelKit:
         self.descent(np.zeros((DESCENT_STARTS, dim)), 0.1, 1.0)
 
 
-MODELS: GraphPool[_ModelKit] = GraphPool(_ModelKit)
+MODELS: GraphPool[tuple[int, int], _ModelKit] = GraphPool(_ModelKit)
 
 
 def _in_unit_ball(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
