@@ -7,8 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
 
 def launch(argv: Sequence[str] | None = None, data_dir: Path | None = None) -> int:
     """Open the main window and run the event loop; returns the exit status."""

@@ -9,31 +9,41 @@ outputs written with every step before it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from metalearn_gui import __version__
 from metalearn_gui.core.evaluation import ObjectiveFailure
-from metalearn_gui.core.hyperparams import brief
+from metalearn_gui.core.hyperparams import Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
+from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
-    add_data_dir_option, add_figure_options, add_runs_command, open_store, runs_command,
+    add_data_dir_option,
+    add_figure_options,
+    add_runs_command,
+    open_store,
+    runs_command,
 )
+
+if TYPE_CHECKING:  # imported when the bar starts
+    from tqdm import tqdm
 
 PROG = "metalearn-gui"
 DEFAULT_STEPS = 1000
@@ -45,7 +55,7 @@ class UsageError(Exception):
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's hook; it must not return
+    def error(self, message: str) -> NoReturn:  # argparse's hook; it must not return
         raise UsageError(message)
 
 
@@ -221,12 +231,13 @@ def _run(args: argparse.Namespace) -> int:
                 store.close()
 
     record = recorder.record
+    assert record is not None, "the recorder has the step-0 chunk"
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
         print(f"{PROG}: run failed: {learner.failure}; results up to step {learner.step} kept", file=sys.stderr)
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         print(_format_summary(summary) + _stored_line(recorder, "\n  "))
     if args.export is not None:
@@ -237,12 +248,10 @@ def _run(args: argparse.Namespace) -> int:
 def _stopped(learner: Learner, recorder: RunRecorder, seconds: float, interruption: RunInterrupted) -> int:
     """Keep the run as ``stopped`` with every step it made; one line; 128 + the signal's number."""
     if recorder.record is not None:  # else it stopped before its first step: nothing to keep
-        recorder.finish(summarize(learner, seconds), "stopped")
-    try:
+        recorder.finish(summarize(learner, seconds), Status.STOPPED)
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
         print(f"{PROG}: stopped at step {learner.step} ({interruption.signal_name})"
               f"{_stored_line(recorder, '; ')}", file=sys.stderr)
-    except OSError:  # SIGHUP: the terminal may be gone
-        pass
     return interruption.exit_status
 
 
@@ -250,9 +259,9 @@ class ProgressBar:
     """tqdm's bar on stderr, started with the learner's first chunk: its reset may load
     TensorFlow for seconds, which is not the run's speed."""
 
-    def __init__(self, total: int, description: str, quiet: bool) -> None:
-        self.total, self.description, self.quiet = total, description, quiet
-        self.bar = None
+    def __init__(self, total: int | None, description: str, quiet: bool) -> None:
+        self.total, self.description, self.quiet = total, description, quiet  # total None: until stopped
+        self.bar: tqdm | None = None
         self.started: float | None = None  # when the learner was ready
 
     def seconds(self) -> float:
@@ -340,9 +349,9 @@ def _export(record: RunRecord, directory: Path, args: argparse.Namespace) -> Non
         print(f"  exported    {len(paths)} files to {directory}")
 
 
-def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, object]:
+def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, Value]:
     cls = learner_class(learner_name)
-    values: dict[str, object] = {}
+    values: dict[str, Value] = {}
     for item in settings:
         name, sep, text = item.partition("=")
         if not sep or not name:
@@ -364,21 +373,20 @@ def _divergence_line(learner: Learner) -> str:
     return f"run {learner.divergence} Results up to step {learner.step} kept."
 
 
-def _format_summary(summary: dict) -> str:
-    def num(value):
+def _format_summary(summary: RunSummary) -> str:
+    def num(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.6g}"
 
     lines = [
-        f"{summary['learner']} on {summary['objective']} ({summary['dim']}-D), seed {summary['seed']}: "
-        f"{summary['steps']} steps, {summary['evaluations']} evaluations, "
-        f"{num(summary['steps_per_second'])} steps/s",
-        f"  status      {summary['status']}",
-        f"  final loss  {num(summary['final_loss'])}",
-        f"  best loss   {num(summary['best_loss'])}   (optimum {num(summary['optimum'])})",
+        f"{summary.learner} on {summary.objective} ({summary.dim}-D), seed {summary.seed}: "
+        f"{summary.steps} steps, {summary.evaluations} evaluations, {num(summary.steps_per_second)} steps/s",
+        f"  status      {summary.status}",
+        f"  final loss  {num(summary.final_loss)}",
+        f"  best loss   {num(summary.best_loss)}   (optimum {num(summary.optimum)})",
     ]
-    if "heldout_loss" in summary:
-        lines.append(f"  held-out    {num(summary['heldout_loss'])}   "
-                     f"(tuned constant baseline {num(summary['baseline_heldout_loss'])})")
+    if summary.baseline_heldout_loss is not None:
+        lines.append(f"  held-out    {num(summary.heldout_loss)}   "
+                     f"(tuned constant baseline {num(summary.baseline_heldout_loss)})")
     return "\n".join(lines)
 
 
@@ -386,21 +394,21 @@ def _format_summary(summary: dict) -> str:
 def _list(out: IO[str]) -> None:
     out.write("Learners (set hyper-parameters with --set NAME=VALUE):\n")
     for name in LEARNER_NAMES:
-        cls = learner_class(name)
-        out.write(f"\n  {name} — {cls.label}: {cls.summary}\n")
-        for spec in cls.hyperparams:
+        learner_type = learner_class(name)
+        out.write(f"\n  {name} — {learner_type.label}: {learner_type.description}\n")
+        for spec in learner_type.hyperparams:
             live = "" if spec.live else "  [applies on reset]"
             out.write(f"    {spec.name:<11} {spec.describe_range():<32} default {spec.default}{live}\n")
             out.write(f"    {'':<11} {spec.help}\n")
     out.write("\nObjectives (--objective NAME, --dim D):\n")
-    for name, cls in OBJECTIVES.items():
+    for name, objective_type in OBJECTIVES.items():
         objective = make_objective(name)
         suggestions = "; ".join(
             f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-            for learner, values in cls.suggested.items()
+            for learner, values in objective_type.suggested.items()
         )
-        out.write(f"\n  {name} — {cls.summary}\n")
-        out.write(f"    dimension {objective.dim} by default ({cls.min_dim} … {cls.max_dim}); "
+        out.write(f"\n  {name} — {objective_type.description}\n")
+        out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
                   f"optimum {objective.describe_optimum()}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from metalearn_gui.core.record import RunRecord, local_time
 from metalearn_gui.core.store import ENV_DATA_DIR, RunInfo, RunStore
@@ -91,7 +92,7 @@ def _table(runs: list[RunInfo]) -> str:
     numeric = {0, 3, 4, 5, 6}  # right-aligned columns
     return "".join(
         "  ".join(cell.rjust(width) if i in numeric else cell.ljust(width)
-                  for i, (cell, width) in enumerate(zip(row, widths))).rstrip() + "\n"
+                  for i, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() + "\n"
         for row in [header, *rows])
 
 
@@ -105,10 +106,10 @@ def _describe(record: RunRecord) -> str:
         "configuration:",
         _indent(json.dumps(config.to_dict(), indent=2)),
         "summary:",
-        _indent(json.dumps(summary, indent=2)) if summary else "  (none: the run did not end normally)",
+        _indent(json.dumps(summary.to_dict(), indent=2)) if summary else "  (none: the run did not end normally)",
         "hyper-parameter changes:",
     ]
-    changes = [f"  step {step}: {name} {old!r} → {new!r}" for step, name, old, new in record.changes]
+    changes = [f"  step {change.step}: {change.name} {change.old!r} → {change.new!r}" for change in record.changes]
     lines += changes or ["  (none)"]
     return "\n".join(lines) + "\n"
 

@@ -34,13 +34,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="metalearn-gui-smoke-") as scratch:
         os.environ["METALEARN_GUI_DATA_DIR"] = scratch
         try:
-            summary = _smoke(scratch)
+            timings = _smoke(scratch)
         except Exception as error:  # noqa: BLE001 - one line whatever broke: the caller reads the exit status
             _join_workers()
             message = str(error) if isinstance(error, SmokeFailure) else f"{type(error).__name__}: {error}"
             print(f"metalearn-gui smoke: FAILED: {message}", file=sys.stderr)
             return 1
-    print(f"metalearn-gui smoke: ok in {time.monotonic() - started:.1f} s ({summary})")
+    print(f"metalearn-gui smoke: ok in {time.monotonic() - started:.1f} s ({timings})")
     return 0
 
 
@@ -105,7 +105,7 @@ def _smoke(scratch: str) -> str:
         return np.empty(0) if loss is None else loss
 
     def run(learner: str, steps: int) -> str:
-        """Switch to ``learner``, run ``steps`` steps, pause; what it took, for the summary."""
+        """Switch to ``learner``, run ``steps`` steps, pause; what it took, for the last line."""
         t0 = time.monotonic()
         window.panel.learner_box.setCurrentIndex(window.panel.learner_box.findData(learner))
         wait(f"the {learner} run to be ready", phase_is(learner, "ready"))

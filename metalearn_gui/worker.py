@@ -12,7 +12,7 @@ import functools
 import logging
 import sys
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -41,7 +41,7 @@ class Worker(QObject):
     landscape_ready = Signal(object)  # Landscape
     record_ready = Signal(object)  # RecordCopy
     input_rejected = Signal(str)  # a bad value from the user, one line
-    run_failed = Signal(str, str)  # summary, traceback
+    run_failed = Signal(str, str)  # one line, traceback
     notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
 
     def __init__(self) -> None:

@@ -41,7 +41,7 @@ def unregister() -> None:
 
 
 class _FaultAtStep(Objective):
-    summary = "Σ θ_i², failing once at the evaluation of a fixed step (tests only)"
+    description = "Σ θ_i², failing once at the evaluation of a fixed step (tests only)"
     min_dim = 1
     bounds = (-5.0, 5.0)
     optimum_value = 0.0

@@ -5,15 +5,15 @@ the learner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.hyperparams import Change, Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
+from metalearn_gui.core.summary import RunSummary
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,15 @@ class RunState:
     phase: Status
     hp: dict[str, Value]
     pending: dict[str, Value]
-    changes: tuple[tuple[int, str, Value, Value], ...]
+    changes: tuple[Change, ...]
     message: str = ""
     tf_loaded: bool = False
     #: Preparing this run imports TensorFlow (seconds, once per process).
     loading_tensorflow: bool = False
     #: The run's id in the run store (None until its first step is stored, or unstored).
     record_id: int | None = None
-    #: :func:`summarize` of the run when it is not running (empty while it runs).
-    summary: dict[str, Any] = field(default_factory=dict)
+    #: The run's summary when it is not running (None while it runs).
+    summary: RunSummary | None = None
 
 
 @dataclass(frozen=True)

@@ -244,11 +244,6 @@ class History:
         """A view of θ per row, shape ``(len, dim)``."""
         return self._data[: self._size, self._theta]
 
-    def clear(self) -> None:
-        self._size = 0
-        self.rows_seen = 0
-        self.version += 1
-
     def _reserve(self, rows: int) -> None:
         if rows <= len(self._data):
             return

@@ -7,9 +7,18 @@ import numbers
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Value = float | int | str
+
+
+class Change(NamedTuple):
+    """A hyper-parameter changed on a running learner: at ``step``, ``name`` went from ``old`` to ``new``."""
+
+    step: int
+    name: str
+    old: Value
+    new: Value
 
 _brief_repr = reprlib.Repr()
 _brief_repr.maxstring = _brief_repr.maxlong = _brief_repr.maxother = 40

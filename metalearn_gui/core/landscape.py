@@ -96,19 +96,27 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the learner's current θ; the objective
     is called through the learner's evaluator, so a failure names the step and θ."""
-    center = np.mean(population, axis=0) if population is not None else learner.theta
+    if population is not None:
+        center = np.mean(population, axis=0)
+    elif learner.theta is not None:
+        center = learner.theta
+    else:
+        raise ValueError("the learner has no θ to centre the landscape on: reset it first")
 
     def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return learner.evaluator.losses(thetas, rng, learner.step)
 
     landscape = true_landscape(learner.objective, center, axes, grid, serial, losses)
-    region = getattr(learner, "trust_region", lambda: None)()
-    if region is not None:
-        model_center, radius = region
-        offsets = np.linspace(-2 * radius, 2 * radius, len(landscape.xs))
-        model_xs = offsets + model_center[landscape.axes[0]]
-        model_ys = np.empty(0) if landscape.is_curve else offsets + model_center[landscape.axes[1]]
-        mean, _ = learner.predict(grid_points(model_center, landscape.axes, model_xs, model_ys))
-        landscape = replace(landscape, predicted=np.asarray(mean, float).reshape(grid_shape(model_xs, model_ys)),
-                            model_xs=model_xs, model_ys=model_ys)
-    return landscape
+    region = learner.trust_region()
+    if region is None:
+        return landscape
+    model_center, radius = region
+    offsets = np.linspace(-2 * radius, 2 * radius, len(landscape.xs))
+    model_xs = offsets + model_center[landscape.axes[0]]
+    model_ys = np.empty(0) if landscape.is_curve else offsets + model_center[landscape.axes[1]]
+    prediction = learner.predict(grid_points(model_center, landscape.axes, model_xs, model_ys))
+    if prediction is None:  # a trust region without a model to predict on it: draw L alone
+        return landscape
+    mean, _ = prediction
+    return replace(landscape, predicted=np.asarray(mean, float).reshape(grid_shape(model_xs, model_ys)),
+                   model_xs=model_xs, model_ys=model_ys)

@@ -8,17 +8,17 @@ is enough to redraw its figures and write its files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
 
 import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import EXACT_SHARE, History
-from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
+from metalearn_gui.core.summary import RunSummary
 
 #: Rows a record keeps of a run (older ones thinned by :func:`~metalearn_gui.core.history.thin_rows`):
 #: plenty to redraw and export a figure at any scale, small enough to store every run.
@@ -26,8 +26,6 @@ RECORD_ROWS = 20_000
 #: Most rows a record keeps of one chunk (its history's :attr:`History.append_limit`):
 #: whoever records a chunk thins it to this once, by the same rule, losing nothing.
 RECORD_CHUNK_ROWS = RECORD_ROWS // EXACT_SHARE
-
-Change = tuple[int, str, Value, Value]  # (step, name, old, new)
 
 
 def local_time(iso: str) -> str:
@@ -40,16 +38,16 @@ def local_time(iso: str) -> str:
 
 @dataclass
 class RunRecord:
-    """One run. ``summary`` is :func:`metalearn_gui.core.run.summarize`'s output once
-    the run has ended (empty before); ``status`` is the learner's status, or
+    """One run. ``summary`` is :func:`metalearn_gui.core.run.summarize`'s result once
+    the run has ended (None before); ``status`` is the learner's status, or
     ``stopped`` / ``interrupted`` for runs the user left or a crash cut short."""
 
     config: RunConfig
     history: History
     changes: list[Change] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary | None = None
     status: Status = Status.RUNNING
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     id: int | None = None
 
     @classmethod
@@ -60,23 +58,28 @@ class RunRecord:
         record.add(first)
         return record
 
-    def outcome(self) -> dict[str, Any]:
+    def outcome(self) -> RunSummary:
         """The summary, or for a run that ended without one (interrupted, or still
-        going) what its rows tell, marked ``"from_rows": true``."""
-        if self.summary or len(self.history) == 0:
+        going) what its rows tell, marked ``from_rows``; a :class:`ValueError` if it
+        has neither."""
+        if self.summary is not None:
             return self.summary
+        if len(self.history) == 0:
+            raise ValueError("the run has no rows to summarize")
         history = self.history
         best = int(np.argmin(history.column("loss")))  # thinning keeps every bucket's minimum
-        hyperparameters = dict(self.config.build().hp)  # every value, defaults included
-        hyperparameters.update({name: new for _, name, _, new in self.changes})
-        return {
-            "version": __version__, "learner": self.config.learner, "objective": self.config.objective,
-            "dim": history.dim, "seed": self.config.seed, "steps": int(history.column("step")[-1]),
-            "evaluations": int(history.column("evaluations")[-1]), "status": self.status,
-            "final_loss": float(history.column("loss")[-1]), "best_loss": float(history.column("loss")[best]),
-            "theta_final": history.theta()[-1].tolist(), "theta_best": history.theta()[best].tolist(),
-            "hyperparameters": hyperparameters, "from_rows": True,
-        }
+        learner = self.config.build()
+        hyperparameters = dict(learner.hp)  # every value, defaults included
+        hyperparameters.update({change.name: change.new for change in self.changes})
+        return RunSummary(
+            version=__version__, learner=self.config.learner, objective=self.config.objective,
+            dim=history.dim, seed=self.config.seed, steps=int(history.column("step")[-1]),
+            evaluations=int(history.column("evaluations")[-1]), status=self.status,
+            final_loss=float(history.column("loss")[-1]), best_loss=float(history.column("loss")[best]),
+            optimum=learner.objective.optimum_value,
+            theta_final=tuple(history.theta()[-1].tolist()), theta_best=tuple(history.theta()[best].tolist()),
+            hyperparameters=hyperparameters, from_rows=True,
+        )
 
     def add(self, chunk: Chunk) -> None:
         """Append a chunk's rows (its extras that the history keeps) and its status."""

@@ -6,15 +6,22 @@ it ran.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING
 
 from metalearn_gui.core.learners import Chunk, Learner
 from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError
+from metalearn_gui.core.summary import RunSummary
+
+if TYPE_CHECKING:  # imported when a run is logged: it may import TensorBoard
+    from metalearn_gui.core.tensorboard_log import TensorBoardLog
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +42,7 @@ class RunRecorder:
         self.store, self.tensorboard_dir = store, tensorboard_dir
         self.record: RunRecord | None = None
         self.on_warning = on_warning or (lambda message: None)
-        self._tensorboard = None
+        self._tensorboard: TensorBoardLog | None = None
         self._entered = False  # in the store and TensorBoard
         self._changes_stored = 0
         self._finished = False
@@ -54,13 +61,14 @@ class RunRecorder:
         else:
             self.record.add(chunk)
         self.record.changes = list(self.learner.changes)
+        unwritten: Chunk | None = chunk
         if not self._entered:
             if self.record.history.rows_seen < 2:
                 return
-            self._enter()
-            chunk = None  # _enter wrote the record so far, this chunk included
-        self._store_step(chunk)
-        self._tensorboard_step(chunk)
+            self._enter(self.record)
+            unwritten = None  # _enter wrote the record so far, this chunk included
+        self._store_step(unwritten)
+        self._tensorboard_step(unwritten)
 
     def set_tensorboard(self, directory: Path | None) -> None:
         """Log this run to TensorBoard from now on (rows so far included), or stop logging it."""
@@ -70,64 +78,69 @@ class RunRecorder:
         if self._tensorboard is not None:
             self._guarded("tensorboard", self._tensorboard.close)
             self._tensorboard = None
-        if directory is not None and self._entered and not self._finished:
-            self._guarded("tensorboard", self._open_tensorboard)
+        record = self.record
+        if directory is not None and record is not None and self._entered and not self._finished:
+            self._guarded("tensorboard", lambda: self._open_tensorboard(directory, record))
 
-    def finish(self, summary: dict[str, Any], status: Status | None = None) -> None:
+    def finish(self, summary: RunSummary, status: Status | None = None) -> None:
         """The run ended (``status`` e.g. ``stopped`` when the user left it); idempotent."""
         if self._finished or self.record is None:
             return
         self._finished = True
         if status is not None:  # the learner's own status says "running"
-            summary = {**summary, "status": Status(status).value}
+            summary = replace(summary, status=status)
         self.record.summary = summary
-        self.record.status = Status(summary.get("status", self.record.status))
-        if self.store is not None and self.run_id is not None:
-            self._guarded("store", lambda: self.store.finish(self.run_id, summary, self.record.status))
+        self.record.status = summary.status
+        store, run_id = self.store, self.run_id
+        if store is not None and run_id is not None:
+            self._guarded("store", lambda: store.finish(run_id, summary))
         if self._tensorboard is not None:
             self._guarded("tensorboard", self._tensorboard.close)
 
     # -- internals -----------------------------------------------------------------------
-    def _enter(self) -> None:
+    def _enter(self, record: RunRecord) -> None:
         self._entered = True
-        if self.store is not None:
-            self._guarded("store", lambda: self.store.begin(self.record, self.source))
-            self._changes_stored = len(self.record.changes)
-        if self.tensorboard_dir is not None:
-            self._guarded("tensorboard", self._open_tensorboard)
+        store, directory = self.store, self.tensorboard_dir
+        if store is not None:
+            self._guarded("store", lambda: store.begin(record, self.source))
+            self._changes_stored = len(record.changes)
+        if directory is not None:
+            self._guarded("tensorboard", lambda: self._open_tensorboard(directory, record))
 
-    def _open_tensorboard(self) -> None:
+    def _open_tensorboard(self, directory: Path, record: RunRecord) -> None:
         from metalearn_gui.core.tensorboard_log import TensorBoardLog
 
-        self._tensorboard = TensorBoardLog(self.tensorboard_dir, self.config, self.learner.hp)
-        self._tensorboard.write(_rows_so_far(self.record))
+        self._tensorboard = TensorBoardLog(directory, self.config, self.learner.hp)
+        self._tensorboard.write(_rows_so_far(record))
 
     def _store_step(self, chunk: Chunk | None) -> None:
-        if self.store is None or self.run_id is None:
+        store, run_id, record = self.store, self.run_id, self.record
+        if store is None or run_id is None or record is None:
             return
-        new_changes = self.record.changes[self._changes_stored:]
+        new_changes = record.changes[self._changes_stored:]
 
         def write() -> None:
             if chunk is not None:
-                self.store.append(self.run_id, chunk)
+                store.append(run_id, chunk)
             if new_changes:
-                self.store.add_changes(self.run_id, new_changes)
-            self._changes_stored = len(self.record.changes)
+                store.add_changes(run_id, new_changes)
+            self._changes_stored = len(record.changes)
 
         self._guarded("store", write)
 
     def _tensorboard_step(self, chunk: Chunk | None) -> None:
-        if self._tensorboard is None:
+        tensorboard, record = self._tensorboard, self.record
+        if tensorboard is None or record is None:
             return
 
         def write() -> None:
             if chunk is not None:
-                self._tensorboard.write(chunk)
-            self._tensorboard.write_changes(self.record.changes)
+                tensorboard.write(chunk)
+            tensorboard.write_changes(record.changes)
 
         self._guarded("tensorboard", write)
 
-    def _guarded(self, sink: str, action) -> None:
+    def _guarded(self, sink: str, action: Callable[[], object]) -> None:
         """Run ``action``; on failure drop ``sink`` for the rest of the run, with a message."""
         try:
             action()
@@ -146,11 +159,10 @@ class RunRecorder:
         that is full stays full, and a run stored with a gap would misstate its history).
         What was committed stays, marked ``interrupted`` if the store still takes that."""
         store, self.store = self.store, None
-        if self.run_id is not None:
-            try:
+        if store is not None and self.run_id is not None:
+            # If this fails too, the run stays "running": marked interrupted once this process has ended.
+            with contextlib.suppress(StoreError, OSError):
                 store.interrupt(self.run_id)
-            except (StoreError, OSError):
-                pass  # still "running": marked interrupted once this process has ended
 
 
 def _rows_so_far(record: RunRecord) -> Chunk:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from metalearn_gui import __version__
 from metalearn_gui.core.hyperparams import Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.summary import RunSummary
 
 #: Written into every configuration file; a file without it is not ours.
 CONFIG_FORMAT = "metalearn-gui run configuration"
@@ -97,7 +99,7 @@ class RunConfig:
             raise ConfigError(f"{origin}: objective {brief(objective)} is not one of: {', '.join(OBJECTIVES)}")
         dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
         steps = _optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
-        seed = _optional_int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED, nullable=False)
+        seed = _int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
@@ -167,42 +169,44 @@ def run_to_end(
     return time.perf_counter() - started
 
 
-def summarize(learner: Learner, seconds: float) -> dict[str, Any]:
-    """The run's result as JSON-ready values (non-finite numbers become ``None``)."""
-    objective = learner.objective
-    summary: dict[str, Any] = {
-        "version": __version__,
-        "learner": learner.name,
-        "objective": objective.name,
-        "dim": objective.dim,
-        "seed": learner.seed,
-        "steps": learner.step,
-        "evaluations": learner.evaluations,
-        "status": learner.status.value,
-        "final_loss": _number(learner.last_loss),
-        "best_loss": _number(learner.best_loss),
-        "optimum": objective.optimum_value,
-        "theta_final": _vector(learner.theta),
-        "theta_best": _vector(learner.theta_best),
-        "steps_per_second": learner.step / seconds if seconds > 0 else None,
-        "hyperparameters": dict(learner.hp),
-        "diverged_at": learner.diverged_at,
-    }
-    if learner.failure is not None:  # what the objective did, naming the step and θ
-        summary["failed_at"] = learner.failure.evaluation.step
-        summary["failure"] = str(learner.failure)
-    if objective.baseline_heldout_loss() is not None:
-        summary["heldout_loss"] = (
-            None if learner.theta_best is None else _number(objective.heldout_loss(learner.theta_best))
-        )
-        summary["baseline_heldout_loss"] = objective.baseline_heldout_loss()
-    return summary
+def summarize(learner: Learner, seconds: float) -> RunSummary:
+    """The result of ``learner``'s run (reset at least), which took ``seconds`` of advancing."""
+    if learner.seed is None:
+        raise ValueError("a learner that was never reset has no result")
+    objective, failure = learner.objective, learner.failure
+    baseline = objective.baseline_heldout_loss()
+    heldout = None
+    if baseline is not None and learner.theta_best is not None:
+        heldout = _number(objective.heldout_loss(learner.theta_best))
+    return RunSummary(
+        version=__version__,
+        learner=learner.name,
+        objective=objective.name,
+        dim=objective.dim,
+        seed=learner.seed,
+        steps=learner.step,
+        evaluations=learner.evaluations,
+        status=learner.status,
+        final_loss=_number(learner.last_loss),
+        best_loss=_number(learner.best_loss),
+        optimum=objective.optimum_value,
+        theta_final=_vector(learner.theta),
+        theta_best=_vector(learner.theta_best),
+        steps_per_second=learner.step / seconds if seconds > 0 else None,
+        hyperparameters=dict(learner.hp),
+        diverged_at=learner.diverged_at,
+        failed_at=None if failure is None else failure.evaluation.step,
+        failure=None if failure is None else str(failure),
+        heldout_loss=heldout,
+        baseline_heldout_loss=baseline,
+    )
 
 
-def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None,
-                  nullable: bool = True) -> int | None:
-    if value is None and nullable:
-        return None
+def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int | None:
+    return None if value is None else _int(value, key, origin, minimum, maximum)
+
+
+def _int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         wanted = f"an integer ≥ {minimum}"
     elif maximum is not None and value > maximum:
@@ -216,5 +220,5 @@ def _number(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _vector(values: np.ndarray | None) -> list[float] | None:
-    return None if values is None else [float(v) for v in values]
+def _vector(values: np.ndarray | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(float(v) for v in values)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import queue
-from typing import Callable
+from collections.abc import Callable
 
 from metalearn_gui.core.session import CHUNK_SECONDS, RunSession
 
@@ -85,7 +85,7 @@ class Scheduler:
         while True:
             try:
                 command()
-            except Exception:  # noqa: BLE001 - sessions report their own failures; this is a bug
+            except Exception:  # sessions report their own failures; this is a bug
                 log.exception("command %r failed", command)
             finally:
                 self.commands.task_done()  # idle() counts the commands still to do
@@ -98,6 +98,6 @@ class Scheduler:
         for session in self.sessions:
             try:
                 session.leave()
-            except Exception:  # noqa: BLE001 - whatever happens, the loop must end: its owner waits to join it
+            except Exception:  # whatever happens, the loop must end: its owner waits to join it
                 log.exception("leaving a session failed")
         self._stopping = True

@@ -24,15 +24,22 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.events import (
-    ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState,
+    ChunkMessage,
+    Event,
+    InputRejected,
+    Notice,
+    RecordCopy,
+    RunFailed,
+    RunState,
 )
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
@@ -43,6 +50,7 @@ from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError
+from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
 
 log = logging.getLogger(__name__)
@@ -84,7 +92,7 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
         except HyperParamError as error:
             self.on_event(InputRejected(str(error)))
             self._emit_state()
-        except Exception as error:  # noqa: BLE001 - any failure must reach the user, not kill the thread
+        except Exception as error:  # any failure must reach the user, not kill the thread
             log.exception("run session failed")
             self._fail(error)
 
@@ -399,7 +407,7 @@ class RunSession:
             tf_loaded=tf_loaded(),
             loading_tensorflow=self._loading_tensorflow,
             record_id=self.recorder.run_id if self.recorder else None,
-            summary=self._state_summary() if learner and not self.running else {},
+            summary=self._state_summary() if learner and not self.running else None,
         ))
 
     def _fail(self, error: Exception) -> None:
@@ -415,7 +423,7 @@ class RunSession:
         self.on_event(Notice("warning", message))
 
     # -- recording -----------------------------------------------------------------------------
-    def _state_summary(self) -> dict[str, Any]:
+    def _state_summary(self) -> RunSummary | None:
         """The run's summary: the recorded one once it ended (computed once: for lr-schedule
         it re-trains on the held-out tasks), else the learner's as it stands."""
         record = self.recorder.record if self.recorder else None
@@ -428,13 +436,13 @@ class RunSession:
         recorder.add(chunk)
         # An evaluation abandoned for a reset or close: the run ends as "stopped" with it.
         if chunk.status.is_finished() and not self.abandon_requested.is_set():
-            recorder.finish(_summary(recorder.learner, self._seconds_advancing))
+            recorder.finish(summarize(recorder.learner, self._seconds_advancing))
 
     def _finish_recording(self, status: Status) -> None:
         """The user left the run (reset, switch, close): it ends as ``status``."""
         if self.recorder is not None:
-            self.recorder.finish(_summary(self.recorder.learner, self._seconds_advancing), status)
+            self.recorder.finish(summarize(self.recorder.learner, self._seconds_advancing), status)
 
 
-def _summary(learner: Learner | None, seconds: float) -> dict[str, Any]:
-    return summarize(learner, seconds) if learner is not None and learner.seed is not None else {}
+def _summary(learner: Learner | None, seconds: float) -> RunSummary | None:
+    return summarize(learner, seconds) if learner is not None and learner.seed is not None else None

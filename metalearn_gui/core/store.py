@@ -34,12 +34,14 @@ from metalearn_gui.core.history import (
     thin_rows,
     thin_table,
 )
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
-from metalearn_gui.core.record import RECORD_ROWS, Change, RunRecord
+from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
+from metalearn_gui.core.summary import RunSummary
 
 ENV_DATA_DIR = "METALEARN_GUI_DATA_DIR"
 DB_NAME = "runs.sqlite3"
@@ -174,17 +176,17 @@ class RunStore:
         with self._write():
             self._insert_changes(run_id, changes)
 
-    def finish(self, run_id: int, summary: dict[str, Any], status: Status | None = None) -> None:
+    def finish(self, run_id: int, summary: RunSummary) -> None:
         """Mark the run ended with ``summary`` (:func:`~metalearn_gui.core.run.summarize`)
-        and ``status`` (default: the summary's)."""
+        and its status."""
         with self._write():
             updated = self._db.execute(
                 "UPDATE runs SET status = ?, summary = ?, best_loss = COALESCE(?, best_loss), "
                 "final_loss = COALESCE(?, final_loss), steps = COALESCE(?, steps), "
                 "evaluations = COALESCE(?, evaluations), owner_pid = NULL, owner_host = NULL, "
                 "owner_boot = NULL WHERE id = ?",
-                (status or summary.get("status", "finished"), json.dumps(summary), summary.get("best_loss"),
-                 summary.get("final_loss"), summary.get("steps"), summary.get("evaluations"), run_id),
+                (summary.status, json.dumps(summary.to_dict()), summary.best_loss, summary.final_loss,
+                 summary.steps, summary.evaluations, run_id),
             ).rowcount
             if not updated:
                 raise self._unknown(run_id)
@@ -199,7 +201,7 @@ class RunStore:
     def load(self, run_id: int) -> RunRecord:
         """The stored run as a record whose history holds exactly the stored rows."""
         with self._guard():
-            config_json, summary, status, created, rows_seen = self._run_row(
+            config_json, summary_json, status, created, rows_seen = self._run_row(
                 run_id, "config, summary, status, created, rows_seen")
             dim, extras = self._layout(run_id)
             blobs = self._db.execute(
@@ -211,12 +213,16 @@ class RunStore:
             config = RunConfig.from_json(config_json, origin=f"run {run_id}")
         except ConfigError as error:
             raise StoreError(f"stored configuration cannot be used: {error}") from None
+        try:
+            summary = RunSummary.from_dict(json.loads(summary_json)) if summary_json else None
+        except (ValueError, TypeError, RecursionError) as error:
+            raise StoreError(f"stored summary of run {run_id} cannot be used: {error}") from None
         table = _table([blob for (blob,) in blobs], self._columns(run_id))
         return RunRecord(
             config=config,
             history=History.from_table(dim, extras, table, rows_seen, self.capacity),
-            changes=[(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
-            summary=json.loads(summary) if summary else {},
+            changes=[Change(step, name, json.loads(old), json.loads(new)) for step, name, old, new in changes],
+            summary=summary,
             status=Status(status),
             created=created,
             id=run_id,

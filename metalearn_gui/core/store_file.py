@@ -42,7 +42,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             owner_pid INTEGER,  -- owner_*: the writing process while running (core/owner.py)
             owner_host TEXT,
             owner_boot TEXT,
-            summary TEXT  -- summarize()'s JSON once ended
+            summary TEXT  -- RunSummary.to_dict()'s JSON once ended
         )""",
         """CREATE TABLE changes (
             run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

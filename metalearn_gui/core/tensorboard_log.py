@@ -44,9 +44,8 @@ import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.history import thin_rows
-from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.hyperparams import Change, Value
 from metalearn_gui.core.learners import Chunk
-from metalearn_gui.core.record import Change
 from metalearn_gui.core.run import RunConfig
 
 #: Most rows (about) written per chunk: ~5 chunks/s make ~250 points/s of each tag.
@@ -127,10 +126,10 @@ class TensorBoardLog:
                              "which needs a new TensorBoardLog")
         unwritten = changes[self._changes_written :]
         self._changes_written = len(changes)
-        for step, group in groupby(unwritten, key=lambda change: change[0]):
+        for step, group in groupby(unwritten, key=lambda change: change.step):
             at_step = list(group)
-            self._add_hyperparameters(step, [(name, new) for _, name, _, new in at_step])
-            lines = [f"- `{name}`: {old} → {new}" for _, name, old, new in at_step]
+            self._add_hyperparameters(step, [(change.name, change.new) for change in at_step])
+            lines = [f"- `{change.name}`: {change.old} → {change.new}" for change in at_step]
             self._add_text("changes", "\n".join(lines), step)
         self.flush()
 

@@ -47,7 +47,7 @@ def write_bundle(record: RunRecord, directory: Path, scale: int = 1,
         write_bytes(directory / filename, data)
     _write_history_csv(record, directory / "history.csv")
     _write_config(record.config, directory / "config.json")
-    write_json(directory / "summary.json", record.outcome())
+    write_json(directory / "summary.json", record.outcome().to_dict())
     write_json(directory / MANIFEST, manifest(record, BUNDLE_FILES))
     return [directory / name for name in (*BUNDLE_FILES, MANIFEST)]
 

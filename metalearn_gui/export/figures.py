@@ -72,7 +72,7 @@ def _loss_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem
     panel.set_log_x(log_x)
     panel.set_run(record.history, make_objective(record.config.objective, record.history.dim).optimum_value)
     panel.set_changes(tuple(record.changes))
-    panel.set_divergence(record.summary.get("diverged_at"))
+    panel.set_divergence(record.summary.diverged_at if record.summary else None)
     panel.divergence.label.setPosition(0.5)  # a divergence is always at the right, by the legend
     return panel, panel.plot
 

@@ -15,8 +15,9 @@ from typing import IO
 import numpy as np
 
 from metalearn_gui.core.history import BASE_COLUMNS, History
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
-from metalearn_gui.core.record import Change, RunRecord
+from metalearn_gui.core.record import RunRecord
 
 
 class CsvWriter:

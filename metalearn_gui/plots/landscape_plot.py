@@ -5,8 +5,6 @@ plane: L(θ₀) is drawn as a curve, with the trajectory's points on it."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -15,8 +13,6 @@ from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 from metalearn_gui.core.history import History
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
-
-log = logging.getLogger(__name__)
 
 TRAJECTORY_POINTS = 2000
 UNLIMITED = 16_777_215  # Qt's QWIDGETSIZE_MAX

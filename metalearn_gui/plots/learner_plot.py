@@ -3,7 +3,6 @@ and diversity; the neural model's predicted vs true loss and its fit NLL; the gr
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +25,6 @@ from metalearn_gui.plots.style import (
     set_log_y,
     setup_plot,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

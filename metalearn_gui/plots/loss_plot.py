@@ -4,14 +4,13 @@ be log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
+from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.plots.style import (
     BEST,
     DIVERGED,
@@ -31,8 +30,6 @@ from metalearn_gui.plots.style import (
     setup_plot,
     view_x,
 )
-
-log = logging.getLogger(__name__)
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]
@@ -96,7 +93,7 @@ class LossPlot(PlotPanel):
         self._overlays: list[tuple[pg.PlotDataItem, History]] = []
         self._overlay_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._optimum: float | None = None
-        self._changes: tuple = ()
+        self._changes: tuple[Change, ...] = ()
         self._divergence_step: int | None = None
         self.log_x = False
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
@@ -149,7 +146,7 @@ class LossPlot(PlotPanel):
             rows = history_rows(history, self.log_x)
             self._overlay_data.append((history.column("step")[rows], history.column("loss")[rows]))
 
-    def set_changes(self, changes: tuple[tuple[int, str, object, object], ...]) -> None:
+    def set_changes(self, changes: tuple[Change, ...]) -> None:
         """One vertical marker per mid-run change; hover shows what changed."""
         if changes == self._changes:
             return
@@ -166,8 +163,8 @@ class LossPlot(PlotPanel):
         self._place_markers()
 
     def _place_markers(self) -> None:
-        for line, (step, *_) in zip(self.markers, self._changes, strict=True):
-            line.setPos(view_x(step, self.log_x))
+        for line, change in zip(self.markers, self._changes, strict=True):
+            line.setPos(view_x(change.step, self.log_x))
 
     def set_divergence(self, step: int | None) -> None:
         self._divergence_step = step

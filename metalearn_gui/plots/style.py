@@ -41,10 +41,6 @@ def apply_palette() -> None:
     )
 
 
-def is_dark() -> bool:
-    return QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
-
-
 def pen(color, width: float = 1, style=None) -> pg.QtGui.QPen:
     qpen = pg.mkPen(color, width=width)
     if style is not None:
@@ -54,7 +50,7 @@ def pen(color, width: float = 1, style=None) -> pg.QtGui.QPen:
 
 
 def setup_plot(plot: pg.PlotItem, x_label: str, y_label: str) -> pg.PlotItem:
-    """Labelled axes, a light grid, and the fast path for long curves."""
+    """Labelled axes with small tick text, laid out once: no grid, a fixed-width left axis."""
     font = QFont()
     font.setPointSizeF(max(QApplication.font().pointSizeF() - 1, 8))
     for name in ("left", "bottom"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
@@ -20,8 +18,6 @@ from metalearn_gui.plots.style import (
     set_log_x,
     setup_plot,
 )
-
-log = logging.getLogger(__name__)
 
 #: Above this many coordinates, lines become unreadable: draw a heat map instead.
 MAX_LINES = 12

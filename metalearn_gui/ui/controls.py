@@ -161,6 +161,12 @@ class HyperParamControl(QWidget):
         self.setProperty("pending", pending)
         self.setStyleSheet("QDoubleSpinBox, QComboBox { font-style: italic; }" if pending else "")
 
+    def drop_pending(self) -> None:
+        """Forget a slider move not yet committed and stop the debounce timer (the window closes)."""
+        if self._combo is None:
+            self._debouncer.cancel()
+            self._debouncer.flush(restart_timer=False)  # nothing pending now: this only stops its timer
+
     def _on_slider_moved(self, position: float) -> None:
         value = self._from_slider(position)
         self._box.blockSignals(True)
@@ -235,11 +241,11 @@ class ControlPanel(QWidget):
         for name in LEARNER_NAMES:
             learner = learner_class(name)
             self.learner_box.addItem(learner.label, name)
-            self.learner_box.setItemData(self.learner_box.count() - 1, learner.summary, Qt.ItemDataRole.ToolTipRole)
+            self.learner_box.setItemData(self.learner_box.count() - 1, learner.description, Qt.ItemDataRole.ToolTipRole)
         self.objective_box = QComboBox()
         for name, objective in OBJECTIVES.items():
             self.objective_box.addItem(name, name)
-            self.objective_box.setItemData(self.objective_box.count() - 1, objective.summary,
+            self.objective_box.setItemData(self.objective_box.count() - 1, objective.description,
                                            Qt.ItemDataRole.ToolTipRole)
         self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
@@ -304,6 +310,11 @@ class ControlPanel(QWidget):
             elif name in values:
                 control.set_value(values[name])
             control.set_pending(name in pending)
+
+    def drop_pending(self) -> None:
+        """Forget slider moves not yet committed: the window closes, the run ends as it is."""
+        for control in self.controls.values():
+            control.drop_pending()
 
     def mark_run(self, run: RunConfig) -> None:
         """The run the plots show: a D or seed that differs from it waits for a reset, and is

@@ -7,17 +7,28 @@ fast the learner runs. Importing this module never imports TensorFlow.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
-    QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
-    QToolButton, QVBoxLayout, QWidget,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
+from metalearn_gui.core.evaluation import Evaluation
 from metalearn_gui.core.events import ChunkMessage, RecordCopy, RunState
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
@@ -29,21 +40,19 @@ from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.session import Recording
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError, resolve_data_dir
-from metalearn_gui.ui import screen
-from metalearn_gui.ui.about import about_text, app_icon
-from metalearn_gui.ui.collector import GuiThreadCollector
-from metalearn_gui.ui.controls import ControlPanel
-from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.plots.loss_plot import LossPlot
 from metalearn_gui.plots.style import apply_palette
 from metalearn_gui.plots.theta_plot import ThetaPlot
+from metalearn_gui.ui import screen
+from metalearn_gui.ui.about import about_text, app_icon
+from metalearn_gui.ui.collector import GuiThreadCollector
+from metalearn_gui.ui.controls import ControlPanel
+from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.worker import RunController
-
-log = logging.getLogger(__name__)
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
 #: costs milliseconds to update and as many to paint): the loss plot every other frame
@@ -136,7 +145,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
         self.frame_timer.start()
-        self._told_unanswered = None  # the evaluation last told about (each is told once)
+        self._told_unanswered: Evaluation | None = None  # the evaluation last told about (each is told once)
         self.watchdog = QTimer(self)
         self.watchdog.setInterval(1000)
         self.watchdog.timeout.connect(self._on_watchdog_timeout)
@@ -203,9 +212,9 @@ class MainWindow(QMainWindow):
                   cls(config.learner, config.objective, config.dim, config.seed, config.hyperparameters, data_dir))
         if session.speed_index is not None and 0 <= session.speed_index <= window.panel.speed_slider.maximum():
             window.panel.speed_slider.setValue(session.speed_index)
-        if session.geometry is not None and window.restoreGeometry(session.geometry):
-            if not screen.fits_screens(window.geometry()):
-                window.fit_to_screen()
+        if (session.geometry is not None and window.restoreGeometry(session.geometry)
+                and not screen.fits_screens(window.geometry())):
+            window.fit_to_screen()
         window.log_x_action.setChecked(session.log_x)
         window.settings_notice_text = session.notice
         return window
@@ -387,7 +396,7 @@ class MainWindow(QMainWindow):
     def _on_worker_state_changed(self, state: RunState) -> None:
         if state.serial < self.serial:
             return
-        if state.serial > self.serial:
+        if state.serial > self.serial and state.config is not None:  # a new run has its config
             self._begin_run(state.serial, state.config)
         self.state = state
         self.panel.show_values(state.hp, state.pending)
@@ -425,9 +434,9 @@ class MainWindow(QMainWindow):
         self.banner.show_message("warning", f"Not applied: {message}")
 
     @Slot(str, str)
-    def _on_worker_run_failed(self, summary: str, details: str) -> None:
+    def _on_worker_run_failed(self, message: str, details: str) -> None:
         self._traceback = details
-        self.banner.show_message("error", f"The run stopped with an error: {summary}. "
+        self.banner.show_message("error", f"The run stopped with an error: {message}. "
                                           "Change a setting and press Reset to go on.", details=True)
 
     def _on_watchdog_timeout(self) -> None:
@@ -495,11 +504,11 @@ class MainWindow(QMainWindow):
         self.serial = serial
         self._export = None  # an export asked for the run just left
         self.banner.clear()  # whatever it said was about the previous run
-        self.history = History(config.dim, history_extras(config.learner), capacity=RECORD_ROWS)
-        objective = make_objective(config.objective, config.dim)
+        objective = make_objective(config.objective, config.dim)  # its D where the config has none
+        self.history = History(objective.dim, history_extras(config.learner), capacity=RECORD_ROWS)
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)
-        self.landscape_plot.set_dim(config.dim)
+        self.landscape_plot.set_dim(objective.dim)
         self.landscape_plot.set_run(self.history, population_visible=config.learner == "genetic")
         self.landscape_plot.set_model_visible(config.learner == "neural")
         self.learner_plot.set_run(config.learner, self.history)
@@ -561,6 +570,7 @@ class MainWindow(QMainWindow):
                              self.log_x_action.isChecked()))
         self.frame_timer.stop()
         self.watchdog.stop()
+        self.panel.drop_pending()
         self.controller.shutdown(timeout_ms=1000)
         if self.runs_panel is not None:
             self.runs_panel.refresh_timer.stop()

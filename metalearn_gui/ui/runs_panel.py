@@ -7,8 +7,6 @@ through its own connection; the worker writes through another.
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,8 +22,6 @@ from PySide6.QtWidgets import (
 
 from metalearn_gui.core.record import RunRecord, local_time
 from metalearn_gui.core.store import RunInfo, RunStore, StoreError
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("run", "learner", "objective", "D", "seed", "best loss", "steps", "status", "date")
 #: The list follows runs written by other processes (a CLI run) while the panel shows.

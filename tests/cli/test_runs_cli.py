@@ -164,7 +164,7 @@ def test_a_stop_signal_ends_the_run_as_stopped_with_every_step(capsys, tmp_path,
     assert run["status"] == "stopped" and run["steps"] == reported
     with RunStore.open(tmp_path) as store:
         record = store.load(1)
-    assert record.summary["status"] == "stopped" and record.summary["steps"] == reported
+    assert record.summary.status == "stopped" and record.summary.steps == reported
     assert record.history.column("step")[-1] == reported  # the last chunk before the signal included
 
 

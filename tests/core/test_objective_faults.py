@@ -49,9 +49,9 @@ def test_an_objective_that_raises_fails_the_run_naming_step_and_theta_keeping_ev
     assert "a bug in the user's objective" in learner.failure.details  # its traceback, for Details…
     assert len(learner.advance(5)) == 0 and learner.status is Status.FAILED
     summary = summarize(learner, 1.0)
-    assert summary["status"] == "failed" and summary["failed_at"] == STEP and summary["steps"] == STEP - 1
-    assert summary["failure"] == last.message
-    json.dumps(summary, allow_nan=False)  # every number a number
+    assert summary.status == "failed" and summary.failed_at == STEP and summary.steps == STEP - 1
+    assert summary.failure == last.message
+    json.dumps(summary.to_dict(), allow_nan=False)  # every number a number
 
 
 def test_a_failed_run_is_stored_as_failed_with_every_row_before_the_fault(faulty_objectives, tmp_path):
@@ -66,7 +66,7 @@ def test_a_failed_run_is_stored_as_failed_with_every_row_before_the_fault(faulty
     assert warnings == [] and stored.status == "failed"
     assert list(stored.history.column("step")) == list(range(STEP))
     assert np.isfinite(stored.history.table()).all()
-    assert f"at step {STEP} for θ" in stored.summary["failure"]
+    assert f"at step {STEP} for θ" in stored.summary.failure
 
 
 def test_an_objective_failing_at_the_reset_leaves_a_failed_learner_that_a_reset_can_retry(faulty_objectives):
@@ -89,7 +89,7 @@ def test_an_objective_answering_nan_diverges_naming_step_and_theta_keeping_the_r
     assert chunks[-1].message.startswith(f"diverged at step {STEP}: the loss became non-finite for θ = [")
     assert learner.divergence == chunks[-1].message
     assert all(np.isfinite(chunk.loss).all() and np.isfinite(chunk.theta).all() for chunk in chunks)
-    json.dumps(summarize(learner, 1.0), allow_nan=False)
+    json.dumps(summarize(learner, 1.0).to_dict(), allow_nan=False)
 
 
 def test_an_objective_that_never_answers_can_be_abandoned_and_says_where_it_hung(faulty_objectives):

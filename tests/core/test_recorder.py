@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
 
 
@@ -21,7 +22,7 @@ def test_a_run_enters_the_store_with_its_first_step_and_nothing_after_it_ends(tm
         stored = store.load(recorder.run_id)
         learner.set_hyperparameters({"sigma": 0.3})  # after the end: Step, a slider…
         recorder.add(learner.advance(1))
-        recorder.finish(summarize(learner, 1.0), "stopped")  # a later reset: already finished
+        recorder.finish(summarize(learner, 1.0), Status.STOPPED)  # a later reset: already finished
         again = store.load(recorder.run_id)
     assert len(stored.history) == 6 and stored.status == "finished"
     assert len(again.history) == 6 and again.changes == [] and again.status == "finished"

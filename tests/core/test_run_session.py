@@ -178,7 +178,7 @@ def test_play_after_the_end_starts_again(clock):
     session.prepare(config(steps=5))
     session.start()
     session.advance()
-    assert session.phase is Status.FINISHED and events[-1].summary["steps"] == 5
+    assert session.phase is Status.FINISHED and events[-1].summary.steps == 5
     session.start()
     assert (session.serial, session.phase, session.learner.step) == (2, Status.RUNNING, 0)
 
@@ -238,7 +238,7 @@ def test_a_copy_of_the_record_holds_every_row_and_stays_as_it_was(clock):
     assert isinstance(copy, RecordCopy) and copy.serial == 1
     rows = copy.record.history.column("step")
     assert list(rows) == list(range(session.learner.step + 1))  # every step: more than a chunk hands out
-    assert len(rows) > MAX_CHUNK_ROWS and copy.record.summary["steps"] == session.learner.step
+    assert len(rows) > MAX_CHUNK_ROWS and copy.record.summary.steps == session.learner.step
     session.start()
     session.advance()
     assert copy.record.history.column("step")[-1] < session.learner.step  # a copy, not the live record

@@ -3,6 +3,7 @@ crashed writer, a damaged or foreign file or a second process cost nothing commi
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,15 @@ from metalearn_gui.core.store import (
     DB_NAME, ENV_DATA_DIR, RunStore, StoreError, UnknownRunError, resolve_data_dir,
 )
 from metalearn_gui.core.store_file import APPLICATION_ID
+from metalearn_gui.core.summary import RunSummary
+
+#: A finished run's summary as the versions before RunSummary stored it (a plain dict).
+EARLIER_SUMMARY = {
+    "version": "0.1.0", "learner": "genetic", "objective": "sphere", "dim": 2, "seed": 3, "steps": 5,
+    "evaluations": 150, "status": "finished", "final_loss": 0.25, "best_loss": 0.125, "optimum": 0.0,
+    "theta_final": [0.5, -0.25], "theta_best": [0.25, 0.25], "steps_per_second": 900.5,
+    "hyperparameters": {"population": 30, "sigma": 0.1}, "diverged_at": None,
+}
 
 
 def store_run(store, config, source="cli", advance_steps=None, chunks=None):
@@ -54,14 +64,32 @@ def test_finished_run_loads_back_equal(store):
     loaded = store.load(record.id)
     assert loaded.config == config and loaded.id == record.id and loaded.created == record.created
     assert loaded.status == "finished" and loaded.summary == record.summary
-    assert loaded.changes == changes and isinstance(loaded.changes[1][3], int)
+    assert loaded.changes == changes and isinstance(loaded.changes[1].new, int)
     assert loaded.history.extra_names == record.history.extra_names and loaded.history.dim == 3
     assert loaded.history.rows_seen == record.history.rows_seen == 61
     np.testing.assert_array_equal(loaded.history.table(), record.history.table())
     [info] = store.list_runs()
     assert (info.id, info.learner, info.objective, info.dim, info.seed, info.source) == (
         record.id, "genetic", "sphere", 3, 4, "cli")
-    assert (info.steps, info.status, info.best_loss) == (60, "finished", record.summary["best_loss"])
+    assert (info.steps, info.status, info.best_loss) == (60, "finished", record.summary.best_loss)
+
+
+def test_a_summary_stored_by_an_earlier_version_loads_and_shows_the_same_json(store):
+    record = store_run(store, RunConfig("genetic", "sphere", dim=2, steps=5, seed=3))
+    with sqlite3.connect(store.path) as other:  # as an earlier version left it in the file
+        other.execute("UPDATE runs SET summary = ? WHERE id = ?", (json.dumps(EARLIER_SUMMARY), record.id))
+    summary = store.load(record.id).summary
+    assert (summary.steps, summary.best_loss, summary.theta_best) == (5, 0.125, (0.25, 0.25))
+    assert summary.to_dict() == EARLIER_SUMMARY  # `runs show` and `runs export` write what it wrote
+
+
+def test_a_stored_summary_that_cannot_be_read_is_a_one_line_error(store):
+    record = store_run(store, RunConfig("genetic", "sphere", dim=2, steps=5))
+    for damaged in ("{not json", json.dumps([1, 2]), json.dumps({"learner": "genetic"})):
+        with sqlite3.connect(store.path) as other:
+            other.execute("UPDATE runs SET summary = ? WHERE id = ?", (damaged, record.id))
+        with pytest.raises(StoreError, match=f"stored summary of run {record.id} cannot be used: "):
+            store.load(record.id)
 
 
 def test_long_gradient_run_stays_bounded_with_last_row_exact_and_min_kept(store):
@@ -166,7 +194,8 @@ def test_unusable_file_is_moved_aside_with_one_message_and_a_fresh_store_works(t
 
 
 def test_unknown_ids_and_unusable_folders_are_one_line_errors(store, tmp_path):
-    for action in (store.load, store.delete, lambda run_id: store.finish(run_id, {})):
+    summary = RunSummary.from_dict(EARLIER_SUMMARY)
+    for action in (store.load, store.delete, lambda run_id: store.finish(run_id, summary)):
         with pytest.raises(UnknownRunError, match="no run with id 42 in"):
             action(42)
     blocker = tmp_path / "a-file"

@@ -14,6 +14,7 @@ pytest.importorskip("tensorboard")
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
+from metalearn_gui.core.hyperparams import Change  # noqa: E402
 from metalearn_gui.core.learners import Chunk, Status  # noqa: E402
 from metalearn_gui.core.run import RunConfig, run_to_end  # noqa: E402
 from metalearn_gui.core.tensorboard_log import FLOAT32_MAX, ROWS_PER_CHUNK, TensorBoardLog  # noqa: E402
@@ -116,8 +117,8 @@ def test_guards_non_finite_and_huge_values_and_choices(tmp_path):
         chunk = big_chunk(3)
         chunk.loss[1] = 1e300  # finite in float64, ∞ in float32
         log.write(chunk)
-        log.write_changes([(1, "alpha", 0.01, float("nan")), (2, "alpha", 0.01, float("inf")),
-                           (3, "optimizer", "sgd", "adam"), (3, "alpha", 0.01, 0.02)])
+        log.write_changes([Change(1, "alpha", 0.01, float("nan")), Change(2, "alpha", 0.01, float("inf")),
+                           Change(3, "optimizer", "sgd", "adam"), Change(3, "alpha", 0.01, 0.02)])
     events = read(log.path)
     assert scalars(events, "loss")[1][1] == np.float32(FLOAT32_MAX)
     assert scalars(events, "hyperparameters/alpha") == ([0, 3], [np.float32(0.01), np.float32(0.02)])

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -81,7 +82,8 @@ def test_svg_gaps_in_a_log_axis_are_moves_not_nan_coordinates(qapp):
     history = History(2, capacity=64)
     history.append(np.arange(5), np.array([1.0, 0.0, 0.5, 0.0, 0.01]), np.array([1.0, 0, 0, 0, 0]),
                    np.arange(5) * 10, np.ones((5, 2)))  # L = L* = 0: no log, a gap
-    record = RunRecord(RunConfig("genetic", "sphere", dim=2, steps=4), history, summary={"diverged_at": 5})
+    record = RunRecord(RunConfig("genetic", "sphere", dim=2, steps=4), history)
+    record.summary = replace(record.outcome(), diverged_at=5)
     for figure in ("loss", "theta", "landscape"):
         assert_finite_coordinates(ET.fromstring(render_figure(record, figure, "svg", size=SMALL)))
 
@@ -137,7 +139,7 @@ def test_bundle_writes_every_file_and_a_manifest(qapp, genetic_record, tmp_path)
     assert names == sorted(BUNDLE_FILES + (MANIFEST,)) == sorted(p.name for p in paths)
     assert decode_png((directory / "loss.png").read_bytes()).width() == 1600
     assert RunConfig.load(directory / "config.json") == genetic_record.config
-    assert json.loads((directory / "summary.json").read_text()) == genetic_record.summary
+    assert json.loads((directory / "summary.json").read_text()) == genetic_record.summary.to_dict()
     manifest = json.loads((directory / MANIFEST).read_text())
     assert manifest["files"] == list(BUNDLE_FILES)
     assert (manifest["learner"], manifest["objective"], manifest["seed"]) == ("genetic", "sphere", 4)

@@ -83,5 +83,5 @@ def test_a_signal_stores_the_run_as_stopped_and_exits_with_its_code(tmp_path, si
     assert info.status == "stopped"
     assert info.steps >= running[0].steps
     steps = record.history.column("step")
-    assert steps[-1] == info.steps == record.summary["steps"]  # every step it made is stored
+    assert steps[-1] == info.steps == record.summary.steps  # every step it made is stored
     assert list(steps) == list(range(info.steps + 1))

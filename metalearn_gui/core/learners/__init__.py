@@ -31,4 +31,4 @@ def learner_class(name: str) -> type[Learner]:
     return getattr(importlib.import_module(module), attribute)
 
 
-__all__ = ["Chunk", "LEARNER_NAMES", "Learner", "Status", "UnknownLearnerError", "learner_class"]
+__all__ = ["LEARNER_NAMES", "Chunk", "Learner", "Status", "UnknownLearnerError", "learner_class"]

@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Callable, ClassVar, Mapping
+from typing import ClassVar
 
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.history import thin_rows
-from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value, resolve
+from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
 from metalearn_gui.core.objectives import Objective
 from metalearn_gui.core.status import Status
 
@@ -127,7 +128,8 @@ class Learner(ABC):
 
     name: ClassVar[str]
     label: ClassVar[str]
-    summary: ClassVar[str]
+    #: One line on how it learns: ``list`` prints it, the window's learner menu shows it as a tooltip.
+    description: ClassVar[str]
     hyperparams: ClassVar[tuple[HyperParam, ...]]
     uses_tensorflow: ClassVar[bool] = False
     #: Most steps one :meth:`_run` call may be asked for.
@@ -150,8 +152,8 @@ class Learner(ABC):
         self.check_hyperparameters(self.hp)
         self.max_steps = max_steps
         self.pending: dict[str, Value] = {}
-        #: Every change made to a running learner: (step, name, old, new).
-        self.changes: list[tuple[int, str, Value, Value]] = []
+        #: Every change made to a running learner.
+        self.changes: list[Change] = []
         self.seed: int | None = None
         self.status = Status.RUNNING
         self.step = 0
@@ -196,7 +198,7 @@ class Learner(ABC):
                 self.pending[name] = value
                 continue
             if value != self.hp[name]:
-                self.changes.append((self.step, name, self.hp[name], value))
+                self.changes.append(Change(self.step, name, self.hp[name], value))
                 self.hp[name] = value
                 self._apply_live(name, value)
         return dict(self.pending)
@@ -280,7 +282,8 @@ class Learner(ABC):
         """Turn raw rows into a chunk: cut at divergence, track the best, set the status
         (``failed`` after the rows, if ``failure``)."""
         good = _finite_rows(rows, self.optional_extras)
-        diverged_at = message = None
+        diverged_at: int | None = None
+        message = ""
         if not good.all():
             bad = int(np.argmin(good))
             diverged_at = first_step + bad
@@ -317,7 +320,7 @@ class Learner(ABC):
             snapshot=rows.snapshot,
             status=self.status,
             diverged_at=diverged_at,
-            message=message or "",
+            message=message,
         )
 
     def _divergence_message(self, rows: Rows, bad: int, step: int) -> str:
@@ -330,6 +333,15 @@ class Learner(ABC):
     def divergence_hint(self) -> str:
         """One sentence on what to try after a divergence."""
         return "Try smaller steps."
+
+    # -- optional abilities: a learner with a model of the loss overrides these --------
+    def trust_region(self) -> tuple[np.ndarray, float] | None:
+        """Centre and radius of the region the learner's model describes (None: no model yet)."""
+        return None
+
+    def predict(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's predicted loss and its spread at ``thetas`` (n, D) (None: no model yet)."""
+        return None
 
     def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim), for the step being computed."""

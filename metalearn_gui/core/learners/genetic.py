@@ -18,7 +18,7 @@ BLEND_ALPHA = 0.5
 class GeneticLearner(Learner):
     name = "genetic"
     label = "Genetic (search-based)"
-    summary = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
+    description = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
     max_block = 1 << 20  # generations are cheap to bound by time, one at a time
     hyperparams = (
         HyperParam(
@@ -94,13 +94,13 @@ class GeneticLearner(Learner):
 
     def _next_generation(self) -> Rows:
         rng, hp = self._rng, self.hp
-        size, dim = self._population.shape
+        size = len(self._population)
         elite = int(hp["elite"])
         elites = self._elite_indices(elite)
         children = self._population[self._tournament(size - elite)]
-        self._crossover(children, hp["crossover"])
+        self._crossover(children, float(hp["crossover"]))
         mutate = rng.random(children.shape) < hp["mutation"]
-        children[mutate] += rng.normal(0.0, hp["sigma"], size=int(mutate.sum()))
+        children[mutate] += rng.normal(0.0, float(hp["sigma"]), size=int(mutate.sum()))
         elite_losses = self._losses[elites]
         self._population = np.concatenate([self._population[elites], children])
         if self.objective.noisy:  # elites must face the new tasks like everyone else

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from metalearn_gui.core.hyperparams import HyperParam
+from metalearn_gui.core.hyperparams import HyperParam, Value
 from metalearn_gui.core.learners.base import Learner, Rows
 from metalearn_gui.core.learners.graph_pool import GraphPool
+from metalearn_gui.core.objectives.base import Objective
 from metalearn_gui.core.tf_runtime import get_tf, pooled_function
 
 ADAM_BETA2 = 0.999
@@ -24,7 +25,7 @@ ADAM_EPSILON = 1e-8
 class GradientLearner(Learner):
     name = "gradient"
     label = "Gradient (exact)"
-    summary = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
+    description = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
     uses_tensorflow = True
     max_block = 2048
     hyperparams = (
@@ -53,6 +54,8 @@ class GradientLearner(Learner):
         return f"Try a smaller learning rate α (now {self.hp['alpha']:g})."
 
     def _apply_live(self, name, value):
+        if self._graphs is None:  # not reset yet: _reset assigns every value
+            return
         if name == "alpha":
             self._graphs.alpha.assign(value)
         elif name == "beta":
@@ -88,7 +91,9 @@ class GradientLearner(Learner):
 
     def _run(self, count):
         tf = get_tf()
-        losses, thetas, norms = self._graphs.chunk(tf.constant(count, tf.int32))
+        graphs = self._graphs
+        assert graphs is not None, "a learner runs after its reset"
+        losses, thetas, norms = graphs.chunk(tf.constant(count, tf.int32))
         done, self._evaluated = self._evaluated, self._evaluated + count
         return Rows(
             losses.numpy()[:count],
@@ -110,7 +115,7 @@ class _Graphs:
     def __init__(self, key) -> None:
         tf = get_tf()
         _, dim, self.optimizer, self.max_block = self.key = key
-        self.objective = None  # set by the first learner, before the first trace
+        self.objective: Objective | None = None  # set by the first learner, before the first trace
         f64 = tf.float64
         self.theta = tf.Variable(tf.zeros(dim, f64))
         self.grad = tf.Variable(tf.zeros(dim, f64))
@@ -127,9 +132,11 @@ class _Graphs:
     def _value_and_grad(self, theta, count):
         tf = get_tf()
         seed = tf.stack([self.noise_seed, count])
+        objective = self.objective
+        assert objective is not None, "set before the first trace"
         with tf.GradientTape() as tape:
             tape.watch(theta)
-            loss = self.objective.loss_tf(theta, seed)
+            loss = objective.loss_tf(theta, seed)
         return loss, tape.gradient(loss, theta)
 
     def _update(self, grad, first, second, count):
@@ -180,4 +187,4 @@ class _Graphs:
         return losses.stack(), thetas.stack(), norms.stack()
 
 
-GRAPHS: GraphPool[_Graphs] = GraphPool(_Graphs)
+GRAPHS: GraphPool[tuple[type[Objective], int, Value, int], _Graphs] = GraphPool(_Graphs)

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
+Key = TypeVar("Key", bound=Hashable)
 Kit = TypeVar("Kit")
 
 
-class GraphPool(Generic[Kit]):
+class GraphPool(Generic[Key, Kit]):
     """Kits built by ``build(key)``, lent to one owner at a time."""
 
-    def __init__(self, build: Callable[[Hashable], Kit]) -> None:
+    def __init__(self, build: Callable[[Key], Kit]) -> None:
         self._build = build
         self._lock = threading.Lock()
         #: key -> [kit, weak reference to its owner or None when free]
-        self._kits: dict[Hashable, list[list]] = {}
+        self._kits: dict[Key, list[list]] = {}
 
-    def acquire(self, key: Hashable, owner: object) -> Kit:
+    def acquire(self, key: Key, owner: object) -> Kit:
         """A kit for ``key`` nobody else uses (built if none is free), now ``owner``'s.
         The caller must re-initialise every variable it reads."""
         with self._lock:

@@ -32,7 +32,7 @@ NOISY_MIN_RADIUS = 0.1
 class NeuralLearner(Learner):
     name = "neural"
     label = "Neural (model-based)"
-    summary = (
+    description = (
         "a TensorFlow ensemble models P(y|θ) by log-likelihood; θ descends the model's "
         "μ − κσ in a trust region, one true evaluation per step"
     )
@@ -283,7 +283,7 @@ class _ModelKit:
         self.descent(np.zeros((DESCENT_STARTS, dim)), 0.1, 1.0)
 
 
-MODELS: GraphPool[_ModelKit] = GraphPool(_ModelKit)
+MODELS: GraphPool[tuple[int, int], _ModelKit] = GraphPool(_ModelKit)
 
 
 def _in_unit_ball(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:

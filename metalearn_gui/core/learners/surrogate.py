@@ -54,7 +54,7 @@ class Surrogate:
     def reinitialise(self, rng: np.random.Generator) -> None:
         """Fresh weights drawn from ``rng`` and a fresh optimiser: the model as new, without
         tracing its functions again."""
-        for param, shape in zip(self.params, self._shapes):
+        for param, shape in zip(self.params, self._shapes, strict=True):
             param.assign(_init(rng, self.members, shape))
         for moment in self._moments:
             moment.assign(np.zeros(moment.shape))
@@ -116,7 +116,7 @@ class Surrogate:
             self._adam_step.assign_add(1.0)
             t = self._adam_step
             scale = self._learning_rate * tf.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-            for k, (param, grad) in enumerate(zip(self.params, grads)):
+            for k, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
                 first, second = self._moments[2 * k], self._moments[2 * k + 1]
                 first.assign(beta1 * first + (1.0 - beta1) * grad)
                 second.assign(beta2 * second + (1.0 - beta2) * tf.square(grad))

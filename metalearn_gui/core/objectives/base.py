@@ -30,7 +30,8 @@ class Objective(ABC):
     """
 
     name: ClassVar[str]
-    summary: ClassVar[str]
+    #: One line on what it is: ``list`` prints it, the window's objective menu shows it as a tooltip.
+    description: ClassVar[str]
     default_dim: ClassVar[int] = 10
     min_dim: ClassVar[int] = 2
     #: The largest D allowed. The cost that grows fastest with D is the landscape picture

@@ -18,7 +18,7 @@ class Seed(Objective):
     """
 
     name = "seed"
-    summary = "the reference text's loss softplus(‖θ‖²), minimum log 2 at 0"
+    description = "the reference text's loss softplus(‖θ‖²), minimum log 2 at 0"
     min_dim = 1
     bounds = (-3.0, 3.0)
     optimum_value = math.log(2.0)
@@ -38,7 +38,7 @@ class Seed(Objective):
 
 class Sphere(Objective):
     name = "sphere"
-    summary = "Σ θ_i², minimum 0 at 0"
+    description = "Σ θ_i², minimum 0 at 0"
     bounds = (-5.12, 5.12)
     optimum_value = 0.0
     optimum_coordinate = 0.0
@@ -53,7 +53,7 @@ class Sphere(Objective):
 
 class Rosenbrock(Objective):
     name = "rosenbrock"
-    summary = "Σ 100(θ_{i+1} − θ_i²)² + (1 − θ_i)², a curved valley, minimum 0 at (1, …, 1)"
+    description = "Σ 100(θ_{i+1} − θ_i²)² + (1 − θ_i)², a curved valley, minimum 0 at (1, …, 1)"
     bounds = (-2.048, 2.048)
     optimum_value = 0.0
     optimum_coordinate = 1.0
@@ -70,7 +70,7 @@ class Rosenbrock(Objective):
 
 class Rastrigin(Objective):
     name = "rastrigin"
-    summary = "10·D + Σ θ_i² − 10 cos(2πθ_i), many local minima, minimum 0 at 0"
+    description = "10·D + Σ θ_i² − 10 cos(2πθ_i), many local minima, minimum 0 at 0"
     # Its curvature reaches ~400, so α = 0.01 would bounce between basins.
     suggested: ClassVar = {"gradient": {"alpha": 0.001}}
     bounds = (-5.12, 5.12)
@@ -91,7 +91,7 @@ class Rastrigin(Objective):
 
 class Ackley(Objective):
     name = "ackley"
-    summary = "−20 e^{−0.2 √(mean θ²)} − e^{mean cos 2πθ} + 20 + e, minimum 0 at 0"
+    description = "−20 e^{−0.2 √(mean θ²)} − e^{mean cos 2πθ} + 20 + e, minimum 0 at 0"
     bounds = (-5.0, 5.0)
     optimum_value = 0.0
     optimum_coordinate = 0.0

@@ -108,7 +108,7 @@ def loss_on_tasks_tf(theta: Any, tasks: Tasks) -> Any:
 
 class LRSchedule(Objective):
     name = "lr-schedule"
-    summary = (
+    description = (
         "θ_k = log step sizes of T gradient steps on random quadratics ‖Wx − y‖²; "
         "L = mean log(f(x_T)/f(x_0)) over fresh tasks"
     )
