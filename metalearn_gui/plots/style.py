@@ -190,7 +190,8 @@ def follow_data(plot: pg.PlotItem, x: np.ndarray, ys: list[np.ndarray]) -> None:
     values = values[np.isfinite(values) & ((values > 0) if log_y else True)]
     (view_x0, view_x1), (view_y0, view_y1) = view.viewRange()
     x0, x1 = float(x[0]), float(x[-1])
-    width = max(x1 - x0, MIN_STEPS_SHOWN)
+    # At least MIN_STEPS_SHOWN steps: on a log axis, the decades from the first step to that many.
+    width = max(x1 - x0, math.log10(MIN_STEPS_SHOWN) if log_x else MIN_STEPS_SHOWN)
     x_range = y_range = None
     if x0 < view_x0 or x0 + width > view_x1 or width < 0.5 * (view_x1 - view_x0):
         x_range = (x0, x0 + width * X_HEADROOM)

@@ -110,3 +110,17 @@ def test_the_smoothed_line_is_never_drawn_across_thinned_steps(qtbot):
         assert drawn.any() and not (drawn & (step > 2000) & (step < 60_000)).any()
         joined = drawn[1:] & drawn[:-1]  # neighbours the line connects
         assert not (joined & (step[:-1] < 2000) & (step[1:] >= 60_000)).any()
+
+
+def test_a_log_step_axis_follows_the_run_within_a_decade_or_two(make_window, qtbot):
+    """The followed range is in decades on a log axis: it must not be ten decades wide
+    for a run of a few hundred steps (the data squeezed against the left edge)."""
+    window = make_window("genetic", "sphere", 3)
+    window.log_x_action.trigger()
+    run_for_steps(qtbot, window, 300)
+    window.mark_stale()
+    qtbot.waitUntil(lambda: not window._stale)
+    last = current_step(window)
+    for plot in (window.loss_plot.plot, window.theta_plot.plot):
+        low, high = plot.getViewBox().viewRange()[0]
+        assert low <= 0.5 and np.log10(last + 1) <= high <= np.log10(last + 1) + 2, (low, high, last)
