@@ -69,6 +69,8 @@ VIEWS = {
         Panel("‖∇L‖", (Series("grad_norm", "gradient norm", LOSS),), log_y=True),
     ),
 }
+
+
 def history_extras(learner: str) -> tuple[str, ...]:
     """The per-step extras a run's history must keep for this learner's view."""
     names: set[str] = set()
