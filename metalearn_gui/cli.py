@@ -145,17 +145,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data_dir = args.global_data_dir
         if args.smoke:
             return _smoke(args)
-        if args.command == "run":
-            status = _run(args)
-            if status in STOP_STATUSES and argv is None and tf_loaded():
-                exit_at_once(status)  # argv None: this process is the command, not a caller of main()
-            return status
         if args.command == "list":
             _list(sys.stdout)
             return 0
         if args.command == "runs":
             return runs_command(args, sys.stdout)
-        return launch_gui(args.data_dir)
+        status = _run(args) if args.command == "run" else launch_gui(args.data_dir)
+        if status in STOP_STATUSES and argv is None and tf_loaded():
+            # A stop signal ended the run or the window, and everything is written: skip
+            # TensorFlow's seconds of teardown. argv None: this process is the command.
+            exit_at_once(status)
+        return status
     except (UsageError, StoreError, ExportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2

@@ -22,8 +22,10 @@ STOP_STATUSES = frozenset(128 + signum for signum in STOP_SIGNALS)
 Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
-class RunInterrupted(Exception):
-    """A stop signal arrived; raised where the run can stop cleanly."""
+class RunInterrupted(BaseException):
+    """A stop signal arrived; raised where the run can stop cleanly. A BaseException, like
+    KeyboardInterrupt: raised inside an objective's evaluation it must not be taken for
+    the objective's own error (a run failed) by the handlers of ``Exception``."""
 
     def __init__(self, signum: int) -> None:
         self.signum = int(signum)

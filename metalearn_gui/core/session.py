@@ -158,6 +158,10 @@ class RunSession:
         self._prepare(config)
 
     def _prepare(self, config: RunConfig) -> None:
+        # Every value is checked before the current run is left: a refused one (a population
+        # below its elite) leaves that run as it was. Building a learner is cheap (no
+        # TensorFlow until its reset); a reused learner takes the values below.
+        built = self._build(config)
         self.abandon_requested.clear()
         self._finish_recording(Status.STOPPED)
         self.recorder = None  # a reset that fails must not leave the last run's id on this one
@@ -179,7 +183,7 @@ class RunSession:
             if learner is not None:
                 learner.set_hyperparameters(config.hyperparameters)
             else:
-                learner = self.learner = self._build(config)
+                learner = self.learner = built
                 learner.evaluator.abandon = self.abandon_requested.is_set
             chunk = learner.reset(config.seed)
         finally:
@@ -213,8 +217,9 @@ class RunSession:
 
     @_guarded
     def step(self) -> None:
-        """Pause, and advance exactly one step."""
-        if self.learner is None:
+        """Pause, and advance exactly one step (nothing once the run has ended: its
+        state keeps saying why)."""
+        if self.learner is None or self.learner.status.is_finished():
             return
         self.phase = Status.PAUSED
         started = self.clock()
@@ -345,6 +350,11 @@ class RunSession:
             if not self.abandon_requested.is_set():
                 self._landscape_failed = True
                 self._warn(f"the landscape cannot be drawn: {failure}")
+            return
+        except Exception as error:  # a bug drawing it: the picture is lost, not the run
+            log.exception("landscape failed")
+            self._landscape_failed = True
+            self._warn(f"the landscape cannot be drawn: {type(error).__name__}: {error}")
             return
         cost = self.clock() - started
         self._landscape_due = self.clock() + max(LANDSCAPE_SECONDS, LANDSCAPE_COST_SHARE * cost)

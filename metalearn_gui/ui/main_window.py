@@ -465,8 +465,8 @@ class MainWindow(QMainWindow):
             self._nothing_to_export()
             return
         self._export = export
-        if self.state.phase is Status.RUNNING:
-            self.controller.pause()
+        # Always: a Start still on its way would make the shown state stale (no-op if paused).
+        self.controller.pause()
         self.controller.copy_record()
 
     @Slot(object)

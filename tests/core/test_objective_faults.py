@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
 import numpy as np
 import pytest
@@ -127,3 +128,16 @@ def test_register_objective_refuses_what_it_cannot_use(faulty_objectives):
         register_objective(Another)
     with pytest.raises(ObjectiveError, match="not a concrete Objective"):
         register_objective(dict)
+
+
+def test_a_stop_signal_inside_an_evaluation_is_not_taken_for_the_objectives_error(faulty_objectives):
+    """Ctrl+C while the objective computes must stop the run (exit 130), not fail it."""
+    from metalearn_gui.interrupts import RunInterrupted
+
+    def interrupted(thetas, rng):
+        raise RunInterrupted(signal.SIGINT)
+
+    learner = RunConfig("genetic", "sphere", 2, steps=5).build()
+    learner.objective.loss_np = interrupted
+    with pytest.raises(RunInterrupted):
+        learner.reset(0)

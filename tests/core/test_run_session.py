@@ -278,3 +278,33 @@ def test_an_expensive_landscape_takes_at_most_a_tenth_of_the_time(clock, monkeyp
         session.advance()
         session.draw_landscape_if_due()
     assert len(drawn_at) >= 2 and (np.diff(drawn_at) >= 1.0 + LANDSCAPE_COST_SHARE * 1.0).all()
+
+
+def test_a_refused_value_at_reset_leaves_the_run_as_it_was(clock, tmp_path):
+    events = []
+    session = timed_session(events, clock, cost=0.001)
+    session.set_recording(Recording(tmp_path))
+    session.prepare(config())
+    session.start()
+    session.advance()
+    step, serial = session.learner.step, session.serial
+    del events[:]
+    session.prepare(config(population=4, elite=5))  # each value in range, together refused
+    [refused] = of(events, InputRejected)
+    assert "elite=5" in refused.message
+    assert session.phase is Status.RUNNING and session.serial == serial and session.learner.step == step
+    session.advance()  # and it goes on
+    assert session.learner.step > step
+
+
+def test_a_step_after_the_run_ended_keeps_its_state_and_says_nothing_more(clock, faulty_objectives):
+    events = []
+    session = timed_session(events, clock, cost=0.001)
+    session.prepare(RunConfig("genetic", "raises-at-step", 2, steps=None))
+    session.start()
+    session.advance()
+    failed = events[-1]
+    assert failed.phase is Status.FAILED and "raised ValueError" in failed.message
+    del events[:]
+    session.step()
+    assert not of(events, RunFailed) and session.message == failed.message and session.phase is Status.FAILED
