@@ -201,6 +201,8 @@ def _run(args: argparse.Namespace) -> int:
     progress = ProgressBar(config.steps, f"{learner.name} on {learner.objective.name}", args.quiet)
     csv_file = args.csv.open("w", encoding="utf-8") if args.csv else None
     with StopOnSignals() as stop:
+        # A user's objective that never answers is waited for in polls: a signal stops it there.
+        learner.evaluator.abandon = stop.signalled
         try:
             writer = CsvWriter(csv_file, learner.objective.dim) if csv_file else None
 

@@ -75,6 +75,13 @@ class StopOnSignals:
         if self.signum is not None and not self._raised:
             self._raise(self.signum)
 
+    def signalled(self) -> bool:
+        """For a wait that reaches no checkpoint (an objective that does not answer): raise
+        :class:`RunInterrupted` now if a stop signal has arrived, else return False."""
+        if self.signum is not None and not self._raised:
+            self._raise(self.signum)
+        return False
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum

@@ -87,6 +87,7 @@ class HangsAtStep(_FaultAtStep):
     name = "hangs-at-step"
 
     def fault(self, thetas, losses):
+        print(f"hanging at step {self.fault_step}", flush=True)  # for tests watching a process
         _released.wait()
         return losses
 

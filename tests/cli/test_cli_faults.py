@@ -9,6 +9,7 @@ import csv
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,23 @@ def test_runs_list_on_a_damaged_store_says_so_in_one_line_and_keeps_the_file(cap
                                 f"database (database disk image is malformed); moved it aside to {aside.name} "
                                 "and started a fresh one"]
     assert aside.read_bytes() == damaged
+
+
+def test_a_stop_signal_ends_a_run_whose_objective_hangs(tmp_path, faulty_objectives):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen(
+        [sys.executable, "-c", WITH_FAULTY_OBJECTIVES, "run", "--learner", "genetic", "--objective",
+         "hangs-at-step", "--dim", "3", "--steps", "40", "--quiet", "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:  # the objective says when it starts to hang
+        assert process.stdout.readline().startswith(f"hanging at step {STEP}"), process.stderr.read()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # before: SIGTERM was absorbed, only SIGKILL ended it
+            process.kill()
+            process.communicate()
+            pytest.fail("SIGTERM did not stop a run whose objective hangs")
+    assert process.returncode == 143, err
+    assert err.startswith("metalearn-gui: stopped at step") and err.count("\n") == 1
