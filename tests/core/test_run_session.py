@@ -211,13 +211,19 @@ def test_an_objective_that_raises_fails_the_run_naming_step_and_theta(clock, fau
         assert store.load(session.recorder.run_id).status is Status.FAILED  # not "stopped": it ended by itself
 
 
-def test_leaving_records_the_run_as_stopped(clock, tmp_path):
-    events = []
+def running_session(events, clock, tmp_path) -> session_module.RunSession:
+    """A recorded run that has made one chunk of steps and goes on running."""
     session = timed_session(events, clock, cost=0.001)
     session.set_recording(Recording(tmp_path))
     session.prepare(config())
     session.start()
     session.advance()
+    return session
+
+
+def test_leaving_records_the_run_as_stopped(clock, tmp_path):
+    events = []
+    session = running_session(events, clock, tmp_path)
     steps = session.learner.step
     session.leave()
     assert session.store is None
@@ -282,11 +288,7 @@ def test_an_expensive_landscape_takes_at_most_a_tenth_of_the_time(clock, monkeyp
 
 def test_a_refused_value_at_reset_leaves_the_run_as_it_was(clock, tmp_path):
     events = []
-    session = timed_session(events, clock, cost=0.001)
-    session.set_recording(Recording(tmp_path))
-    session.prepare(config())
-    session.start()
-    session.advance()
+    session = running_session(events, clock, tmp_path)
     step, serial = session.learner.step, session.serial
     del events[:]
     session.prepare(config(population=4, elite=5))  # each value in range, together refused

@@ -88,7 +88,12 @@ def test_the_window_exports_the_rows_runs_export_writes(make_window, qtbot, tmp_
     window.panel.speed_slider.setValue(SPEEDS.index(10_000))  # the record stays below its capacity
     window.start_action.trigger()
     wait_phase(qtbot, window, "running")
-    time.sleep(1.0)  # a GUI thread that cannot keep up: nothing taken for a while
+    # A GUI thread that cannot keep up: it takes nothing until the worker, left alone, has made
+    # more steps than two chunks hold (counted on the worker's side, so on any machine).
+    learner = window.controller.worker.session.learner
+    deadline = time.monotonic() + 120
+    while learner.step < 3 * MAX_CHUNK_ROWS and time.monotonic() < deadline:
+        time.sleep(0.01)
     window.start_action.trigger()  # pause: at most ~10,000 steps
     wait_phase(qtbot, window, "paused")
     assert current_step(window) > 2 * MAX_CHUNK_ROWS
