@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 from metalearn_gui.core.learners.base import Chunk, Learner, Status
+from metalearn_gui.core.objectives import Objective
 
 _LOCATIONS = {
     "neural": "metalearn_gui.core.learners.neural:NeuralLearner",
@@ -31,4 +32,17 @@ def learner_class(name: str) -> type[Learner]:
     return getattr(importlib.import_module(module), attribute)
 
 
-__all__ = ["LEARNER_NAMES", "Chunk", "Learner", "Status", "UnknownLearnerError", "learner_class"]
+def refusal(learner: str, objective: Objective) -> str | None:
+    """Why ``learner`` cannot run on ``objective`` (one line naming the learners that can),
+    or None when it can: each learner ``requires`` capabilities the objective must have."""
+    missing = [need for need in learner_class(learner).requires if not getattr(objective, need)]
+    if not missing:
+        return None
+    usable = [name for name in LEARNER_NAMES
+              if all(getattr(objective, need) for need in learner_class(name).requires)]
+    what = "a black box" if "differentiable" in missing else "not " + " and not ".join(missing)
+    return (f"learner {learner!r} needs a {' and '.join(missing)} objective; {objective.name} is {what}. "
+            f"Learners that apply: {', '.join(usable)}")
+
+
+__all__ = ["LEARNER_NAMES", "Chunk", "Learner", "Status", "UnknownLearnerError", "learner_class", "refusal"]

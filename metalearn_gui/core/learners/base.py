@@ -132,6 +132,9 @@ class Learner(ABC):
     description: ClassVar[str]
     hyperparams: ClassVar[tuple[HyperParam, ...]]
     uses_tensorflow: ClassVar[bool] = False
+    #: What the objective must be for this learner to apply: names of its boolean
+    #: capabilities, e.g. ``{"differentiable"}`` (see :func:`refusal`).
+    requires: ClassVar[frozenset[str]] = frozenset()
     #: Most steps one :meth:`_run` call may be asked for.
     max_block: ClassVar[int] = 1
     #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a
@@ -333,6 +336,11 @@ class Learner(ABC):
     def divergence_hint(self) -> str:
         """One sentence on what to try after a divergence."""
         return "Try smaller steps."
+
+    def evaluations_next_step(self) -> int:
+        """How many true evaluations the next step will cost (a budget stops a run before
+        a step would cross it). Learners that evaluate more than one θ a step override it."""
+        return 1
 
     # -- optional abilities: a learner with a model of the loss overrides these --------
     def trust_region(self) -> tuple[np.ndarray, float] | None:

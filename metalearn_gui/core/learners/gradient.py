@@ -27,6 +27,7 @@ class GradientLearner(Learner):
     label = "Gradient (exact)"
     description = "θ descends the exact gradient ∇L (TensorFlow autodiff) with SGD, momentum or Adam"
     uses_tensorflow = True
+    requires = frozenset({"differentiable"})
     max_block = 2048
     hyperparams = (
         HyperParam(

@@ -38,7 +38,13 @@ class Objective(ABC):
     #: (61² strategies of D float64 values: 30 MB at D = 1000), and the window's controls
     #: offer the same range; so a hand-edited D of 10⁹ is refused, not allocated.
     max_dim: ClassVar[int] = 1000
+    # -- what it is: learners declare what they need of these (``Learner.requires``) ----
+    #: Draws fresh randomness per evaluation (see the class docstring).
     noisy: ClassVar[bool] = False
+    #: Has a TensorFlow form ``loss_tf`` whose gradient the ``gradient`` learner can follow.
+    differentiable: ClassVar[bool] = True
+    #: ``loss_np`` evaluates a whole population in one call (not row by row).
+    vectorised: ClassVar[bool] = True
     #: Per-learner hyper-parameter values that suit this objective better than the
     #: learner's generic defaults, e.g. ``{"gradient": {"alpha": 0.05}}``.
     suggested: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
@@ -53,8 +59,20 @@ class Objective(ABC):
             )
         self.dim = int(dim)
 
+    @property
+    def black_box(self) -> bool:
+        """Only its values can be known: no gradient."""
+        return not self.differentiable
+
+    def capabilities(self) -> list[str]:
+        """What it is, in words: e.g. ``["differentiable", "vectorised"]``."""
+        names = ["differentiable" if self.differentiable else "black box"]
+        return names + [name for name in ("vectorised", "noisy") if getattr(self, name)]
+
     # -- description ---------------------------------------------------------------
-    #: Per-coordinate range worth plotting (and sampling uniformly for θ0).
+    #: Per-coordinate domain [low, high]: learners evaluate only strategies inside it,
+    #: the plots show it, and initial designs are drawn from it (uniformly, unless
+    #: :meth:`initial_theta` says otherwise).
     bounds: ClassVar[tuple[float, float]]
     #: The known minimum of L (None where unknown) and the value of each θ_i there.
     optimum_value: ClassVar[float | None] = None
@@ -70,6 +88,17 @@ class Objective(ABC):
         if self.optimum_value is None:
             return "unknown"
         return f"{self.optimum_value:.6g}"
+
+    def clip(self, thetas: np.ndarray) -> np.ndarray:
+        """``thetas`` moved onto the nearest point of the domain (a new array)."""
+        low, high = self.bounds
+        return np.clip(thetas, low, high)
+
+    def within_bounds(self, thetas: np.ndarray) -> np.ndarray:
+        """Which rows of ``thetas`` (n, dim) lie inside the domain."""
+        low, high = self.bounds
+        thetas = np.atleast_2d(thetas)
+        return ((thetas >= low) & (thetas <= high)).all(axis=1)
 
     # -- sampling ------------------------------------------------------------------
     def initial_theta(self, rng: np.random.Generator, count: int | None = None) -> np.ndarray:

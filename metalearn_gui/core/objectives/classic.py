@@ -25,8 +25,9 @@ class Seed(Objective):
     optimum_coordinate = 0.0
 
     def initial_theta(self, rng, count=None):
+        # θ0 ~ N(0, I), as the reference text draws it, kept inside the domain.
         shape = (self.dim,) if count is None else (count, self.dim)
-        return rng.standard_normal(shape)
+        return self.clip(rng.standard_normal(shape))
 
     def loss_np(self, thetas, rng=None):
         return np.logaddexp(0.0, np.sum(np.square(thetas), axis=-1))

@@ -131,7 +131,7 @@ class LRSchedule(Objective):
     def initial_theta(self, rng, count=None):
         # Around the textbook safe step η = 1/L (θ = 0), with some spread.
         shape = (self.dim,) if count is None else (count, self.dim)
-        return rng.normal(0.0, 0.5, size=shape)
+        return self.clip(rng.normal(0.0, 0.5, size=shape))
 
     def loss_np(self, thetas, rng=None):
         rng = np.random.default_rng() if rng is None else rng
