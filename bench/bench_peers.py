@@ -24,7 +24,7 @@ import os
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -44,6 +44,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "peers"
 class Plan:
     """What one benchmark run covers."""
 
+    name: str
     functions: tuple[int, ...]
     instances: dict[int, tuple[int, ...]]  # BBOB instances by D
     expensive_dims: tuple[int, ...]  # the BBOB dimensions the expensive methods run on
@@ -78,20 +79,30 @@ class Plan:
         return tasks
 
 
-FULL = Plan(functions=tuple(range(1, 25)), instances={5: (1, 2, 3, 4, 5), 10: (1, 2, 3)}, expensive_dims=(5,),
-            own_objectives=OWN_OBJECTIVES, own_dims=(5, 10), own_repeats=5, expensive_budget=300,
+FULL = Plan(name="full", functions=tuple(range(1, 25)), instances={5: (1, 2, 3, 4, 5), 10: (1, 2, 3)},
+            expensive_dims=(5,), own_objectives=OWN_OBJECTIVES, own_dims=(5, 10), own_repeats=5, expensive_budget=300,
             cheap_budget_per_dim=10_000, neural_step_at=300, neural_steps_timed=20)
-QUICK = Plan(functions=(1, 15), instances={5: (1,), 10: (1,)}, expensive_dims=(5,),
+QUICK = Plan(name="quick (a smoke run: budgets and problems far below the full run's, which the goals are for)",
+             functions=(1, 15), instances={5: (1,), 10: (1,)}, expensive_dims=(5,),
              own_objectives=("sphere",), own_dims=(5,), own_repeats=1, expensive_budget=100,
-             cheap_budget_per_dim=1_000, neural_step_at=100, neural_steps_timed=5)
+             cheap_budget_per_dim=1_000, neural_step_at=50, neural_steps_timed=3)
 
 
 # -- running, with a cache per run -----------------------------------------------------------
-def run_all(tasks: list[Task], cache: Path, jobs: int) -> dict[str, dict]:
-    """Every task's result, from the cache or run now (in ``jobs`` processes), with a
-    progress line per run. Results depend on the tasks only, never on ``jobs``."""
+def attempt(task: Task) -> dict:
+    """``run_task``, or what went wrong (one line): one broken run must not end the benchmark."""
+    try:
+        return run_task(task)
+    except Exception as error:  # noqa: BLE001  (reported, not cached: the next benchmark retries it)
+        return {"key": task.key, "task": task, "error": f"{type(error).__name__}: {error}"}
+
+
+def run_all(tasks: list[Task], cache: Path, jobs: int) -> tuple[dict[str, dict], list[str]]:
+    """Every task's result (from the cache or run now, in ``jobs`` processes, with a progress
+    line per run) and the runs that failed. Results depend on the tasks only, never on ``jobs``."""
     cache.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
+    failures: list[str] = []
     pending = []
     for task in tasks:
         cached = cache / f"{task.key}.json"
@@ -105,24 +116,29 @@ def run_all(tasks: list[Task], cache: Path, jobs: int) -> dict[str, dict]:
     started = time.perf_counter()
 
     def done(result: dict) -> None:
+        count = f"[{len(results) + len(failures) + 1:>5}/{len(tasks)}]"
+        if "error" in result:
+            failures.append(f"{result['key']}: {result['error']}")
+            print(f"{count} FAILED {failures[-1]}", flush=True)
+            return
         part = cache / f"{result['key']}.json.part"
         part.write_text(json.dumps(result))
         part.replace(cache / f"{result['key']}.json")
         results[result["key"]] = result
         best = result["curve_values"][-1] if result["curve_values"] else float("inf")
-        print(f"[{len(results):>5}/{len(tasks)}] {result['method']:<13}{result['problem']:<14}{result['dim']:>3}-D "
+        print(f"{count} {result['method']:<13}{result['problem']:<14}{result['dim']:>3}-D "
               f"r{result['repeat']}: {result['evaluations']:>7} evaluations, best {best:9.3g}, "
               f"{result['seconds']:6.1f} s (elapsed {time.perf_counter() - started:6.0f} s)", flush=True)
 
     if jobs <= 1:
         for task in pending:
-            done(run_task(task))
+            done(attempt(task))
     else:
         # Fresh interpreters (spawn): a forked copy of a process that has loaded TensorFlow can hang.
         with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for future in [pool.submit(run_task, task) for task in pending]:
+            for future in as_completed([pool.submit(attempt, task) for task in pending]):
                 done(future.result())
-    return results
+    return results, failures
 
 
 def neural_step_ms(observations: int, dim: int = 10, steps: int = 20) -> float:
@@ -156,13 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: not a registered learner here; skipped")
         methods.remove(name)
     plan = QUICK if args.quick else FULL
-    results = run_all(plan.tasks(methods), args.out / "runs", args.jobs)
+    results, failures = run_all(plan.tasks(methods), args.out / "runs", args.jobs)
     step_ms = neural_step_ms(plan.neural_step_at, steps=plan.neural_steps_timed) if "neural" in methods else None
 
     from peers_report import write_report  # Qt and the figure: only in the main process, at the end
 
-    write_report(plan, methods, list(results.values()), step_ms, args.out)
-    return 0
+    write_report(plan, methods, list(results.values()), step_ms, args.out, failures)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -144,8 +144,8 @@ def _value(value: float | None) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.3g}"
 
 
-def _span(prefix: str, numbers: tuple[int, ...]) -> str:
-    """``f1–f24`` for a contiguous run of numbers, else ``f1, f8, f15``."""
+def _span(numbers: tuple[int, ...], prefix: str = "") -> str:
+    """``f1–f24`` for a contiguous run of three or more, else ``f1, f15``."""
     if len(numbers) > 2 and list(numbers) == list(range(numbers[0], numbers[-1] + 1)):
         return f"{prefix}{numbers[0]}–{prefix}{numbers[-1]}"
     return ", ".join(f"{prefix}{number}" for number in numbers)
@@ -164,8 +164,10 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def write_report(plan, methods: list[str], results: list[dict], step_ms: float | None, out: Path) -> None:
-    """Print the tables and goal checks; write them to ``out`` (summary.md, CSVs) with ecdf.png."""
+def write_report(plan, methods: list[str], results: list[dict], step_ms: float | None, out: Path,
+                 failures: list[str]) -> None:
+    """Print the tables and goal checks; write them to ``out`` (summary.md, CSVs) with ecdf.png.
+    ``failures``: runs that failed (named at the top: the figures then cover fewer problems)."""
     report = Report(plan, methods, results, step_ms)
     tables = {
         "ecdf": ("BBOB: ECDF (fraction of (function, target) pairs reached) at evaluations", report.ecdf_table()),
@@ -175,7 +177,10 @@ def write_report(plan, methods: list[str], results: list[dict], step_ms: float |
         "own_long": ("Own objectives: median over seeds at 10⁴·D evaluations (search-based methods)",
                           report.own_table(plan.cheap_budget, only_reaching=True)),
     }
-    sections = []
+    sections = [f"Plan: {plan.name}.\n"]
+    if failures:
+        sections.append(f"**INCOMPLETE: {len(failures)} runs failed** (run again to retry them):\n\n"
+                        + "\n".join(f"- {failure}" for failure in failures) + "\n")
     for name, (title, (header, rows)) in tables.items():
         write_csv(out / f"{name}.csv", header, rows)
         sections.append(f"## {title}\n\n{markdown(header, rows)}\n")
@@ -188,7 +193,8 @@ def write_report(plan, methods: list[str], results: list[dict], step_ms: float |
 
     from peers_figure import ecdf_png
 
-    panels = [(f"BBOB {dim}-D: {_span('f', plan.functions)}, instances {_span('', plan.instances[dim])}", dim,
+    panels = [(f"BBOB {dim}-D: {_span(plan.functions, 'f')}, "
+               f"instance{'s' * (len(plan.instances[dim]) > 1)} {_span(plan.instances[dim])}", dim,
                {m: _curves(report.runs(m, dim)) for m in methods if report.runs(m, dim)}) for dim in report.dims]
     if panels:
         (out / "ecdf.png").write_bytes(ecdf_png(panels, methods, frozenset(LEARNERS)))
