@@ -129,7 +129,10 @@ def _at_least(goal: str, ours: float, factor: float, theirs: float, show: Callab
 
 def _at_most(goal: str, ours: float | None, limit: float | None, unit: str = "") -> str:
     ok = ours <= limit if _measured(ours, limit) else None  # type: ignore[operator]
-    return f"{_verdict(ok)}  {goal}: {_value(ours)}{unit} vs {_value(limit)}{unit}"
+    def show(value: float | None) -> str:
+        return _value(value) + (unit if _measured(value) else "")
+
+    return f"{_verdict(ok)}  {goal}: {show(ours)} vs {show(limit)}"
 
 
 def _fraction(value: float) -> str:
