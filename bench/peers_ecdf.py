@@ -19,7 +19,7 @@ TARGETS = np.logspace(2, -8, 51)
 @dataclass
 class Curve:
     """Where a run's best-so-far value improved: ``values[i]`` is the best after
-    ``evaluations[i]`` evaluations (both increasing/decreasing strictly); ``budget`` is the
+    ``evaluations[i]`` evaluations (evaluations increase, values strictly decrease); ``budget`` is the
     most evaluations the run was allowed (it may have stopped earlier)."""
 
     evaluations: np.ndarray
@@ -29,23 +29,6 @@ class Curve:
     def __post_init__(self) -> None:
         self.evaluations = np.asarray(self.evaluations, dtype=np.int64)
         self.values = np.asarray(self.values, dtype=np.float64)
-
-    @classmethod
-    def from_best_so_far(cls, evaluations, best, budget: int) -> Curve:
-        """The improvements of a best-so-far series (``best`` non-increasing, one value per
-        entry of ``evaluations``); entries after ``budget`` evaluations are dropped."""
-        evaluations = np.asarray(evaluations, dtype=np.int64)
-        best = np.asarray(best, dtype=np.float64)
-        within = evaluations <= budget
-        evaluations, best = evaluations[within], best[within]
-        previous = np.concatenate([[np.inf], best[:-1]])
-        improved = best < previous
-        return cls(evaluations[improved], best[improved], int(budget))
-
-    def best_at(self, evaluations: int) -> float:
-        """The best value after ``evaluations`` evaluations (inf before the first)."""
-        index = np.searchsorted(self.evaluations, evaluations, side="right") - 1
-        return float(self.values[index]) if index >= 0 else float("inf")
 
 
 def first_hits(curve: Curve, targets: np.ndarray = TARGETS) -> np.ndarray:

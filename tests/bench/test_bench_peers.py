@@ -17,6 +17,8 @@ sys.path.insert(0, str(BENCH))
 
 from peers_ecdf import TARGETS, Curve, ecdf, ecdf_steps, first_hits  # noqa: E402
 
+from metalearn_gui.core.objectives import make_objective  # noqa: E402
+
 
 def test_targets_are_cocos_51_precisions_from_1e2_to_1e_minus_8():
     assert len(TARGETS) == 51
@@ -31,11 +33,26 @@ def test_a_target_is_reached_at_the_first_evaluation_whose_best_is_at_or_below_i
     assert hits.tolist() == [1, 1, 10, 10, 100, 100, math.inf]
 
 
-def test_a_curve_keeps_only_improvements_within_the_budget():
-    curve = Curve.from_best_so_far([5, 10, 15, 20, 25], [3.0, 3.0, 1.0, 1.0, 0.1], budget=20)
-    assert curve.evaluations.tolist() == [5, 15]
-    assert curve.values.tolist() == [3.0, 1.0]
-    assert curve.best_at(4) == math.inf and curve.best_at(14) == 3.0 and curve.best_at(20) == 1.0
+def test_a_run_records_only_improvements_within_its_budget():
+    """A learner's last step may cross the budget: its rows past it do not count."""
+    from peers_methods import Recorder, Task
+
+    recorder = Recorder(make_objective("sphere", 2), Task("genetic", "sphere", 2, 0, budget=20))
+    thetas = np.arange(10.0).reshape(5, 2)
+    recorder.record(np.array([5, 10, 15, 20, 25]), np.array([3.0, 3.0, 1.0, 1.0, 0.1]), thetas)
+    assert recorder.evaluations == [5, 15] and recorder.values == [3.0, 1.0]
+    assert [recorder.quality_at(at) for at in (4, 14, 20)] == [math.inf, 3.0, 1.0]
+
+
+def test_a_noisy_objectives_result_is_the_heldout_loss_of_the_best_theta_so_far():
+    from peers_methods import Recorder, Task
+
+    objective = make_objective("lr-schedule", 3)
+    recorder = Recorder(objective, Task("random", "lr-schedule", 3, 0, budget=10))
+    good, bad = np.zeros(3), np.full(3, -3.0)  # the textbook step 1/L, and tiny steps
+    recorder.record(np.array([1, 2]), np.array([-1.0, -2.0]), np.stack([bad, good]))
+    assert recorder.quality_at(1) == objective.heldout_loss(bad)
+    assert recorder.quality_at(2) == objective.heldout_loss(good) < objective.heldout_loss(bad)
 
 
 def test_ecdf_is_the_fraction_of_problem_target_pairs_reached_within_the_budget():
