@@ -263,16 +263,14 @@ class ControlPanel(QWidget):
         for number, title in BBOB_FUNCTIONS.items():
             self.function_box.addItem(f"f{number} {title}", number)
         self.function_box.setToolTip("the BBOB function, as COCO numbers them")
+        # Long names are elided rather than widening the panel.
+        self.function_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.function_box.setMinimumContentsLength(14)
         self.instance_box = QSpinBox()
         self.instance_box.setRange(1, MAX_INSTANCE)
-        self.instance_box.setPrefix("instance ")
         self.instance_box.setKeyboardTracking(False)  # one restart per number typed, not per digit
-        self.instance_box.setToolTip("each instance shifts and rotates the function and moves its optimum")
-        self.bbob_row = QWidget()
-        bbob_layout = QHBoxLayout(self.bbob_row)
-        bbob_layout.setContentsMargins(0, 0, 0, 0)
-        bbob_layout.addWidget(self.function_box, 1)
-        bbob_layout.addWidget(self.instance_box)
+        self.instance_box.setToolTip(f"1 … {MAX_INSTANCE}: each instance shifts and rotates the function "
+                                     "and moves its optimum")
         self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
         self.seed_box = QSpinBox()
@@ -280,7 +278,8 @@ class ControlPanel(QWidget):
         self.seed_box.setToolTip(f"random seed: the same seed replays the same initial θ; {ON_RESET}")
         form.addRow("Learner", self.learner_box)
         form.addRow("Objective", self.objective_box)
-        form.addRow("Function", self.bbob_row)
+        form.addRow("Function", self.function_box)
+        form.addRow("Instance", self.instance_box)
         self._problem_form = form
         form.addRow(_on_reset_label("Dimension D", False), self.dim_box)
         form.addRow(_on_reset_label("Seed", False), self.seed_box)
@@ -414,7 +413,8 @@ class ControlPanel(QWidget):
         """Show the function picker for a BBOB objective; disable the learners the objective
         refuses, with the reason as their tooltip. If the chosen one is refused, switch to
         :data:`FALLBACK_LEARNER` and say so."""
-        self._problem_form.setRowVisible(self.bbob_row, self.objective_box.currentData() == BBOB_ENTRY)
+        for box in (self.function_box, self.instance_box):
+            self._problem_form.setRowVisible(box, self.objective_box.currentData() == BBOB_ENTRY)
         objective = make_objective(self.objective())
         model = self.learner_box.model()
         for index, name in enumerate(LEARNER_NAMES):
@@ -428,7 +428,7 @@ class ControlPanel(QWidget):
             self.learner_box.setCurrentIndex(LEARNER_NAMES.index(FALLBACK_LEARNER))
             self.learner_box.blockSignals(False)
             fallback = learner_class(FALLBACK_LEARNER).label
-            self.notice.emit(f"Switched to {fallback}: {reason}")
+            self.notice.emit(f"Switched to {fallback}: {reason.partition('. ')[0]}")
 
     def _rebuild_hyperparameters(self) -> None:
         """Rows for the current learner, with the objective's suggested values as defaults."""

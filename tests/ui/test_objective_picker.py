@@ -28,13 +28,13 @@ def learner_item(window: MainWindow, name: str):
 def test_one_menu_entry_opens_a_function_and_instance_picker_that_names_the_objective(make_window, qtbot):
     window = make_window("genetic", "sphere", 3)
     panel = window.panel
-    assert panel.objective_box.count() == len(OBJECTIVES) + 1 and panel.bbob_row.isHidden()
+    assert panel.objective_box.count() == len(OBJECTIVES) + 1 and panel.function_box.isHidden()
     assert panel.function_box.count() == 24
     assert panel.function_box.itemText(23) == f"f24 {BBOB_FUNCTIONS[24]}"
     assert (panel.instance_box.minimum(), panel.instance_box.maximum()) == (1, 1000)
 
     choose_bbob(window, 8, 7)
-    assert panel.bbob_row.isVisible() and panel.objective() == "bbob-f08-i07"
+    assert panel.function_box.isVisible() and panel.objective() == "bbob-f08-i07"
     qtbot.waitUntil(lambda: window.state.config.objective == "bbob-f08-i07", timeout=10_000)
     wait_phase(qtbot, window, "ready")
     assert window.state.config.dim == 3  # the dimension box kept the user's D (BBOB allows ≥ 2)
@@ -49,7 +49,7 @@ def test_one_menu_entry_opens_a_function_and_instance_picker_that_names_the_obje
     assert np.isclose(10.0 ** log_gap[-1] + optimum, best, rtol=1e-9).any()  # drawn: L − L*
 
     panel.objective_box.setCurrentIndex(panel.objective_box.findData("rastrigin"))
-    assert panel.bbob_row.isHidden() and panel.objective() == "rastrigin"
+    assert panel.function_box.isHidden() and panel.objective() == "rastrigin"
 
 
 def test_gradient_is_disabled_for_a_black_box_with_the_reason_as_tooltip(make_window, qtbot):
@@ -87,7 +87,7 @@ def test_the_picker_is_restored_with_the_last_session(make_window, qtbot):
     try:
         wait_phase(qtbot, again, "ready")
         panel = again.panel
-        assert panel.objective() == "bbob-f21-i404" and panel.bbob_row.isVisible()
+        assert panel.objective() == "bbob-f21-i404" and panel.function_box.isVisible()
         assert (panel.function_box.currentData(), panel.instance_box.value()) == (21, 404)
         assert not learner_item(again, "gradient").isEnabled()
     finally:
@@ -99,5 +99,5 @@ def test_loading_a_bbob_configuration_shows_it_in_the_picker(make_window, qtbot)
 
     window = make_window("genetic", "sphere", 3)
     window.panel.show_config(RunConfig("genetic", "bbob-f24-i03", dim=4, steps=None))
-    assert window.panel.objective() == "bbob-f24-i03" and window.panel.bbob_row.isVisible()
+    assert window.panel.objective() == "bbob-f24-i03" and window.panel.function_box.isVisible()
     qtbot.waitUntil(lambda: window.state.config.objective == "bbob-f24-i03", timeout=10_000)
