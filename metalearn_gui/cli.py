@@ -442,8 +442,10 @@ def _list(out: IO[str]) -> None:
             for learner, values in objective_type.suggested.items()
         )
         out.write(f"\n  {name} — {objective_type.description}\n")
+        low, high = objective.bounds
         out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
-                  f"optimum {objective.describe_optimum()}; {', '.join(objective.capabilities())}\n")
+                  f"bounds [{low:g}, {high:g}]; optimum {objective.describe_optimum()}\n")
+        out.write(f"    kind: {', '.join(objective.capabilities())}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")
     out.write(f"\nCOCO BBOB functions: {FAMILY} is function NN (01 … 24), instance NN (01 … {MAX_INSTANCE}),\n"
