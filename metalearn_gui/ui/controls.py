@@ -233,9 +233,9 @@ class ControlPanel(QWidget):
         self._run: RunConfig | None = None  # the run on screen, see mark_run
         self._setup_ui()
         self._show_problem(RunConfig(learner, objective, dim, None, seed, hyperparameters or {}))
-        for box in (self.learner_box, self.objective_box, self.function_box, self.instance_box):
-            signal = box.valueChanged if box is self.instance_box else box.currentIndexChanged
-            signal.connect(self._on_problem_changed)
+        for box in (self.learner_box, self.objective_box, self.function_box):
+            box.currentIndexChanged.connect(self._on_problem_changed)
+        self.instance_box.valueChanged.connect(self._on_problem_changed)
         self.dim_box.valueChanged.connect(self._mark_pending_problem)
         self.seed_box.valueChanged.connect(self._mark_pending_problem)
 

@@ -310,6 +310,12 @@ class Learner(ABC):
         self._last_step_cost = int(rows.evaluations[-1] - previous)
         self._evaluations_made = int(rows.evaluations[-1])
 
+    def _limit_reached(self) -> bool:
+        """Whether the run has made its steps, or its budget cannot pay for another step."""
+        if self.max_steps is not None and self.step >= self.max_steps:
+            return True
+        return self.status is Status.RUNNING and self._steps_in_budget() == 0
+
     def _finish(self, rows: Rows, first_step: int, failure: ObjectiveFailure | None = None) -> Chunk:
         """Turn raw rows into a chunk: cut at divergence, track the best, set the status
         (``failed`` after the rows, if ``failure``)."""
@@ -340,9 +346,7 @@ class Learner(ABC):
             self.status, self.failure, message = Status.FAILED, failure, str(failure)
         elif count and self._converged(rows):
             self.status = Status.CONVERGED
-        elif self.max_steps is not None and self.step >= self.max_steps:
-            self.status = Status.FINISHED
-        elif self.status is Status.RUNNING and self._steps_in_budget() == 0:
+        elif self._limit_reached():
             self.status = Status.FINISHED
         return Chunk(
             step=steps,
