@@ -450,7 +450,8 @@ def _list(out: IO[str]) -> None:
             out.write(f"    its own defaults: {suggestions}\n")
     out.write(f"\nCOCO BBOB functions: {FAMILY} is function NN (01 … 24), instance NN (01 … {MAX_INSTANCE}),\n"
               f"  e.g. bbob-f08-i01; dimension {BBOBObjective.default_dim} by default, "
-              f"any D ≥ {BBOBObjective.min_dim}; bounds [−5, 5]^D;\n  black boxes, each instance with its known optimum:\n")
+              f"any D ≥ {BBOBObjective.min_dim}; bounds [−5, 5]^D;\n"
+              "  black boxes, each instance with its known optimum:\n")
     for function, title in BBOB_FUNCTIONS.items():
         out.write(f"  f{function:02d}  {title}\n")
     out.write("\n")
