@@ -108,7 +108,8 @@ class UnboundedSphere(Objective):
         return rng.standard_normal(shape)
 
     def loss_np(self, thetas, rng=None):
-        return np.sum(np.square(thetas), axis=-1)
+        with np.errstate(over="ignore"):  # overflowing is what it is for
+            return np.sum(np.square(thetas), axis=-1)
 
     def loss_tf(self, theta, seed=None):
         from metalearn_gui.core.tf_runtime import get_tf
