@@ -21,12 +21,20 @@ from typing import IO, TYPE_CHECKING, NoReturn
 
 from metalearn_gui import __version__
 from metalearn_gui.core.evaluation import ObjectiveFailure
-from metalearn_gui.core.hyperparams import Value, brief
+from metalearn_gui.core.hyperparams import HyperParam, Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
-from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.objectives import (
+    FAMILY,
+    OBJECTIVES,
+    Objective,
+    ObjectiveError,
+    make_objective,
+    objective_class,
+)
+from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, BBOBObjective, bbob_name
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
-from metalearn_gui.core.run import MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
+from metalearn_gui.core.run import MAX_EVALUATIONS, MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
 from metalearn_gui.core.store import StoreError
 from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
@@ -79,6 +87,16 @@ def _integer_from(minimum: int, wanted: str, maximum: int | None = None):
 _positive_int = _integer_from(1, "a positive integer")
 _steps = _integer_from(1, "a positive integer", MAX_STEPS)
 _seed = _integer_from(0, "a non-negative integer", MAX_SEED)
+_budget = _integer_from(1, "a positive integer", MAX_EVALUATIONS)
+
+
+def _objective_name(text: str) -> str:
+    """An argparse type: a registered objective or a BBOB function instance."""
+    try:
+        objective_class(text)
+    except ObjectiveError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,18 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run a learner on an objective without a window",
         description="Run a learner on an objective without a window. Give --learner and --objective, "
                     "or --config FILE (a config.json written by --export or the window) to run it again: "
-                    "then --dim, --steps, --seed and --set override the file's values, and "
+                    "then --dim, --steps, --budget, --seed and --set override the file's values, and "
                     "--learner/--objective are refused (they would not fit its hyper-parameters).")
     run.add_argument("--learner", choices=LEARNER_NAMES, help="required unless --config is given")
-    run.add_argument("--objective", choices=tuple(OBJECTIVES), metavar="NAME",
-                     help=f"one of: {', '.join(OBJECTIVES)} (required unless --config is given)")
+    run.add_argument("--objective", type=_objective_name, metavar="NAME",
+                     help=f"one of: {', '.join(OBJECTIVES)}, or COCO's {FAMILY} (e.g. bbob-f08-i01; "
+                          "see `list`); required unless --config is given")
     run.add_argument("--config", type=Path, metavar="FILE",
                      help="run the configuration in FILE; other flags override its values")
     run.add_argument("--dim", type=_positive_int, metavar="D",
                      help="dimension of θ (default: the objective's)")
     run.add_argument("--steps", type=_steps, metavar="N",
-                     help=f"steps to run (generations for genetic; default {DEFAULT_STEPS}, "
-                          "or the config file's)")
+                     help=f"steps to run (generations for genetic; default {DEFAULT_STEPS} without "
+                          "--budget, or the config file's)")
+    run.add_argument("--budget", type=_budget, metavar="EVALUATIONS",
+                     help="at most this many true evaluations of the objective: the run finishes "
+                          "before a step would exceed it (with --steps, whichever comes first)")
     run.add_argument("--seed", type=_seed, metavar="S",
                      help=f"random seed (default {DEFAULT_SEED}, or the config file's)")
     run.add_argument("--set", dest="settings", action="extend", nargs="+", default=[],
@@ -132,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also log loss, best loss, θ and hyper-parameter changes as TensorBoard "
                           "scalars under DIR (view with `tensorboard --logdir DIR`)")
 
-    commands.add_parser("list", help="list learners (with hyper-parameters) and objectives")
+    listing = commands.add_parser("list", help="list learners (with hyper-parameters) and objectives")
+    listing.add_argument("--json", action="store_true",
+                         help="write them as JSON for scripts (learners with their hyper-parameters' "
+                              "ranges and defaults; objectives with kind, D, bounds and optimum)")
     add_runs_command(commands, _positive_int)
     return parser
 
@@ -146,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.smoke:
             return _smoke(args)
         if args.command == "list":
-            _list(sys.stdout)
+            (_list_json if args.json else _list)(sys.stdout)
             return 0
         if args.command == "runs":
             return runs_command(args, sys.stdout)
@@ -234,6 +259,9 @@ def _run(args: argparse.Namespace) -> int:
 
     record = recorder.record
     assert record is not None, "the recorder has the step-0 chunk"
+    if config.budget is not None and learner.step == 0 and learner.evaluations > config.budget:
+        print(f"{PROG}: step 0 alone made {learner.evaluations} evaluations, more than --budget "
+              f"{config.budget}; the run ended there", file=sys.stderr)
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
@@ -299,15 +327,18 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
                if value is None]
     if missing:
         raise UsageError(f"the following arguments are required: {', '.join(missing)} "
-                         f"(learners: {', '.join(LEARNER_NAMES)}; objectives: {', '.join(OBJECTIVES)}), "
+                         f"(learners: {', '.join(LEARNER_NAMES)}; objectives: {', '.join(OBJECTIVES)}, "
+                         f"{FAMILY}), "
                          "or --config FILE")
     return RunConfig(
         learner=args.learner,
         objective=args.objective,
         dim=args.dim,
-        steps=DEFAULT_STEPS if args.steps is None else args.steps,
+        # A budget alone bounds the run; without either, DEFAULT_STEPS do.
+        steps=DEFAULT_STEPS if args.steps is None and args.budget is None else args.steps,
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         hyperparameters=_parse_settings(args.learner, args.settings),
+        budget=args.budget,
     )
 
 
@@ -319,15 +350,15 @@ def _config_from_file(args: argparse.Namespace) -> RunConfig:
                              f"and objective its hyper-parameters are for); edit {str(args.config)!r} instead")
     try:
         data = RunConfig.load(args.config).to_dict()
-        overrides = {"dim": args.dim, "steps": args.steps, "seed": args.seed}
+        overrides = {"dim": args.dim, "steps": args.steps, "seed": args.seed, "budget": args.budget}
         data.update({key: value for key, value in overrides.items() if value is not None})
         data["hyperparameters"].update(_parse_settings(data["learner"], args.settings))
         config = RunConfig.from_dict(data, origin=str(args.config))
     except ConfigError as error:
         raise UsageError(str(error)) from None
-    if config.steps is None:
+    if config.steps is None and config.budget is None:
         raise UsageError(f"{args.config}: \"steps\" is null (a run from the window has no step budget); "
-                         "give --steps N")
+                         "give --steps N or --budget EVALUATIONS")
     return config
 
 
@@ -397,24 +428,63 @@ def _list(out: IO[str]) -> None:
     out.write("Learners (set hyper-parameters with --set NAME=VALUE):\n")
     for name in LEARNER_NAMES:
         learner_type = learner_class(name)
-        out.write(f"\n  {name} — {learner_type.label}: {learner_type.description}\n")
+        needs = f" (needs a {' and '.join(sorted(learner_type.requires))} objective)" if learner_type.requires else ""
+        out.write(f"\n  {name} — {learner_type.label}: {learner_type.description}{needs}\n")
         for spec in learner_type.hyperparams:
             live = "" if spec.live else "  [applies on reset]"
             out.write(f"    {spec.name:<11} {spec.describe_range():<32} default {spec.default}{live}\n")
             out.write(f"    {'':<11} {spec.help}\n")
     out.write("\nObjectives (--objective NAME, --dim D):\n")
     for name, objective_type in OBJECTIVES.items():
-        objective = make_objective(name)
+        objective = objective_type()
         suggestions = "; ".join(
             f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
             for learner, values in objective_type.suggested.items()
         )
         out.write(f"\n  {name} — {objective_type.description}\n")
+        low, high = objective.bounds
         out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
-                  f"optimum {objective.describe_optimum()}\n")
+                  f"bounds [{low:g}, {high:g}]; optimum {objective.describe_optimum()}\n")
+        out.write(f"    kind: {', '.join(objective.capabilities())}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")
+    out.write(f"\nCOCO BBOB functions: {FAMILY} is function NN (01 … 24), instance NN (01 … {MAX_INSTANCE}),\n"
+              f"  e.g. bbob-f08-i01; dimension {BBOBObjective.default_dim} by default, "
+              f"any D ≥ {BBOBObjective.min_dim}; bounds [−5, 5]^D;\n"
+              "  black boxes, each instance with its known optimum:\n")
+    for function, title in BBOB_FUNCTIONS.items():
+        out.write(f"  f{function:02d}  {title}\n")
     out.write("\n")
+
+
+def _list_json(out: IO[str]) -> None:
+    """What ``list`` shows, as JSON for scripts."""
+    learners = [{
+        "name": name, "label": cls.label, "description": cls.description, "requires": sorted(cls.requires),
+        "hyperparameters": [_spec_json(spec) for spec in cls.hyperparams],
+    } for name, cls in ((name, learner_class(name)) for name in LEARNER_NAMES)]
+    objectives = [_objective_json(cls()) for cls in OBJECTIVES.values()]
+    objectives += [_objective_json(make_objective(bbob_name(function, 1))) for function in BBOB_FUNCTIONS]
+    family = {"pattern": FAMILY, "functions": {f"f{number:02d}": title for number, title in BBOB_FUNCTIONS.items()},
+              "instances": [1, MAX_INSTANCE], "min_dim": BBOBObjective.min_dim,
+              "note": f"every function has instances 1 … {MAX_INSTANCE} (bbob-fNN-i01 … bbob-fNN-i{MAX_INSTANCE}) "
+                      f"in any D ≥ {BBOBObjective.min_dim}; the optimum value differs per instance and D"}
+    json.dump({"version": __version__, "learners": learners, "objectives": objectives, "family": family},
+              out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _spec_json(spec: HyperParam) -> dict[str, object]:
+    return {"name": spec.name, "label": spec.label, "default": spec.default, "low": spec.low, "high": spec.high,
+            "integer": spec.integer, "log": spec.log, "live": spec.live, "choices": spec.choices, "help": spec.help}
+
+
+def _objective_json(objective: Objective) -> dict[str, object]:
+    cls = type(objective)
+    low, high = objective.bounds
+    return {"name": objective.name, "description": cls.description, "kind": objective.capabilities(),
+            "default_dim": objective.dim, "min_dim": cls.min_dim, "max_dim": cls.max_dim,
+            "bounds": [low, high], "optimum": objective.optimum_value}
 
 
 if __name__ == "__main__":  # pragma: no cover

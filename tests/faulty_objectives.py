@@ -9,6 +9,10 @@ neural learner calls the objective once per step; step 0 is the reset's call), w
 * ``nan-at-step`` answers NaN for every θ,
 * ``hangs-at-step`` never answers until :func:`unregister`.
 
+``unbounded-sphere`` never fails by itself: it is the sphere on bounds so wide that a
+learner's steps, kept inside them, can still overflow the loss (a learning rate too large
+makes the gradient learner diverge there).
+
 Only that one evaluation fails: after a reset the objective (kept by the learner) answers
 normally again. Calls of more than :data:`PICTURE_ROWS` θs are the landscape's picture
 in the window and never fail, so the fault always hits the learner at the same step.
@@ -92,4 +96,26 @@ class HangsAtStep(_FaultAtStep):
         return losses
 
 
-FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep)
+class UnboundedSphere(Objective):
+    name = "unbounded-sphere"
+    description = "Σ θ_i² on bounds ±1e300, where too large a step overflows the loss (tests only)"
+    bounds = (-1e300, 1e300)
+    optimum_value = 0.0
+    optimum_coordinate = 0.0
+
+    def initial_theta(self, rng, count=None):
+        shape = (self.dim,) if count is None else (count, self.dim)
+        return rng.standard_normal(shape)
+
+    def loss_np(self, thetas, rng=None):
+        with np.errstate(over="ignore"):  # overflowing is what it is for
+            return np.sum(np.square(thetas), axis=-1)
+
+    def loss_tf(self, theta, seed=None):
+        from metalearn_gui.core.tf_runtime import get_tf
+
+        tf = get_tf()
+        return tf.reduce_sum(tf.square(theta))
+
+
+FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep, UnboundedSphere)

@@ -17,8 +17,8 @@ import numpy as np
 
 from metalearn_gui import __version__
 from metalearn_gui.core.hyperparams import Value, brief
-from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
-from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class, refusal
+from metalearn_gui.core.objectives import ObjectiveError, make_objective, objective_class
 from metalearn_gui.core.summary import RunSummary
 
 #: Written into every configuration file; a file without it is not ours.
@@ -27,6 +27,7 @@ CONFIG_VERSION = 1
 #: Limits on what a configuration may ask for: a step count or seed beyond these is a typo or
 #: a hostile file, not a run (seeds also go into TensorFlow's and SQLite's 64-bit integers).
 MAX_STEPS = 10**12
+MAX_EVALUATIONS = 10**12
 MAX_SEED = 2**63 - 1
 #: A configuration file is a few hundred bytes; a larger one is refused unread.
 MAX_CONFIG_BYTES = 1_000_000
@@ -38,7 +39,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A learner on an objective with a seed; ``steps=None`` runs until stopped (the GUI)."""
+    """A learner on an objective with a seed; ``steps=None`` runs until stopped (the GUI).
+
+    ``budget``: at most this many true evaluations (the run finishes before a step would
+    exceed it); None: no budget.
+    """
 
     learner: str
     objective: str
@@ -46,6 +51,7 @@ class RunConfig:
     steps: int | None = 1000
     seed: int = 0
     hyperparameters: Mapping[str, Value] = field(default_factory=dict)
+    budget: int | None = None
 
     def same_problem(self, other: RunConfig | None) -> bool:
         """Whether ``other``'s learner (and its compiled graphs) can serve this run by a reset."""
@@ -56,8 +62,12 @@ class RunConfig:
         """The configured learner, not yet reset; raises a ``ValueError`` subclass
         with a one-line message for any value that is not allowed."""
         objective = make_objective(self.objective, self.dim)
-        cls = learner_class(self.learner)
-        return cls(objective, self.hyperparameters, max_steps=self.steps)
+        reason = refusal(self.learner, objective)
+        if reason is not None:
+            raise ConfigError(reason)
+        learner = learner_class(self.learner)(objective, self.hyperparameters, max_steps=self.steps)
+        learner.max_evaluations = self.budget
+        return learner
 
     # -- as JSON ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +79,7 @@ class RunConfig:
             "objective": self.objective,
             "dim": self.dim,
             "steps": self.steps,
+            "budget": self.budget,
             "seed": self.seed,
             "hyperparameters": dict(self.hyperparameters),
         }
@@ -88,22 +99,27 @@ class RunConfig:
         if data.get("version") != CONFIG_VERSION:
             raise ConfigError(f"{origin}: configuration version {brief(data.get('version'))} is not "
                               f"supported (this is version {CONFIG_VERSION})")
-        known = ("format", "version", "learner", "objective", "dim", "steps", "seed", "hyperparameters")
+        known = ("format", "version", "learner", "objective", "dim", "steps", "budget", "seed", "hyperparameters")
         unknown = [key for key in data if key not in known]
         if unknown:
             raise ConfigError(f"{origin}: unknown key {brief(unknown[0])}; known: {', '.join(known)}")
         learner, objective = data.get("learner"), data.get("objective")
         if not isinstance(learner, str) or learner not in LEARNER_NAMES:
             raise ConfigError(f"{origin}: learner {brief(learner)} is not one of: {', '.join(LEARNER_NAMES)}")
-        if not isinstance(objective, str) or objective not in OBJECTIVES:
-            raise ConfigError(f"{origin}: objective {brief(objective)} is not one of: {', '.join(OBJECTIVES)}")
+        if not isinstance(objective, str):
+            raise ConfigError(f"{origin}: objective {brief(objective)} is not a name")
+        try:
+            objective_class(objective)
+        except ObjectiveError as error:
+            raise ConfigError(f"{origin}: {error}") from None
         dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
         steps = _optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
+        budget = _optional_int(data.get("budget"), "budget", origin, minimum=1, maximum=MAX_EVALUATIONS)
         seed = _int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
-        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters))
+        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters), budget)
         try:
             config.build()  # checks the dimension and every hyper-parameter; cheap, no TensorFlow
         except ValueError as error:

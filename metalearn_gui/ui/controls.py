@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
-from metalearn_gui.core.learners import LEARNER_NAMES, learner_class
-from metalearn_gui.core.objectives import OBJECTIVES, make_objective
+from metalearn_gui.core.learners import LEARNER_NAMES, learner_class, refusal
+from metalearn_gui.core.objectives import OBJECTIVES, make_objective, objective_class
+from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, bbob_name, parse_bbob_name
 from metalearn_gui.core.run import RunConfig
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ DEBOUNCE_MS = 150
 #: Speed stops in steps per second; None = as fast as the learner goes.
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 30, 100, 300, 1_000, 10_000, 100_000, None)
 ON_RESET = "applies on reset"
+#: The objective menu's one entry for COCO's BBOB suite (a function and an instance pick the objective).
+BBOB_ENTRY = "bbob"
+#: The learner a run switches to when the objective refuses the one chosen.
+FALLBACK_LEARNER = "neural"
 
 
 def speed_text(speed: float | None) -> str:
@@ -210,11 +215,13 @@ class ControlPanel(QWidget):
     problem_changed: learner or objective switched (the run restarts on the new problem)
     hyperparameter_changed(name, value)
     speed_changed(steps per second or None)
+    notice(text): something the panel did on its own, for the status bar
     """
 
     problem_changed = Signal()
     hyperparameter_changed = Signal(str, object)
     speed_changed = Signal(object)
+    notice = Signal(str)
 
     def __init__(self, learner: str = "neural", objective: str = "rosenbrock", dim: int | None = None,
                  seed: int = 0, hyperparameters: Mapping[str, Value] | None = None,
@@ -226,8 +233,9 @@ class ControlPanel(QWidget):
         self._run: RunConfig | None = None  # the run on screen, see mark_run
         self._setup_ui()
         self._show_problem(RunConfig(learner, objective, dim, None, seed, hyperparameters or {}))
-        self.learner_box.currentIndexChanged.connect(self._on_problem_changed)
-        self.objective_box.currentIndexChanged.connect(self._on_problem_changed)
+        for box in (self.learner_box, self.objective_box, self.function_box):
+            box.currentIndexChanged.connect(self._on_problem_changed)
+        self.instance_box.valueChanged.connect(self._on_problem_changed)
         self.dim_box.valueChanged.connect(self._mark_pending_problem)
         self.seed_box.valueChanged.connect(self._mark_pending_problem)
 
@@ -247,6 +255,22 @@ class ControlPanel(QWidget):
             self.objective_box.addItem(name, name)
             self.objective_box.setItemData(self.objective_box.count() - 1, objective.description,
                                            Qt.ItemDataRole.ToolTipRole)
+        self.objective_box.addItem(f"COCO BBOB ({len(BBOB_FUNCTIONS)} functions)", BBOB_ENTRY)
+        self.objective_box.setItemData(self.objective_box.count() - 1,
+                                       "the field's standard black-box suite: choose a function and an instance",
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.function_box = QComboBox()
+        for number, title in BBOB_FUNCTIONS.items():
+            self.function_box.addItem(f"f{number} {title}", number)
+        self.function_box.setToolTip("the BBOB function, as COCO numbers them")
+        # Long names are elided rather than widening the panel.
+        self.function_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.function_box.setMinimumContentsLength(14)
+        self.instance_box = QSpinBox()
+        self.instance_box.setRange(1, MAX_INSTANCE)
+        self.instance_box.setKeyboardTracking(False)  # one restart per number typed, not per digit
+        self.instance_box.setToolTip(f"1 … {MAX_INSTANCE}: each instance shifts and rotates the function "
+                                     "and moves its optimum")
         self.dim_box = QSpinBox()  # its range follows the objective (_update_dim_range)
         self.dim_box.setToolTip(f"dimension D of the strategy θ; {ON_RESET}")
         self.seed_box = QSpinBox()
@@ -254,6 +278,9 @@ class ControlPanel(QWidget):
         self.seed_box.setToolTip(f"random seed: the same seed replays the same initial θ; {ON_RESET}")
         form.addRow("Learner", self.learner_box)
         form.addRow("Objective", self.objective_box)
+        form.addRow("Function", self.function_box)
+        form.addRow("Instance", self.instance_box)
+        self._problem_form = form
         form.addRow(_on_reset_label("Dimension D", False), self.dim_box)
         form.addRow(_on_reset_label("Seed", False), self.seed_box)
         layout.addWidget(problem)
@@ -292,7 +319,11 @@ class ControlPanel(QWidget):
         return self.learner_box.currentData()
 
     def objective(self) -> str:
-        return self.objective_box.currentData()
+        """The objective's name: a BBOB function instance's is built from the picker."""
+        name = self.objective_box.currentData()
+        if name == BBOB_ENTRY:
+            return bbob_name(self.function_box.currentData(), self.instance_box.value())
+        return name
 
     def speed(self) -> float | None:
         return SPEEDS[self.speed_slider.value()]
@@ -343,12 +374,20 @@ class ControlPanel(QWidget):
         return ""
 
     def _show_problem(self, config: RunConfig) -> None:
-        for box in (self.learner_box, self.objective_box):
+        boxes = (self.learner_box, self.objective_box, self.function_box, self.instance_box)
+        for box in boxes:
             box.blockSignals(True)
         self.learner_box.setCurrentIndex(LEARNER_NAMES.index(config.learner))
-        self.objective_box.setCurrentIndex(list(OBJECTIVES).index(config.objective))
-        for box in (self.learner_box, self.objective_box):
+        bbob = parse_bbob_name(config.objective)
+        if bbob is None:
+            self.objective_box.setCurrentIndex(self.objective_box.findData(config.objective))
+        else:
+            self.objective_box.setCurrentIndex(self.objective_box.findData(BBOB_ENTRY))
+            self.function_box.setCurrentIndex(self.function_box.findData(bbob[0]))
+            self.instance_box.setValue(bbob[1])
+        for box in boxes:
             box.blockSignals(False)
+        self._show_learners_that_apply()
         self._update_dim_range(config.objective)
         self.dim_box.setValue(config.dim or make_objective(config.objective).dim)
         self.seed_box.setValue(config.seed)
@@ -356,6 +395,7 @@ class ControlPanel(QWidget):
 
     # -- reactions ----------------------------------------------------------------------
     def _on_problem_changed(self) -> None:
+        self._show_learners_that_apply()
         self._update_dim_range(self.objective())
         self._wanted = {}  # values chosen for another learner or objective
         self._rebuild_hyperparameters()
@@ -366,8 +406,29 @@ class ControlPanel(QWidget):
         self.speed_changed.emit(SPEEDS[index])
 
     def _update_dim_range(self, objective: str) -> None:
-        cls = OBJECTIVES[objective]
+        cls = objective_class(objective)
         self.dim_box.setRange(cls.min_dim, cls.max_dim)
+
+    def _show_learners_that_apply(self) -> None:
+        """Show the function picker for a BBOB objective; disable the learners the objective
+        refuses, with the reason as their tooltip. If the chosen one is refused, switch to
+        :data:`FALLBACK_LEARNER` and say so."""
+        for box in (self.function_box, self.instance_box):
+            self._problem_form.setRowVisible(box, self.objective_box.currentData() == BBOB_ENTRY)
+        objective = make_objective(self.objective())
+        model = self.learner_box.model()
+        for index, name in enumerate(LEARNER_NAMES):
+            reason = refusal(name, objective)
+            model.item(index).setEnabled(reason is None)  # type: ignore[attr-defined]
+            self.learner_box.setItemData(index, reason or learner_class(name).description,
+                                         Qt.ItemDataRole.ToolTipRole)
+        reason = refusal(self.learner(), objective)
+        if reason is not None:
+            self.learner_box.blockSignals(True)
+            self.learner_box.setCurrentIndex(LEARNER_NAMES.index(FALLBACK_LEARNER))
+            self.learner_box.blockSignals(False)
+            fallback = learner_class(FALLBACK_LEARNER).label
+            self.notice.emit(f"Switched to {fallback}: {reason.partition('. ')[0]}")
 
     def _rebuild_hyperparameters(self) -> None:
         """Rows for the current learner, with the objective's suggested values as defaults."""
@@ -375,7 +436,7 @@ class ControlPanel(QWidget):
             self.hp_form.removeRow(0)
         self.controls.clear()
         cls = learner_class(self.learner())
-        suggested = OBJECTIVES[self.objective()].suggested.get(cls.name, {})
+        suggested = objective_class(self.objective()).suggested.get(cls.name, {})
         for spec in cls.hyperparams:
             control = HyperParamControl(spec, self._wanted_value(spec, suggested.get(spec.name, spec.default)))
             control.value_committed.connect(self.hyperparameter_changed)

@@ -61,6 +61,8 @@ FRAME_MS = 16
 DRAW_ORDER = ("loss_plot", "theta_plot", "loss_plot", "landscape_plot", "loss_plot", "learner_plot")
 PLOTS = ("loss_plot", "theta_plot", "landscape_plot", "learner_plot")
 APP_NAME = "metalearn-gui"
+#: How long the status bar shows what the panel did on its own (a learner switched).
+NOTICE_MS = 10_000
 #: An objective (not built in) that has not answered for this long is told about, once.
 UNANSWERED_SECONDS = 10
 RUNS_DOCK_HEIGHT = 190
@@ -351,6 +353,7 @@ class MainWindow(QMainWindow):
         worker.notice.connect(self.banner.show_message)
         self.panel.tensorboard_box.toggled.connect(self._send_recording)
         self.panel.problem_changed.connect(self._prepare)
+        self.panel.notice.connect(lambda text: self.statusBar().showMessage(text, NOTICE_MS))
         self.panel.hyperparameter_changed.connect(
             lambda name, value: self.controller.set_values({name: value}))
         self.panel.speed_changed.connect(self.controller.set_speed)

@@ -66,10 +66,10 @@ def test_gradient_on_lr_schedule_reports_heldout_and_baseline(capsys, tmp_path):
     assert math.isfinite(summary["heldout_loss"]) and summary["baseline_heldout_loss"] < -1.5
 
 
-def test_diverged_run_is_a_result_exit_0_with_the_step_on_stderr(capsys, tmp_path):
+def test_diverged_run_is_a_result_exit_0_with_the_step_on_stderr(capsys, tmp_path, faulty_objectives):
     json_path, csv_path = tmp_path / "run.json", tmp_path / "run.csv"
-    code, _, err = run_cli(capsys, "run", "--learner", "gradient", "--objective", "rosenbrock",
-                           "--set", "alpha=10", "--steps", "100", "--json", str(json_path),
+    code, _, err = run_cli(capsys, "run", "--learner", "gradient", "--objective", "unbounded-sphere",
+                           "--set", "alpha=10", "--steps", "300", "--no-store", "--json", str(json_path),
                            "--csv", str(csv_path), "--quiet")
     summary = json.loads(json_path.read_text())
     assert code == 0 and summary["status"] == "diverged"

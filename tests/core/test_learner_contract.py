@@ -84,8 +84,9 @@ def test_time_bound_cuts_a_chunk_short(make_learner, monkeypatch, name):
     assert 5 <= len(chunk) <= 12 and chunk.status is Status.RUNNING
 
 
-def test_gradient_divergence_ends_the_run_with_finite_values_only(make_learner):
-    learner = make_learner("gradient", "rosenbrock", alpha=10.0)
+def test_gradient_divergence_ends_the_run_with_finite_values_only(make_learner, faulty_objectives):
+    # θ ← θ − 10·2θ: |θ| grows ×19 a step until θ² overflows (the bounds are too wide to stop it).
+    learner = make_learner("gradient", "unbounded-sphere", alpha=10.0)
     chunks = run_all(learner, seed=0, max_steps=50)
     last = chunks[-1]
     assert last.status is Status.DIVERGED

@@ -140,8 +140,8 @@ def test_switching_learner_mid_run_keeps_the_ghost(make_window, qtbot):
     run_for_steps(qtbot, window, 10)
 
 
-def test_divergence_pauses_and_says_what_to_try(make_window, qtbot):
-    window = make_window("gradient", "sphere", 3)
+def test_divergence_pauses_and_says_what_to_try(faulty_objectives, make_window, qtbot):
+    window = make_window("gradient", "unbounded-sphere", 3)
     window.panel.controls["alpha"]._box.setValue(5.0)  # θ ← θ − 5·2θ: |θ| grows ×9 a step
     qtbot.waitUntil(lambda: window.state.hp["alpha"] == 5.0)
     window.start_action.trigger()

@@ -154,6 +154,8 @@ class Learner(ABC):
         self.hp = resolve(self.hyperparams, objective.suggested.get(self.name), hyperparameters)
         self.check_hyperparameters(self.hp)
         self.max_steps = max_steps
+        #: A budget of true evaluations: the run finishes before a step would exceed it.
+        self.max_evaluations: int | None = None
         self.pending: dict[str, Value] = {}
         #: Every change made to a running learner.
         self.changes: list[Change] = []
@@ -171,6 +173,8 @@ class Learner(ABC):
         self.theta_best: np.ndarray | None = None
         self._seconds_per_step: float | None = None
         self._computing_step = 0  # the step whose row is being computed
+        self._evaluations_made = 0  # evaluations of the rows computed so far, before _finish counts them
+        self._last_step_cost = 1  # evaluations the latest step made
         #: What chunks are timed by (a test may time a learner by a clock it drives).
         self.clock: Callable[[], float] = time.perf_counter
 
@@ -224,12 +228,14 @@ class Learner(ABC):
         self.divergence = ""
         self.theta = self.theta_best = None
         self._seconds_per_step = None
-        self._computing_step = 0
+        self._computing_step = self._evaluations_made = 0
+        self._last_step_cost = 1
         try:
             first = self._reset(self.seed)
         except ObjectiveFailure as failure:  # no row to keep: the caller tells the user
             self.status, self.failure = Status.FAILED, failure
             raise
+        self._count_evaluations(first, before=0)
         return self._finish(first, first_step=0)
 
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> Chunk:
@@ -243,10 +249,14 @@ class Learner(ABC):
         first_step = self.step + 1
         parts: list[Rows] = []
         failure = None
+        self._evaluations_made = self.evaluations
         while remaining > 0:
             count = self._block_size(remaining, deadline)
+            if count == 0:  # the budget allows no further step
+                break
             started = self.clock()
             self._computing_step = first_step + sum(len(part) for part in parts)
+            before = self._evaluations_made
             try:
                 rows = self._run(count)
             except ObjectiveFailure as error:
@@ -255,9 +265,12 @@ class Learner(ABC):
                 break
             # The latest block's speed decides the next block's size: blocks grow
             # from one step to as many as fit in the time left.
-            self._seconds_per_step = (self.clock() - started) / max(len(rows), 1)
+            if not len(rows):  # _run_each stopped at the budget
+                break
+            self._seconds_per_step = (self.clock() - started) / len(rows)
             parts.append(rows)
             remaining -= len(rows)
+            self._count_evaluations(rows, before)
             # Non-finite values propagate, so the last row tells whether to stop
             # early; _finish finds the first bad row.
             healthy = _finite_rows(rows.select(slice(-1, None)), self.optional_extras).all()
@@ -273,13 +286,35 @@ class Learner(ABC):
         return max(allowed, 0)
 
     def _block_size(self, remaining: int, deadline: float | None) -> int:
-        count = min(remaining, self.max_block)
+        count = min(remaining, self.max_block, self._steps_in_budget())
         if deadline is not None and self._seconds_per_step:
             time_left = max(deadline - self.clock(), 0.0)
             count = min(count, max(1, int(time_left / self._seconds_per_step)))
         elif deadline is not None:
-            count = 1  # first block: measure the speed before committing to more
+            count = min(count, 1)  # first block: measure the speed before committing to more
         return count
+
+    def _steps_in_budget(self) -> int:
+        """How many steps the budget allows at the next step's cost (no budget: unbounded).
+        A block learner runs at most this many; :meth:`_run_each` checks each step again,
+        since a step's cost may change (a restart with a larger population)."""
+        if self.max_evaluations is None:
+            return 1 << 62
+        left = self.max_evaluations - self._evaluations_made
+        return max(left // max(self.evaluations_next_step(), 1), 0)
+
+    def _count_evaluations(self, rows: Rows, before: int) -> None:
+        """Note the evaluations ``rows`` (at least one) brought the run to, ``before`` them
+        the count was ``before``: the total and what the last step cost."""
+        previous = rows.evaluations[-2] if len(rows) > 1 else before
+        self._last_step_cost = int(rows.evaluations[-1] - previous)
+        self._evaluations_made = int(rows.evaluations[-1])
+
+    def _limit_reached(self) -> bool:
+        """Whether the run has made its steps, or its budget cannot pay for another step."""
+        if self.max_steps is not None and self.step >= self.max_steps:
+            return True
+        return self.status is Status.RUNNING and self._steps_in_budget() == 0
 
     def _finish(self, rows: Rows, first_step: int, failure: ObjectiveFailure | None = None) -> Chunk:
         """Turn raw rows into a chunk: cut at divergence, track the best, set the status
@@ -311,7 +346,7 @@ class Learner(ABC):
             self.status, self.failure, message = Status.FAILED, failure, str(failure)
         elif count and self._converged(rows):
             self.status = Status.CONVERGED
-        elif self.max_steps is not None and self.step >= self.max_steps:
+        elif self._limit_reached():
             self.status = Status.FINISHED
         return Chunk(
             step=steps,
@@ -339,8 +374,10 @@ class Learner(ABC):
 
     def evaluations_next_step(self) -> int:
         """How many true evaluations the next step will cost (a budget stops a run before
-        a step would cross it). Learners that evaluate more than one θ a step override it."""
-        return 1
+        a step would cross it): by default what the latest step cost (step 0's initial design
+        included), which is exact for learners whose steps all cost the same. Learners whose
+        cost changes (a restart with a larger population) override it."""
+        return self._last_step_cost
 
     # -- optional abilities: a learner with a model of the loss overrides these --------
     def trust_region(self) -> tuple[np.ndarray, float] | None:
@@ -357,9 +394,12 @@ class Learner(ABC):
 
     def _run_each(self, count: int, step: Callable[[], Rows]) -> Rows:
         """Up to ``count`` steps of one row each (``step()`` makes one), stopping after a
-        non-finite row; an objective failure carries the rows made before it."""
+        non-finite row or before a step the evaluation budget cannot pay for; an objective
+        failure carries the rows made before it."""
         rows: list[Rows] = []
         for _ in range(count):
+            if self._steps_in_budget() == 0:
+                break
             try:
                 row = step()
             except ObjectiveFailure as failure:
@@ -367,9 +407,10 @@ class Learner(ABC):
                 raise
             rows.append(row)
             self._computing_step += 1
+            self._count_evaluations(row, self._evaluations_made)
             if not (math.isfinite(row.loss[-1]) and np.isfinite(row.theta[-1]).all()):
                 break  # _finish cuts the chunk there
-        return Rows.concat(rows)
+        return Rows.concat(rows) if rows else self._no_rows()
 
     def _no_rows(self) -> Rows:
         dim = self.objective.dim

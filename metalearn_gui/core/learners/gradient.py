@@ -1,4 +1,5 @@
-"""``gradient``: the exact-gradient baseline — TensorFlow autodiff of L itself.
+"""``gradient``: the exact-gradient baseline — TensorFlow autodiff of L itself, each step
+projected back onto the objective's bounds.
 
 A chunk of steps runs inside one XLA-compiled ``tf.while_loop`` (per-call
 overhead, ~0.3 ms a call with TF 2.21, would cap it at ~3,500 steps/s). Live
@@ -158,11 +159,14 @@ class _Graphs:
     def _chunk_graph(self, steps):
         tf = get_tf()
         dim, size = self.theta.shape[0], self.max_block
+        assert self.objective is not None, "set before the first trace"
+        low, high = self.objective.bounds  # per class, as the graphs are
 
         def body(i, theta, grad, first, second, count, losses, thetas, norms):
             count = count + 1  # also the number of updates, as Adam's bias correction needs
             direction, first, second = self._update(grad, first, second, count)
-            theta = theta - self.alpha * direction
+            # Projected gradient descent: θ stays inside the objective's domain.
+            theta = tf.clip_by_value(theta - self.alpha * direction, low, high)
             loss, grad = self._value_and_grad(theta, count)
             return (
                 i + 1, theta, grad, first, second, count,
