@@ -98,7 +98,7 @@ class Objective(ABC):
         """Which rows of ``thetas`` (n, dim) lie inside the domain."""
         low, high = self.bounds
         thetas = np.atleast_2d(thetas)
-        return ((thetas >= low) & (thetas <= high)).all(axis=1)
+        return np.asarray(((thetas >= low) & (thetas <= high)).all(axis=1))
 
     # -- sampling ------------------------------------------------------------------
     def initial_theta(self, rng: np.random.Generator, count: int | None = None) -> np.ndarray:
