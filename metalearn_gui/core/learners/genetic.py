@@ -1,33 +1,58 @@
 """``genetic``: a vectorised numpy genetic algorithm; one step = one generation.
 
-Operators (the same as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``):
-tournament selection, blend crossover (BLX-0.5) of consecutive parent pairs,
-per-gene Gaussian mutation, and elitism. No TensorFlow anywhere on this path.
+Operators (as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``): tournament
+selection, blend crossover (BLX-0.5) of consecutive parent pairs, per-gene Gaussian
+mutation, and elitism. Two additions keep it from wasting evaluations:
+
+- **Self-adaptive mutation strength**, as in evolution strategies: every strategy carries
+  its own σ; a child inherits its parents' (geometric mean) and multiplies it by
+  exp(τ·N(0, 1)), τ = 1/√D, before mutating with it. Selection keeps the σ that made good
+  children, so the step size follows the landscape down to the optimum's precision.
+- **IPOP restarts**: when the population has stagnated (its best no longer improves, or its
+  losses have all become equal), it starts again from a fresh initial design with twice as
+  many strategies; the run's best loss is kept (the history's best never worsens).
+
+Children are reflected at the objective's bounds, so every evaluated θ lies inside them.
+No TensorFlow anywhere on this path.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
+from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners.base import Learner, Rows
 
 BLEND_ALPHA = 0.5
+#: Each restart multiplies the population by this (IPOP).
+POPULATION_GROWTH = 2
+#: Losses closer together than this (absolute) are indistinguishable: a population whose
+#: losses all lie within it has collapsed.
+LOSS_TOLERANCE = 1e-11
+#: A population whose median σ is below this fraction of the domain's width has collapsed.
+STEP_TOLERANCE = 1e-10
+#: Generations without improvement of the population's best that count as a stall:
+#: this base plus a share that grows with D per strategy (fewer strategies need longer).
+STALL_GENERATIONS = 10
+STALL_PER_DIM = 30.0
 
 
 class GeneticLearner(Learner):
     name = "genetic"
     label = "Genetic (search-based)"
-    description = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
+    description = ("a population of strategies evolves by tournament selection, blend crossover and "
+                   "self-adaptive Gaussian mutation, restarting with a doubled population when it stagnates")
     max_block = 1 << 20  # generations are cheap to bound by time, one at a time
     hyperparams = (
         HyperParam(
             "population", "Population size", 100,
-            "number of strategies evaluated per generation",
+            "strategies per generation at the start; each restart doubles it (IPOP)",
             low=4, high=5000, integer=True, log=True, live=False,
         ),
         HyperParam(
-            "tournament", "Tournament size", 3,
+            "tournament", "Tournament size", 2,
             "parents are the best of this many strategies drawn at random (higher = greedier)",
             low=1, high=50, integer=True,
         ),
@@ -37,19 +62,25 @@ class GeneticLearner(Learner):
             low=0.0, high=1.0,
         ),
         HyperParam(
-            "mutation", "Mutation rate", 0.1,
-            "probability that each gene of a child gets Gaussian noise N(0, σ²)",
+            "mutation", "Mutation rate", 1.0,
+            "probability that each gene of a child gets Gaussian noise N(0, σ²), σ the child's own step",
             low=0.0, high=1.0,
         ),
         HyperParam(
-            "sigma", "Mutation σ", 0.1,
-            "standard deviation of the Gaussian mutation noise",
+            "sigma", "Mutation σ", 0.2,
+            "initial mutation step as a fraction of the domain's width; each strategy then adapts its own "
+            "(σ' = σ·e^{τ·N(0,1)}); a live change resets every strategy's σ to it",
             low=1e-6, high=10.0, log=True,
         ),
         HyperParam(
             "elite", "Elite count", 2,
             "the best strategies copied unchanged into the next generation",
             low=0, high=100, integer=True,
+        ),
+        HyperParam(
+            "restarts", "Restarts", 9,
+            "most restarts with a doubled population after the population stagnates (0 = never)",
+            low=0, high=20, integer=True,
         ),
     )
 
@@ -69,18 +100,45 @@ class GeneticLearner(Learner):
     def divergence_hint(self) -> str:
         return "Every strategy's loss became non-finite: try a smaller mutation σ."
 
+    def evaluations_next_step(self) -> int:
+        if self._restart_due:
+            return POPULATION_GROWTH * len(self._population)
+        if self.objective.noisy:  # the elites face the new tasks too
+            return len(self._population)
+        return len(self._population) - min(int(self.hp["elite"]), len(self._population) - 1)
+
+    def _apply_live(self, name: str, value: Value) -> None:
+        if name == "sigma":
+            self._sigma[:] = self._initial_sigma()
+
+    def _initial_sigma(self) -> float:
+        low, high = self.objective.bounds
+        return float(self.hp["sigma"]) * (high - low)
+
+    # -- generations ---------------------------------------------------------------------
     def _reset(self, seed):
         # Separate streams for the operators and for a noisy objective's tasks, so
         # either can change without shifting the other.
         operators_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
         self._rng = np.random.default_rng(operators_seed)
         self._noise = np.random.default_rng(noise_seed)
-        self._population = self.objective.initial_theta(self._rng, int(self.hp["population"]))
-        self._losses = self._evaluate(self._population)
-        self._evaluated = len(self._population)
+        self._restarts = 0
+        self._evaluated = 0
+        self._start_population(int(self.hp["population"]))
         row = self._row()
         row.snapshot = self._snapshot()
         return row
+
+    def _start_population(self, size: int) -> None:
+        """A fresh initial design of ``size`` strategies, each with the initial σ."""
+        self._population = self.objective.initial_theta(self._rng, size)
+        self._sigma = np.full(size, self._initial_sigma())
+        self._losses = self._evaluate(self._population)
+        self._evaluated += size
+        self._restart_best = float(self._losses.min())
+        self._stalled = 0
+        self._restart_due = self._exhausted = False
+        self._shape = np.eye(self.objective.dim)
 
     def _evaluate(self, population: np.ndarray) -> np.ndarray:
         losses = self._objective_losses(population, self._noise)
@@ -93,23 +151,56 @@ class GeneticLearner(Learner):
         return chunk
 
     def _next_generation(self) -> Rows:
-        rng, hp = self._rng, self.hp
+        if self._restart_due:
+            self._restarts += 1
+            self._start_population(POPULATION_GROWTH * len(self._population))
+            return self._row()
+        hp = self.hp
         size = len(self._population)
-        elite = int(hp["elite"])
+        elite = min(int(hp["elite"]), size - 1)
         elites = self._elite_indices(elite)
-        children = self._population[self._tournament(size - elite)]
-        self._crossover(children, float(hp["crossover"]))
-        mutate = rng.random(children.shape) < hp["mutation"]
-        children[mutate] += rng.normal(0.0, float(hp["sigma"]), size=int(mutate.sum()))
+        parents = self._tournament(size - elite)
+        children, sigma = self._population[parents], self._sigma[parents]
+        axes, spread = self._mutation_shape(children)
+        self._crossover(children, sigma, axes, float(hp["crossover"]))
+        self._mutate(children, sigma, axes * spread, float(hp["mutation"]))
         elite_losses = self._losses[elites]
         self._population = np.concatenate([self._population[elites], children])
+        self._sigma = np.concatenate([self._sigma[elites], sigma])
         if self.objective.noisy:  # elites must face the new tasks like everyone else
             self._losses = self._evaluate(self._population)
             self._evaluated += size
         else:
             self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
+        stagnated = self._stagnated()
+        self._restart_due = stagnated and self._restarts < int(self.hp["restarts"])
+        self._exhausted = stagnated and not self._restart_due
         return self._row()
+
+    def _stagnated(self) -> bool:
+        """Whether the population has stagnated: its best has not improved for a while,
+        or its losses have all become equal."""
+        best = float(self._losses.min())
+        if best < self._restart_best - LOSS_TOLERANCE:
+            self._restart_best, self._stalled = best, 0
+        else:
+            self._stalled += 1
+        patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
+        finite = self._losses[np.isfinite(self._losses)]
+        flat = finite.size > 1 and float(finite.max() - finite.min()) <= LOSS_TOLERANCE
+        tiny_steps = float(np.median(self._sigma)) < STEP_TOLERANCE * self._initial_sigma() / float(self.hp["sigma"])
+        return self._stalled >= patience or flat or tiny_steps
+
+    def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Principal axes and relative spreads for this generation's variation: a running
+        average of the parents' spread around the population's mean (it includes the
+        direction selection moved them in, so it stretches along a valley being followed)."""
+        steps = parents - self._population.mean(axis=0)
+        spread = steps.T @ steps / len(steps)
+        spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
+        self._shape = (1.0 - SHAPE_RATE) * self._shape + SHAPE_RATE * spread
+        return _principal_axes(self._shape)
 
     def _elite_indices(self, count: int) -> np.ndarray:
         """Indices of the ``count`` best, best first (ties: lower index first)."""
@@ -126,16 +217,37 @@ class GeneticLearner(Learner):
         winner = np.argmin(self._losses[entrants], axis=1)
         return entrants[np.arange(count), winner]
 
-    def _crossover(self, parents: np.ndarray, rate: float) -> None:
-        """Blend consecutive pairs in place, each pair with probability ``rate``."""
+    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, axes: np.ndarray, rate: float) -> None:
+        """Blend consecutive pairs in place, each pair with probability ``rate``, gene by
+        gene along the parents' principal ``axes`` (so a rotated landscape is blended as
+        if it were not); a blended pair's children inherit the geometric mean of their σ."""
         pairs = len(parents) // 2
-        first, second = parents[0 : 2 * pairs : 2], parents[1 : 2 * pairs : 2]
+        first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
         blend = self._rng.random(pairs) < rate
-        gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random(first.shape) - BLEND_ALPHA
+        gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random((pairs, parents.shape[1])) - BLEND_ALPHA
         gamma = np.where(blend[:, None], gamma, 0.0)
-        a, b = first.copy(), second.copy()
-        parents[0 : 2 * pairs : 2] = (1.0 - gamma) * a + gamma * b
-        parents[1 : 2 * pairs : 2] = gamma * a + (1.0 - gamma) * b
+        # (1−γ)·a + γ·b and γ·a + (1−γ)·b per principal coordinate: a + γ·(b − a), b − γ·(b − a).
+        shift = (gamma * ((parents[second] - parents[first]) @ axes)) @ axes.T
+        parents[first] += shift
+        parents[second] -= shift
+        mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
+        sigma[second] = np.where(blend, mean_sigma, sigma[second])
+        sigma[first] = mean_sigma
+
+    def _mutate(self, children: np.ndarray, sigma: np.ndarray, shape: np.ndarray, rate: float) -> None:
+        """Self-adapt each child's σ, then add σ·shape·z, z ~ N(0, I) with each component
+        kept with probability ``rate`` (``shape``: columns the population's principal axes
+        scaled to a unit geometric mean); reflect the result into the objective's bounds."""
+        count, dim = children.shape
+        sigma *= np.exp(self._rng.standard_normal(count) / math.sqrt(dim))
+        noise = np.where(self._rng.random(children.shape) < rate, self._rng.standard_normal(children.shape), 0.0)
+        children += (noise @ shape.T) * sigma[:, None]
+        low, high = self.objective.bounds
+        width = high - low
+        np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
+        # Reflect at the bounds (a mirror, folded as often as needed): keeps the step's size.
+        folded = np.mod(children - low, 2.0 * width)
+        children[:] = low + np.where(folded > width, 2.0 * width - folded, folded)
 
     def _row(self) -> Rows:
         losses = self._losses
@@ -152,7 +264,9 @@ class GeneticLearner(Learner):
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
                 "diversity": np.array([self._population.std(axis=0).mean()]),
+                "sigma": np.array([float(np.median(self._sigma))]),
                 "invalid": np.array([losses.size - finite.size]),
+                "restarts": np.array([float(self._restarts)]),
             },
         )
 
@@ -160,4 +274,20 @@ class GeneticLearner(Learner):
         return {"population": self._population.copy(), "population_loss": self._losses.copy()}
 
     def _converged(self, rows):
-        return bool(rows.extras["diversity"][-1] == 0.0)
+        # Stagnated with no restart left (with one left, the next step restarts instead).
+        return self._exhausted
+
+
+#: Weight of each generation's parents in the running average of the mutation's shape.
+SHAPE_RATE = 0.2
+#: Most ratio between the population's widest and narrowest spread that shapes the mutation.
+MAX_CONDITION = 1e7
+
+
+def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal axes of ``covariance`` (orthonormal columns) and the spread along
+    each, scaled to a geometric mean of 1 (at most ``MAX_CONDITION`` apart)."""
+    variance, axes = np.linalg.eigh(covariance)
+    top = max(float(variance.max()), 1e-300)
+    spread = np.sqrt(np.maximum(variance, top / MAX_CONDITION**2))
+    return axes, spread / np.exp(np.log(spread).mean())
