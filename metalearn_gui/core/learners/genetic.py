@@ -35,8 +35,8 @@ LOSS_TOLERANCE = 1e-11
 STEP_TOLERANCE = 1e-10
 #: Generations without improvement of the population's best that count as a stall:
 #: this base plus a share that grows with D per strategy (fewer strategies need longer).
-STALL_GENERATIONS = 10
-STALL_PER_DIM = 30.0
+STALL_GENERATIONS = 30
+STALL_PER_DIM = 300.0
 
 
 class GeneticLearner(Learner):
@@ -52,12 +52,12 @@ class GeneticLearner(Learner):
             low=4, high=5000, integer=True, log=True, live=False,
         ),
         HyperParam(
-            "tournament", "Tournament size", 2,
+            "tournament", "Tournament size", 4,
             "parents are the best of this many strategies drawn at random (higher = greedier)",
             low=1, high=50, integer=True,
         ),
         HyperParam(
-            "crossover", "Crossover rate", 0.9,
+            "crossover", "Crossover rate", 0.5,
             "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene",
             low=0.0, high=1.0,
         ),
