@@ -76,7 +76,7 @@ def _rows(chunks) -> dict[str, np.ndarray]:
 
 def test_the_same_seed_gives_identical_rows(make_learner):
     def run(seed):
-        learner = make_learner("genetic", "rastrigin", dim=3, max_steps=200, population=10)
+        learner = make_learner("genetic", "rastrigin", dim=3, max_steps=400, population=10)
         return _rows(run_all(learner, seed))
 
     first, again, other = run(5), run(5), run(6)

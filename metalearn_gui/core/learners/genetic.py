@@ -57,7 +57,7 @@ class GeneticLearner(Learner):
             low=1, high=50, integer=True,
         ),
         HyperParam(
-            "crossover", "Crossover rate", 0.5,
+            "crossover", "Crossover rate", 0.9,
             "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene",
             low=0.0, high=1.0,
         ),
@@ -133,6 +133,7 @@ class GeneticLearner(Learner):
         """A fresh initial design of ``size`` strategies, each with the initial σ."""
         self._population = self.objective.initial_theta(self._rng, size)
         self._sigma = np.full(size, self._initial_sigma())
+        self._principal = self._rng.random(size) < 0.5
         self._losses = self._evaluate(self._population)
         self._evaluated += size
         self._restart_best = float(self._losses.min())
@@ -160,13 +161,15 @@ class GeneticLearner(Learner):
         elite = min(int(hp["elite"]), size - 1)
         elites = self._elite_indices(elite)
         parents = self._tournament(size - elite)
-        children, sigma = self._population[parents], self._sigma[parents]
+        children, sigma, principal = self._population[parents], self._sigma[parents], self._principal[parents]
         axes, spread = self._mutation_shape(children)
-        self._crossover(children, sigma, axes, float(hp["crossover"]))
+        self._crossover(children, sigma, principal, axes, float(hp["crossover"]))
         self._mutate(children, sigma, axes * spread, float(hp["mutation"]))
         elite_losses = self._losses[elites]
         self._population = np.concatenate([self._population[elites], children])
         self._sigma = np.concatenate([self._sigma[elites], sigma])
+        principal ^= self._rng.random(len(principal)) < KIND_FLIP  # both kinds stay in play
+        self._principal = np.concatenate([self._principal[elites], principal])
         if self.objective.noisy:  # elites must face the new tasks like everyone else
             self._losses = self._evaluate(self._population)
             self._evaluated += size
@@ -189,7 +192,8 @@ class GeneticLearner(Learner):
         patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
         finite = self._losses[np.isfinite(self._losses)]
         flat = finite.size > 1 and float(finite.max() - finite.min()) <= LOSS_TOLERANCE
-        tiny_steps = float(np.median(self._sigma)) < STEP_TOLERANCE * self._initial_sigma() / float(self.hp["sigma"])
+        low, high = self.objective.bounds
+        tiny_steps = self._median_sigma() < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
 
     def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +221,8 @@ class GeneticLearner(Learner):
         winner = np.argmin(self._losses[entrants], axis=1)
         return entrants[np.arange(count), winner]
 
-    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, axes: np.ndarray, rate: float) -> None:
+    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, principal: np.ndarray, axes: np.ndarray,
+                   rate: float) -> None:
         """Blend consecutive pairs in place, each pair with probability ``rate``, gene by
         gene along the parents' principal ``axes`` (so a rotated landscape is blended as
         if it were not); a blended pair's children inherit the geometric mean of their σ."""
@@ -226,8 +231,12 @@ class GeneticLearner(Learner):
         blend = self._rng.random(pairs) < rate
         gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random((pairs, parents.shape[1])) - BLEND_ALPHA
         gamma = np.where(blend[:, None], gamma, 0.0)
-        # (1−γ)·a + γ·b and γ·a + (1−γ)·b per principal coordinate: a + γ·(b − a), b − γ·(b − a).
-        shift = (gamma * ((parents[second] - parents[first]) @ axes)) @ axes.T
+        # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
+        difference = parents[second] - parents[first]
+        shift = gamma * difference
+        along = principal[first]  # the pair's kind is its first parent's; both children inherit it
+        principal[second] = along
+        shift[along] = (gamma[along] * (difference[along] @ axes)) @ axes.T
         parents[first] += shift
         parents[second] -= shift
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
@@ -239,8 +248,10 @@ class GeneticLearner(Learner):
         kept with probability ``rate`` (``shape``: columns the population's principal axes
         scaled to a unit geometric mean); reflect the result into the objective's bounds."""
         count, dim = children.shape
-        sigma *= np.exp(self._rng.standard_normal(count) / math.sqrt(dim))
-        noise = np.where(self._rng.random(children.shape) < rate, self._rng.standard_normal(children.shape), 0.0)
+        sigma *= np.exp(SELF_ADAPTATION * self._rng.standard_normal(count) / math.sqrt(dim))
+        noise = self._rng.standard_normal(children.shape)
+        if rate < 1.0:
+            noise[self._rng.random(children.shape) >= rate] = 0.0
         children += (noise @ shape.T) * sigma[:, None]
         low, high = self.objective.bounds
         width = high - low
@@ -264,11 +275,15 @@ class GeneticLearner(Learner):
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
                 "diversity": np.array([self._population.std(axis=0).mean()]),
-                "sigma": np.array([float(np.median(self._sigma))]),
+                "sigma": np.array([self._median_sigma()]),
                 "invalid": np.array([losses.size - finite.size]),
                 "restarts": np.array([float(self._restarts)]),
             },
         )
+
+    def _median_sigma(self) -> float:
+        middle = len(self._sigma) // 2
+        return float(np.partition(self._sigma, middle)[middle])
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         return {"population": self._population.copy(), "population_loss": self._losses.copy()}
@@ -278,6 +293,9 @@ class GeneticLearner(Learner):
         return self._exhausted
 
 
+#: τ·√D of the log-normal self-adaptation σ' = σ·exp(τ·N(0, 1)).
+SELF_ADAPTATION = 1.0
+KIND_FLIP = 0.1
 #: Weight of each generation's parents in the running average of the mutation's shape.
 SHAPE_RATE = 0.2
 #: Most ratio between the population's widest and narrowest spread that shapes the mutation.
