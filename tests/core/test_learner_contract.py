@@ -98,7 +98,7 @@ def test_gradient_divergence_ends_the_run_with_finite_values_only(make_learner):
 
 
 def test_genetic_with_all_members_blown_up_diverges_cleanly(make_learner, monkeypatch):
-    learner = make_learner("genetic", "lr-schedule", population=8, sigma=10.0, mutation=1.0)
+    learner = make_learner("genetic", "lr-schedule", population=8, sigma=1.0, mutation=1.0)
     learner.reset(0)
     # Children stay inside the bounds, so only an objective failing everywhere blows them all up.
     monkeypatch.setattr(learner.objective, "loss_np", lambda thetas, rng=None: np.full(len(thetas), np.inf))

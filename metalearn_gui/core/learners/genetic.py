@@ -1,16 +1,23 @@
 """``genetic``: a vectorised numpy genetic algorithm; one step = one generation.
 
 Operators (as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``): tournament
-selection, blend crossover (BLX-0.5) of consecutive parent pairs, per-gene Gaussian
-mutation, and elitism. Two additions keep it from wasting evaluations:
+selection, blend crossover (BLX-0.5) of consecutive parent pairs, Gaussian mutation, and
+elitism. What keeps it from wasting evaluations:
 
 - **Self-adaptive mutation strength**, as in evolution strategies: every strategy carries
   its own σ; a child inherits its parents' (geometric mean) and multiplies it by
   exp(τ·N(0, 1)), τ = 1/√D, before mutating with it. Selection keeps the σ that made good
   children, so the step size follows the landscape down to the optimum's precision.
-- **IPOP restarts**: when the population has stagnated (its best no longer improves, or its
-  losses have all become equal), it starts again from a fresh initial design with twice as
-  many strategies; the run's best loss is kept (the history's best never worsens).
+- **Variation shaped by the population**: the Gaussian noise follows a running average of
+  the selected parents' spread around the population's mean (principal axes, scaled to a
+  unit geometric mean), so it stretches along a valley being followed (a rotated,
+  ill-conditioned landscape). Each strategy also carries its crossover kind — blending gene
+  by gene (good on separable landscapes such as Rastrigin) or along those principal axes
+  (good on rotated ones) — which its children inherit, so selection picks the kind that pays.
+- **IPOP restarts**: when the population has stagnated (its best no longer improves, its
+  losses have all become equal, or its steps have shrunk to nothing), it starts again from
+  a fresh initial design with twice as many strategies; the run's best loss is kept (the
+  history's best never worsens). Stagnating with no restart left ends the run (converged).
 
 Children are reflected at the objective's bounds, so every evaluated θ lies inside them.
 No TensorFlow anywhere on this path.
@@ -26,8 +33,17 @@ from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners.base import Learner, Rows
 
 BLEND_ALPHA = 0.5
-#: Each restart multiplies the population by this (IPOP).
+#: τ·√D of the log-normal self-adaptation σ' = σ·exp(τ·N(0, 1)).
+SELF_ADAPTATION = 1.0
+#: Chance that a child's crossover kind differs from its parents' (both kinds stay in play).
+KIND_FLIP = 0.1
+#: Weight of each generation's parents in the running average of the variation's shape.
+SHAPE_RATE = 0.2
+#: Most ratio between the widest and narrowest spread that shapes the variation.
+MAX_CONDITION = 1e7
+#: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
 POPULATION_GROWTH = 2
+MAX_POPULATION = 1 << 16
 #: Losses closer together than this (absolute) are indistinguishable: a population whose
 #: losses all lie within it has collapsed.
 LOSS_TOLERANCE = 1e-11
@@ -58,12 +74,14 @@ class GeneticLearner(Learner):
         ),
         HyperParam(
             "crossover", "Crossover rate", 0.9,
-            "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene",
+            "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene "
+            "or per principal axis (each strategy's inherited kind)",
             low=0.0, high=1.0,
         ),
         HyperParam(
             "mutation", "Mutation rate", 1.0,
-            "probability that each gene of a child gets Gaussian noise N(0, σ²), σ the child's own step",
+            "probability that each component of a child's Gaussian noise σ·N(0, 1) is kept (σ its own step; "
+            "components along the population's principal axes)",
             low=0.0, high=1.0,
         ),
         HyperParam(
@@ -79,7 +97,8 @@ class GeneticLearner(Learner):
         ),
         HyperParam(
             "restarts", "Restarts", 9,
-            "most restarts with a doubled population after the population stagnates (0 = never)",
+            "most restarts, each with a doubled population (up to 65,536), after the population stagnates; "
+            "stagnating with none left ends the run (0 = never restart)",
             low=0, high=20, integer=True,
         ),
     )
@@ -102,10 +121,10 @@ class GeneticLearner(Learner):
 
     def evaluations_next_step(self) -> int:
         if self._restart_due:
-            return POPULATION_GROWTH * len(self._population)
+            return self._restart_size()
         if self.objective.noisy:  # the elites face the new tasks too
             return len(self._population)
-        return len(self._population) - min(int(self.hp["elite"]), len(self._population) - 1)
+        return len(self._population) - int(self.hp["elite"])
 
     def _apply_live(self, name: str, value: Value) -> None:
         if name == "sigma":
@@ -130,7 +149,8 @@ class GeneticLearner(Learner):
         return row
 
     def _start_population(self, size: int) -> None:
-        """A fresh initial design of ``size`` strategies, each with the initial σ."""
+        """A fresh initial design of ``size`` strategies, each with the initial σ, either
+        crossover kind, and an unshaped variation."""
         self._population = self.objective.initial_theta(self._rng, size)
         self._sigma = np.full(size, self._initial_sigma())
         self._principal = self._rng.random(size) < 0.5
@@ -154,11 +174,11 @@ class GeneticLearner(Learner):
     def _next_generation(self) -> Rows:
         if self._restart_due:
             self._restarts += 1
-            self._start_population(POPULATION_GROWTH * len(self._population))
+            self._start_population(self._restart_size())
             return self._row()
         hp = self.hp
         size = len(self._population)
-        elite = min(int(hp["elite"]), size - 1)
+        elite = int(hp["elite"])
         elites = self._elite_indices(elite)
         parents = self._tournament(size - elite)
         children, sigma, principal = self._population[parents], self._sigma[parents], self._principal[parents]
@@ -180,6 +200,9 @@ class GeneticLearner(Learner):
         self._restart_due = stagnated and self._restarts < int(self.hp["restarts"])
         self._exhausted = stagnated and not self._restart_due
         return self._row()
+
+    def _restart_size(self) -> int:
+        return min(POPULATION_GROWTH * len(self._population), max(MAX_POPULATION, len(self._population)))
 
     def _stagnated(self) -> bool:
         """Whether the population has stagnated: its best has not improved for a while,
@@ -282,6 +305,7 @@ class GeneticLearner(Learner):
         )
 
     def _median_sigma(self) -> float:
+        """The population's median σ (cheaper than ``np.median``: it runs every generation)."""
         middle = len(self._sigma) // 2
         return float(np.partition(self._sigma, middle)[middle])
 
@@ -291,15 +315,6 @@ class GeneticLearner(Learner):
     def _converged(self, rows):
         # Stagnated with no restart left (with one left, the next step restarts instead).
         return self._exhausted
-
-
-#: τ·√D of the log-normal self-adaptation σ' = σ·exp(τ·N(0, 1)).
-SELF_ADAPTATION = 1.0
-KIND_FLIP = 0.1
-#: Weight of each generation's parents in the running average of the mutation's shape.
-SHAPE_RATE = 0.2
-#: Most ratio between the population's widest and narrowest spread that shapes the mutation.
-MAX_CONDITION = 1e7
 
 
 def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
