@@ -13,8 +13,9 @@ in [−4, 4]^D drawn anew for each restart (pycma's recommended use), the same b
 ``ftarget`` f_opt + 1e-8 (all targets reached: it stops; the ECDF is the same). Its
 results are cached (``--cache``) because it takes minutes.
 
-Goals: ECDF ≥ 0.8× pycma-IPOP's; evaluations/s ≥ 10× pycma's; ``rastrigin`` 10-D
-median best over 5 seeds at 100,000 evaluations ≤ 1.
+Goals: ECDF ≥ 0.8× pycma-IPOP's; evaluations/s ≥ 10× pycma's (measured by alternating
+runs of both on one problem, so that both see the same load); ``rastrigin`` 10-D median
+best over 5 seeds at 100,000 evaluations ≤ 1.
 
 Run:  python bench/bench_genetic_quality.py [--functions 1,8,15] [--instances 3] [--skip-pycma]
 """
@@ -164,6 +165,17 @@ def pycma_hits(problems: list[str], budget: int, cache: Path) -> tuple[dict[str,
             sum(runs[name]["evaluations"] for name in problems))
 
 
+def speeds(problem: str, evaluations: int, repeats: int) -> tuple[float, float]:
+    """Median evaluations/s of the genetic learner and of pycma on ``problem``, runs
+    alternating so that both see the same load on the machine."""
+    ours, theirs = [], []
+    for repeat in range(repeats):
+        for runner, rates in ((run_genetic, ours), (run_pycma, theirs)):
+            run = runner(problem, repeat, evaluations)
+            rates.append(int(run["evaluations"][-1]) / run["seconds"])
+    return statistics.median(ours), statistics.median(theirs)
+
+
 def rastrigin_medians(budget: int) -> list[float]:
     return [float(run_genetic("rastrigin", seed, budget)["loss"].min()) for seed in range(RASTRIGIN_SEEDS)]
 
@@ -175,6 +187,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=BUDGET)
     parser.add_argument("--skip-pycma", action="store_true", help="only the genetic learner")
     parser.add_argument("--skip-rastrigin", action="store_true")
+    parser.add_argument("--speed-problem", default="bbob-f15-i01", help="where evaluations/s are compared")
+    parser.add_argument("--speed-evaluations", type=int, default=20_000)
+    parser.add_argument("--speed-repeats", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "pycma_ipop_bbob10.json",
                         help="where pycma's target hits are kept between runs")
     args = parser.parse_args()
@@ -211,8 +226,12 @@ def main() -> None:
         speed = ours_rate / rows[1][2]
         print(f"\nECDF ratio genetic / pycma-IPOP at {args.budget:,}: {ratio:.2f} "
               f"(goal >= {ECDF_GOAL}: {'met' if ratio >= ECDF_GOAL else 'NOT met'})")
-        print(f"evaluations/s ratio: {speed:.1f}x (goal >= {SPEED_GOAL:g}x: {'met' if speed >= SPEED_GOAL else 'NOT met'})"
-              " -- rough: the machine is shared")
+        print(f"(evaluations/s above: over the whole ECDF runs, pycma's from its cached runs: {speed:.1f}x)")
+        ours_speed, their_speed = speeds(args.speed_problem, args.speed_evaluations, args.speed_repeats)
+        speed = ours_speed / their_speed
+        print(f"evaluations/s on {args.speed_problem}, {args.speed_evaluations:,} evaluations, alternating runs, "
+              f"median of {args.speed_repeats}: genetic {ours_speed:,.0f}, pycma {their_speed:,.0f}; "
+              f"ratio {speed:.1f}x (goal >= {SPEED_GOAL:g}x: {'met' if speed >= SPEED_GOAL else 'NOT met'})")
     if not args.skip_rastrigin:
         bests = rastrigin_medians(args.budget)
         median = statistics.median(bests)
