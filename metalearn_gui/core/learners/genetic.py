@@ -39,6 +39,8 @@ SELF_ADAPTATION = 1.0
 KIND_FLIP = 0.1
 #: Weight of each generation's parents in the running average of the variation's shape.
 SHAPE_RATE = 0.2
+#: Generations between decompositions of the shape into principal axes.
+EIGEN_INTERVAL = 2
 #: Most ratio between the widest and narrowest spread that shapes the variation.
 MAX_CONDITION = 1e7
 #: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
@@ -160,6 +162,8 @@ class GeneticLearner(Learner):
         self._stalled = 0
         self._restart_due = self._exhausted = False
         self._shape = np.eye(self.objective.dim)
+        self._axes = _principal_axes(self._shape)
+        self._shape_updates = 0
 
     def _evaluate(self, population: np.ndarray) -> np.ndarray:
         losses = self._objective_losses(population, self._noise)
@@ -213,8 +217,8 @@ class GeneticLearner(Learner):
         else:
             self._stalled += 1
         patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
-        finite = self._losses[np.isfinite(self._losses)]
-        flat = finite.size > 1 and float(finite.max() - finite.min()) <= LOSS_TOLERANCE
+        finite = _finite(self._losses)
+        flat = finite.size > 1 and float(np.ptp(finite)) <= LOSS_TOLERANCE
         low, high = self.objective.bounds
         tiny_steps = self._median_sigma() < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
@@ -223,11 +227,14 @@ class GeneticLearner(Learner):
         """Principal axes and relative spreads for this generation's variation: a running
         average of the parents' spread around the population's mean (it includes the
         direction selection moved them in, so it stretches along a valley being followed)."""
-        steps = parents - self._population.mean(axis=0)
+        steps = parents - self._population.sum(axis=0) / len(self._population)
         spread = steps.T @ steps / len(steps)
         spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
         self._shape = (1.0 - SHAPE_RATE) * self._shape + SHAPE_RATE * spread
-        return _principal_axes(self._shape)
+        self._shape_updates += 1
+        if self._shape_updates % EIGEN_INTERVAL == 0:  # the shape drifts slowly: decompose it now and then
+            self._axes = _principal_axes(self._shape)
+        return self._axes
 
     def _elite_indices(self, count: int) -> np.ndarray:
         """Indices of the ``count`` best, best first (ties: lower index first)."""
@@ -253,13 +260,14 @@ class GeneticLearner(Learner):
         first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
         blend = self._rng.random(pairs) < rate
         gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random((pairs, parents.shape[1])) - BLEND_ALPHA
-        gamma = np.where(blend[:, None], gamma, 0.0)
+        gamma *= blend[:, None]
         # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
         difference = parents[second] - parents[first]
         shift = gamma * difference
         along = principal[first]  # the pair's kind is its first parent's; both children inherit it
         principal[second] = along
-        shift[along] = (gamma[along] * (difference[along] @ axes)) @ axes.T
+        if along.any():
+            shift[along] = (gamma[along] * (difference[along] @ axes)) @ axes.T
         parents[first] += shift
         parents[second] -= shift
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
@@ -272,22 +280,27 @@ class GeneticLearner(Learner):
         scaled to a unit geometric mean); reflect the result into the objective's bounds."""
         count, dim = children.shape
         sigma *= np.exp(SELF_ADAPTATION * self._rng.standard_normal(count) / math.sqrt(dim))
-        noise = self._rng.standard_normal(children.shape)
-        if rate < 1.0:
-            noise[self._rng.random(children.shape) >= rate] = 0.0
+        if rate >= 1.0:
+            noise = self._rng.standard_normal(children.shape)
+        else:  # normals only for the kept components: a low rate is cheap
+            kept = self._rng.random(children.shape) < rate
+            noise = np.zeros(children.shape)
+            noise[kept] = self._rng.standard_normal(int(np.count_nonzero(kept)))
         children += (noise @ shape.T) * sigma[:, None]
         low, high = self.objective.bounds
         width = high - low
         np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
-        # Reflect at the bounds (a mirror, folded as often as needed): keeps the step's size.
-        folded = np.mod(children - low, 2.0 * width)
-        children[:] = low + np.where(folded > width, 2.0 * width - folded, folded)
+        outside = (children < low) | (children > high)
+        if outside.any():
+            # Reflect at the bounds (a mirror, folded as often as needed): keeps the step's size.
+            folded = np.mod(children[outside] - low, 2.0 * width)
+            children[outside] = low + np.where(folded > width, 2.0 * width - folded, folded)
 
     def _row(self) -> Rows:
         losses = self._losses
-        finite = losses[np.isfinite(losses)]
+        finite = _finite(losses)
         best = int(np.argmin(losses))
-        stats = (finite.min(), finite.mean(), finite.std()) if finite.size else (np.inf,) * 3
+        stats = (losses[best], *_mean_std(finite)) if finite.size else (np.inf,) * 3
         return Rows(
             loss=np.array([losses[best]]),
             theta=self._population[best][None, :].copy(),
@@ -297,7 +310,7 @@ class GeneticLearner(Learner):
                 "population_mean": np.array([stats[1]]),
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
-                "diversity": np.array([self._population.std(axis=0).mean()]),
+                "diversity": np.array([_mean_spread(self._population)]),
                 "sigma": np.array([self._median_sigma()]),
                 "invalid": np.array([losses.size - finite.size]),
                 "restarts": np.array([float(self._restarts)]),
@@ -324,3 +337,23 @@ def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = max(float(variance.max()), 1e-300)
     spread = np.sqrt(np.maximum(variance, top / MAX_CONDITION**2))
     return axes, spread / np.exp(np.log(spread).mean())
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """The finite ones of ``values`` (``values`` itself when all are)."""
+    finite = np.isfinite(values)
+    return values if finite.all() else values[finite]
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """``values.mean(), values.std()`` without their overhead (they run every generation)."""
+    mean = float(values.sum()) / len(values)
+    centred = values - mean
+    return mean, math.sqrt(float(centred @ centred) / len(values))
+
+
+def _mean_spread(points: np.ndarray) -> float:
+    """Mean over coordinates of the points' standard deviation (``points.std(axis=0).mean()``,
+    without its overhead: it runs every generation)."""
+    centred = points - points.sum(axis=0) / len(points)
+    return float(np.sqrt(np.einsum("ij,ij->j", centred, centred) / len(points)).mean())
