@@ -263,11 +263,9 @@ class GeneticLearner(Learner):
         gamma *= blend[:, None]
         # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
         difference = parents[second] - parents[first]
-        shift = gamma * difference
         along = principal[first]  # the pair's kind is its first parent's; both children inherit it
         principal[second] = along
-        if along.any():
-            shift[along] = (gamma[along] * (difference[along] @ axes)) @ axes.T
+        shift = np.where(along[:, None], (gamma * (difference @ axes)) @ axes.T, gamma * difference)
         parents[first] += shift
         parents[second] -= shift
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
@@ -290,8 +288,8 @@ class GeneticLearner(Learner):
         low, high = self.objective.bounds
         width = high - low
         np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
-        outside = (children < low) | (children > high)
-        if outside.any():
+        if children.min() < low or children.max() > high:
+            outside = (children < low) | (children > high)
             # Reflect at the bounds (a mirror, folded as often as needed): keeps the step's size.
             folded = np.mod(children[outside] - low, 2.0 * width)
             children[outside] = low + np.where(folded > width, 2.0 * width - folded, folded)
