@@ -47,6 +47,8 @@ class LearnerView:
     title: str
     top: Panel
     bottom: Panel | None = None
+    #: Further extras the run's history keeps for other plots (``restarts``: the loss plot's markers).
+    columns: tuple[str, ...] = ()
 
 
 VIEWS = {
@@ -55,7 +57,9 @@ VIEWS = {
         Panel("population loss", (Series("population_best", "best", BEST),
                                   Series("population_mean", "mean ± std", LOSS)),
               band=("population_mean", "population_std")),
-        Panel("diversity", (Series("diversity", "diversity (mean distance)", SMOOTH),)),
+        Panel("spread", (Series("diversity", "diversity (mean distance)", SMOOTH),
+                         Series("sigma", "mutation σ (median)", BEST))),
+        columns=("restarts",),
     ),
     "neural": LearnerView(
         "Model",
@@ -73,7 +77,7 @@ VIEWS = {
 
 def history_extras(learner: str) -> tuple[str, ...]:
     """The per-step extras a run's history must keep for this learner's view."""
-    names: set[str] = set()
+    names = set(VIEWS[learner].columns)
     for panel in (VIEWS[learner].top, VIEWS[learner].bottom):
         if panel is not None:
             names |= {series.column for series in panel.series}

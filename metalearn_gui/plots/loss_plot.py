@@ -1,6 +1,7 @@
 """Loss vs step: the loss, a smoothed line, best so far, the previous run's ghost,
-and a vertical marker wherever a hyper-parameter changed mid-run. The step axis can
-be log-scaled (:meth:`LossPlot.set_log_x`)."""
+a vertical marker wherever a hyper-parameter changed mid-run, and a dashed one
+wherever the learner restarted (its ``restarts`` count rose). The step axis can be
+log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from metalearn_gui.plots.style import (
     GHOST,
     LOSS,
     MARKER,
+    RESTART,
     SERIES,
     SMOOTH,
     PlotPanel,
@@ -95,6 +97,10 @@ class LossPlot(PlotPanel):
         self._optimum: float | None = None
         self._changes: tuple[Change, ...] = ()
         self._divergence_step: int | None = None
+        #: One dashed line per restart, at the steps in ``_restart_steps``.
+        self.restart_markers: list[pg.InfiniteLine] = []
+        self._restart_steps = np.empty(0, dtype=np.int64)
+        self._restarts_version: int | None = None  # the history version they were found at
         self.log_x = False
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
         self.log_box.toggled.connect(self.refresh)
@@ -135,6 +141,7 @@ class LossPlot(PlotPanel):
         self.log_x = log_x
         set_log_x(self.plot, log_x)
         self._place_markers()
+        self._place_restart_markers()
         self.set_divergence(self._divergence_step)
         self._draw_overlays()
         self.refresh()
@@ -165,6 +172,38 @@ class LossPlot(PlotPanel):
     def _place_markers(self) -> None:
         for line, change in zip(self.markers, self._changes, strict=True):
             line.setPos(view_x(change.step, self.log_x))
+
+    def restart_steps(self) -> np.ndarray:
+        """Steps at which the run restarted: where its ``restarts`` count rose from the row before."""
+        return self._restart_steps
+
+    def _show_restarts(self, history: History) -> None:
+        """Markers at the history's restarts (found again only when the history changed)."""
+        if history.version == self._restarts_version and len(self.restart_markers) == len(self._restart_steps):
+            return
+        self._restarts_version = history.version
+        steps = np.empty(0, dtype=np.int64)
+        if "restarts" in history.extra_names and len(history) > 1:
+            count = history.column("restarts")
+            rose = np.flatnonzero(np.diff(count) > 0) + 1  # NaN (no count) never rises
+            steps = history.column("step")[rose].astype(np.int64)
+        if np.array_equal(steps, self._restart_steps) and len(self.restart_markers) == len(steps):
+            return
+        self._restart_steps = steps
+        while len(self.restart_markers) < len(steps):  # lines are reused, not rebuilt
+            line = pg.InfiniteLine(angle=90, pen=pen(RESTART, style=Qt.PenStyle.DashLine),
+                                   label="restart", labelOpts={"position": 0.85, "color": RESTART})
+            self.plot.addItem(line, ignoreBounds=True)
+            self.restart_markers.append(line)
+        while len(self.restart_markers) > len(steps):
+            self.plot.removeItem(self.restart_markers.pop())
+        for number, (line, step) in enumerate(zip(self.restart_markers, steps, strict=True), start=1):
+            line.setToolTip(f"restart {number} at step {step}: the learner started again from a fresh design")
+        self._place_restart_markers()
+
+    def _place_restart_markers(self) -> None:
+        for line, step in zip(self.restart_markers, self._restart_steps, strict=True):
+            line.setPos(view_x(int(step), self.log_x))
 
     def set_divergence(self, step: int | None) -> None:
         self._divergence_step = step
@@ -208,6 +247,7 @@ class LossPlot(PlotPanel):
             ghost_steps, ghost_loss = self._ghost_data
             show(self.ghost, plotted_steps(ghost_steps, self.log_x), ghost_loss)
         self._show_ghost(self._ghost_data is not None)
+        self._show_restarts(history)
         thinned = history.rows_seen - len(history)
         self.note.setText(f"older steps thinned ({len(history):,} of {history.rows_seen:,} kept)"
                           if thinned > 0 else "")

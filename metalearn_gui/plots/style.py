@@ -19,6 +19,7 @@ SMOOTH = "#009E73"
 GHOST = (150, 150, 150, 140)
 MARKER = "#CC79A7"
 DIVERGED = "#E03030"
+RESTART = "#E69F00"
 SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F",
           "#BCBD22", "#17BECF", "#9467BD", "#F0E442")
 #: Most points drawn per curve: a plot is ~500–1000 px wide,

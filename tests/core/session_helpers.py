@@ -8,8 +8,8 @@ from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.session import RunSession
 
-#: A small population that keeps its diversity (so the run never converges on its own).
-GENETIC = {"population": 8, "mutation": 0.5, "tournament": 2}
+#: A small population: cheap steps.
+GENETIC = {"population": 8, "mutation": 0.5, "tournament": 2, "sigma": 0.1}
 
 
 class FakeClock:
@@ -35,6 +35,9 @@ class TimedGenetic(GeneticLearner):
         rows = super()._run(count)
         self.clock.advance(self.cost * len(rows))
         return rows
+
+    def _stagnated(self) -> bool:
+        return False  # never restarts or converges: a run lasts as many steps as it is given
 
 
 def config(steps: int | None = None, seed: int = 0, **values) -> RunConfig:

@@ -95,13 +95,13 @@ def test_live_slider_changes_the_running_learner_and_leaves_a_marker(make_window
     serial = window.serial
     sigma = window.panel.controls["sigma"]
     sigma._slider.setValue(sigma._slider.value() + 1.0)  # a drag to ×10 (log scale)
-    qtbot.waitUntil(lambda: window.state.hp["sigma"] == pytest.approx(1.0), timeout=3000)
+    qtbot.waitUntil(lambda: window.state.hp["sigma"] == pytest.approx(2.0), timeout=3000)
     step, name, old, new = window.state.changes[-1]
-    assert (name, old, new) == ("sigma", pytest.approx(0.1), pytest.approx(1.0))
+    assert (name, old, new) == ("sigma", pytest.approx(0.2), pytest.approx(2.0))
     assert window.serial == serial and window.state.phase == "running"  # not restarted
     assert len(window.loss_plot.markers) == 1
     marker = window.loss_plot.markers[0]
-    assert marker.value() == step and "sigma 0.1 → 1" in marker.toolTip()
+    assert marker.value() == step and "sigma 0.2 → 2" in marker.toolTip()
 
 
 def test_non_live_value_waits_for_reset(make_window, qtbot):

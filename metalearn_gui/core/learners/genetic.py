@@ -1,55 +1,107 @@
 """``genetic``: a vectorised numpy genetic algorithm; one step = one generation.
 
-Operators (the same as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``):
-tournament selection, blend crossover (BLX-0.5) of consecutive parent pairs,
-per-gene Gaussian mutation, and elitism. No TensorFlow anywhere on this path.
+Operators (as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``): tournament
+selection, blend crossover (BLX-0.5) of consecutive parent pairs, Gaussian mutation, and
+elitism. What keeps it from wasting evaluations:
+
+- **Self-adaptive mutation strength**, as in evolution strategies: every strategy carries
+  its own σ; a child inherits its parents' (geometric mean) and multiplies it by
+  exp(τ·N(0, 1)), τ = 1/√D, before mutating with it. Selection keeps the σ that made good
+  children, so the step size follows the landscape down to the optimum's precision.
+- **Variation shaped by the population**: the Gaussian noise follows a running average of
+  the selected parents' spread around the population's mean (principal axes, scaled to a
+  unit geometric mean), so it stretches along a valley being followed (a rotated,
+  ill-conditioned landscape). Each strategy also carries its crossover kind — blending gene
+  by gene (good on separable landscapes such as Rastrigin) or along those principal axes
+  (good on rotated ones) — which its children inherit, so selection picks the kind that pays.
+- **IPOP restarts**: when the population has stagnated (its best no longer improves, its
+  losses have all become equal, or its steps have shrunk to nothing), it starts again from
+  a fresh initial design with twice as many strategies; the run's best loss is kept (the
+  history's best never worsens). Stagnating with no restart left ends the run (converged).
+
+Children are reflected at the objective's bounds, so every evaluated θ lies inside them.
+No TensorFlow anywhere on this path.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
+from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners.base import Learner, Rows
 
 BLEND_ALPHA = 0.5
+#: τ·√D of the log-normal self-adaptation σ' = σ·exp(τ·N(0, 1)).
+SELF_ADAPTATION = 1.0
+#: Chance that a child's crossover kind differs from its parents' (both kinds stay in play).
+KIND_FLIP = 0.1
+#: Weight of each generation's parents in the running average of the variation's shape.
+SHAPE_RATE = 0.2
+#: Generations between decompositions of the shape into principal axes.
+EIGEN_INTERVAL = 2
+#: Most ratio between the widest and narrowest spread that shapes the variation.
+MAX_CONDITION = 1e7
+#: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
+POPULATION_GROWTH = 2
+MAX_POPULATION = 1 << 16
+#: Losses closer together than this (absolute) are indistinguishable: a population whose
+#: losses all lie within it has collapsed.
+LOSS_TOLERANCE = 1e-11
+#: A population whose median σ is below this fraction of the domain's width has collapsed.
+STEP_TOLERANCE = 1e-10
+#: Generations without improvement of the population's best that count as a stall:
+#: this base plus a share that grows with D per strategy (fewer strategies need longer).
+STALL_GENERATIONS = 30
+STALL_PER_DIM = 300.0
 
 
 class GeneticLearner(Learner):
     name = "genetic"
     label = "Genetic (search-based)"
-    description = "a population of strategies evolves by tournament selection, blend crossover and Gaussian mutation"
+    description = ("a population of strategies evolves by tournament selection, blend crossover and "
+                   "self-adaptive Gaussian mutation, restarting with a doubled population when it stagnates")
     max_block = 1 << 20  # generations are cheap to bound by time, one at a time
     hyperparams = (
         HyperParam(
             "population", "Population size", 100,
-            "number of strategies evaluated per generation",
+            "strategies per generation at the start; each restart doubles it (IPOP)",
             low=4, high=5000, integer=True, log=True, live=False,
         ),
         HyperParam(
-            "tournament", "Tournament size", 3,
+            "tournament", "Tournament size", 4,
             "parents are the best of this many strategies drawn at random (higher = greedier)",
             low=1, high=50, integer=True,
         ),
         HyperParam(
             "crossover", "Crossover rate", 0.9,
-            "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene",
+            "probability that a parent pair is blended: child = (1−γ)·a + γ·b, γ ~ U(−0.5, 1.5) per gene "
+            "or per principal axis (each strategy's inherited kind)",
             low=0.0, high=1.0,
         ),
         HyperParam(
-            "mutation", "Mutation rate", 0.1,
-            "probability that each gene of a child gets Gaussian noise N(0, σ²)",
+            "mutation", "Mutation rate", 1.0,
+            "probability that each component of a child's Gaussian noise σ·N(0, 1) is kept (σ its own step; "
+            "components along the population's principal axes)",
             low=0.0, high=1.0,
         ),
         HyperParam(
-            "sigma", "Mutation σ", 0.1,
-            "standard deviation of the Gaussian mutation noise",
+            "sigma", "Mutation σ", 0.2,
+            "initial mutation step as a fraction of the domain's width; each strategy then adapts its own "
+            "(σ' = σ·e^{τ·N(0,1)}); a live change resets every strategy's σ to it",
             low=1e-6, high=10.0, log=True,
         ),
         HyperParam(
             "elite", "Elite count", 2,
             "the best strategies copied unchanged into the next generation",
             low=0, high=100, integer=True,
+        ),
+        HyperParam(
+            "restarts", "Restarts", 9,
+            "most restarts, each with a doubled population (up to 65,536), after the population stagnates; "
+            "stagnating with none left ends the run (0 = never restart)",
+            low=0, high=20, integer=True,
         ),
     )
 
@@ -69,18 +121,49 @@ class GeneticLearner(Learner):
     def divergence_hint(self) -> str:
         return "Every strategy's loss became non-finite: try a smaller mutation σ."
 
+    def evaluations_next_step(self) -> int:
+        if self._restart_due:
+            return self._restart_size()
+        if self.objective.noisy:  # the elites face the new tasks too
+            return len(self._population)
+        return len(self._population) - int(self.hp["elite"])
+
+    def _apply_live(self, name: str, value: Value) -> None:
+        if name == "sigma":
+            self._sigma[:] = self._initial_sigma()
+
+    def _initial_sigma(self) -> float:
+        low, high = self.objective.bounds
+        return float(self.hp["sigma"]) * (high - low)
+
+    # -- generations ---------------------------------------------------------------------
     def _reset(self, seed):
         # Separate streams for the operators and for a noisy objective's tasks, so
         # either can change without shifting the other.
         operators_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
         self._rng = np.random.default_rng(operators_seed)
         self._noise = np.random.default_rng(noise_seed)
-        self._population = self.objective.initial_theta(self._rng, int(self.hp["population"]))
-        self._losses = self._evaluate(self._population)
-        self._evaluated = len(self._population)
+        self._restarts = 0
+        self._evaluated = 0
+        self._start_population(int(self.hp["population"]))
         row = self._row()
         row.snapshot = self._snapshot()
         return row
+
+    def _start_population(self, size: int) -> None:
+        """A fresh initial design of ``size`` strategies, each with the initial σ, either
+        crossover kind, and an unshaped variation."""
+        self._population = self.objective.initial_theta(self._rng, size)
+        self._sigma = np.full(size, self._initial_sigma())
+        self._principal = self._rng.random(size) < 0.5
+        self._losses = self._evaluate(self._population)
+        self._evaluated += size
+        self._restart_best = float(self._losses.min())
+        self._stalled = 0
+        self._restart_due = self._exhausted = False
+        self._shape = np.eye(self.objective.dim)
+        self._axes = _principal_axes(self._shape)
+        self._shape_updates = 0
 
     def _evaluate(self, population: np.ndarray) -> np.ndarray:
         losses = self._objective_losses(population, self._noise)
@@ -93,23 +176,65 @@ class GeneticLearner(Learner):
         return chunk
 
     def _next_generation(self) -> Rows:
-        rng, hp = self._rng, self.hp
+        if self._restart_due:
+            self._restarts += 1
+            self._start_population(self._restart_size())
+            return self._row()
+        hp = self.hp
         size = len(self._population)
         elite = int(hp["elite"])
         elites = self._elite_indices(elite)
-        children = self._population[self._tournament(size - elite)]
-        self._crossover(children, float(hp["crossover"]))
-        mutate = rng.random(children.shape) < hp["mutation"]
-        children[mutate] += rng.normal(0.0, float(hp["sigma"]), size=int(mutate.sum()))
+        parents = self._tournament(size - elite)
+        children, sigma, principal = self._population[parents], self._sigma[parents], self._principal[parents]
+        axes, spread = self._mutation_shape(children)
+        self._crossover(children, sigma, principal, axes, float(hp["crossover"]))
+        self._mutate(children, sigma, axes * spread, float(hp["mutation"]))
         elite_losses = self._losses[elites]
         self._population = np.concatenate([self._population[elites], children])
+        self._sigma = np.concatenate([self._sigma[elites], sigma])
+        principal ^= self._rng.random(len(principal)) < KIND_FLIP  # both kinds stay in play
+        self._principal = np.concatenate([self._principal[elites], principal])
         if self.objective.noisy:  # elites must face the new tasks like everyone else
             self._losses = self._evaluate(self._population)
             self._evaluated += size
         else:
             self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
+        stagnated = self._stagnated()
+        self._restart_due = stagnated and self._restarts < int(self.hp["restarts"])
+        self._exhausted = stagnated and not self._restart_due
         return self._row()
+
+    def _restart_size(self) -> int:
+        return min(POPULATION_GROWTH * len(self._population), max(MAX_POPULATION, len(self._population)))
+
+    def _stagnated(self) -> bool:
+        """Whether the population has stagnated: its best has not improved for a while,
+        or its losses have all become equal."""
+        best = float(self._losses.min())
+        if best < self._restart_best - LOSS_TOLERANCE:
+            self._restart_best, self._stalled = best, 0
+        else:
+            self._stalled += 1
+        patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
+        finite = _finite(self._losses)
+        flat = finite.size > 1 and float(np.ptp(finite)) <= LOSS_TOLERANCE
+        low, high = self.objective.bounds
+        tiny_steps = self._median_sigma() < STEP_TOLERANCE * (high - low)
+        return self._stalled >= patience or flat or tiny_steps
+
+    def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Principal axes and relative spreads for this generation's variation: a running
+        average of the parents' spread around the population's mean (it includes the
+        direction selection moved them in, so it stretches along a valley being followed)."""
+        steps = parents - self._population.sum(axis=0) / len(self._population)
+        spread = steps.T @ steps / len(steps)
+        spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
+        self._shape = (1.0 - SHAPE_RATE) * self._shape + SHAPE_RATE * spread
+        self._shape_updates += 1
+        if self._shape_updates % EIGEN_INTERVAL == 0:  # the shape drifts slowly: decompose it now and then
+            self._axes = _principal_axes(self._shape)
+        return self._axes
 
     def _elite_indices(self, count: int) -> np.ndarray:
         """Indices of the ``count`` best, best first (ties: lower index first)."""
@@ -126,22 +251,54 @@ class GeneticLearner(Learner):
         winner = np.argmin(self._losses[entrants], axis=1)
         return entrants[np.arange(count), winner]
 
-    def _crossover(self, parents: np.ndarray, rate: float) -> None:
-        """Blend consecutive pairs in place, each pair with probability ``rate``."""
+    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, principal: np.ndarray, axes: np.ndarray,
+                   rate: float) -> None:
+        """Blend consecutive pairs in place, each pair with probability ``rate``, gene by
+        gene along the parents' principal ``axes`` (so a rotated landscape is blended as
+        if it were not); a blended pair's children inherit the geometric mean of their σ."""
         pairs = len(parents) // 2
-        first, second = parents[0 : 2 * pairs : 2], parents[1 : 2 * pairs : 2]
+        first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
         blend = self._rng.random(pairs) < rate
-        gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random(first.shape) - BLEND_ALPHA
-        gamma = np.where(blend[:, None], gamma, 0.0)
-        a, b = first.copy(), second.copy()
-        parents[0 : 2 * pairs : 2] = (1.0 - gamma) * a + gamma * b
-        parents[1 : 2 * pairs : 2] = gamma * a + (1.0 - gamma) * b
+        gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random((pairs, parents.shape[1])) - BLEND_ALPHA
+        gamma *= blend[:, None]
+        # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
+        difference = parents[second] - parents[first]
+        along = principal[first]  # the pair's kind is its first parent's; both children inherit it
+        principal[second] = along
+        shift = np.where(along[:, None], (gamma * (difference @ axes)) @ axes.T, gamma * difference)
+        parents[first] += shift
+        parents[second] -= shift
+        mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
+        sigma[second] = np.where(blend, mean_sigma, sigma[second])
+        sigma[first] = mean_sigma
+
+    def _mutate(self, children: np.ndarray, sigma: np.ndarray, shape: np.ndarray, rate: float) -> None:
+        """Self-adapt each child's σ, then add σ·shape·z, z ~ N(0, I) with each component
+        kept with probability ``rate`` (``shape``: columns the population's principal axes
+        scaled to a unit geometric mean); reflect the result into the objective's bounds."""
+        count, dim = children.shape
+        sigma *= np.exp(SELF_ADAPTATION * self._rng.standard_normal(count) / math.sqrt(dim))
+        if rate >= 1.0:
+            noise = self._rng.standard_normal(children.shape)
+        else:  # normals only for the kept components: a low rate is cheap
+            kept = self._rng.random(children.shape) < rate
+            noise = np.zeros(children.shape)
+            noise[kept] = self._rng.standard_normal(int(np.count_nonzero(kept)))
+        children += (noise @ shape.T) * sigma[:, None]
+        low, high = self.objective.bounds
+        width = high - low
+        np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
+        if children.min() < low or children.max() > high:
+            outside = (children < low) | (children > high)
+            # Reflect at the bounds (a mirror, folded as often as needed): keeps the step's size.
+            folded = np.mod(children[outside] - low, 2.0 * width)
+            children[outside] = low + np.where(folded > width, 2.0 * width - folded, folded)
 
     def _row(self) -> Rows:
         losses = self._losses
-        finite = losses[np.isfinite(losses)]
+        finite = _finite(losses)
         best = int(np.argmin(losses))
-        stats = (finite.min(), finite.mean(), finite.std()) if finite.size else (np.inf,) * 3
+        stats = (losses[best], *_mean_std(finite)) if finite.size else (np.inf,) * 3
         return Rows(
             loss=np.array([losses[best]]),
             theta=self._population[best][None, :].copy(),
@@ -151,13 +308,50 @@ class GeneticLearner(Learner):
                 "population_mean": np.array([stats[1]]),
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
-                "diversity": np.array([self._population.std(axis=0).mean()]),
+                "diversity": np.array([_mean_spread(self._population)]),
+                "sigma": np.array([self._median_sigma()]),
                 "invalid": np.array([losses.size - finite.size]),
+                "restarts": np.array([float(self._restarts)]),
             },
         )
+
+    def _median_sigma(self) -> float:
+        """The population's median σ (cheaper than ``np.median``: it runs every generation)."""
+        middle = len(self._sigma) // 2
+        return float(np.partition(self._sigma, middle)[middle])
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         return {"population": self._population.copy(), "population_loss": self._losses.copy()}
 
     def _converged(self, rows):
-        return bool(rows.extras["diversity"][-1] == 0.0)
+        # Stagnated with no restart left (with one left, the next step restarts instead).
+        return self._exhausted
+
+
+def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal axes of ``covariance`` (orthonormal columns) and the spread along
+    each, scaled to a geometric mean of 1 (at most ``MAX_CONDITION`` apart)."""
+    variance, axes = np.linalg.eigh(covariance)
+    top = max(float(variance.max()), 1e-300)
+    spread = np.sqrt(np.maximum(variance, top / MAX_CONDITION**2))
+    return axes, spread / np.exp(np.log(spread).mean())
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """The finite ones of ``values`` (``values`` itself when all are)."""
+    finite = np.isfinite(values)
+    return values if finite.all() else values[finite]
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """``values.mean(), values.std()`` without their overhead (they run every generation)."""
+    mean = float(values.sum()) / len(values)
+    centred = values - mean
+    return mean, math.sqrt(float(centred @ centred) / len(values))
+
+
+def _mean_spread(points: np.ndarray) -> float:
+    """Mean over coordinates of the points' standard deviation (``points.std(axis=0).mean()``,
+    without its overhead: it runs every generation)."""
+    centred = points - points.sum(axis=0) / len(points)
+    return float(np.sqrt(np.einsum("ij,ij->j", centred, centred) / len(points)).mean())
