@@ -76,6 +76,17 @@ def test_restarts_double_the_population_until_they_run_out():
     assert chunks[-1].status is Status.FINISHED and len(learner.advance(5)) == 0
 
 
+def test_the_population_stops_growing_at_its_cap(monkeypatch):
+    from metalearn_gui.core.learners import evolution as module
+
+    monkeypatch.setattr(module, "MAX_POPULATION", 20)
+    learner = evolution("sphere", 2, restarts=3)
+    chunks = run_all(learner, max_steps=1)
+    sizes = np.concatenate([c.extras["population_size"] for c in chunks])
+    assert list(dict.fromkeys(sizes)) == [6, 12, 20]  # 24 would be too many
+    assert chunks[-1].extras["restarts"][-1] == 3
+
+
 def test_a_restart_starts_from_a_fresh_mean_with_sigma0_again():
     learner = evolution("sphere", 3, restarts=1)
     chunks = run_all(learner, seed=2, max_steps=1)
@@ -137,5 +148,7 @@ def test_impossible_settings_are_refused_with_the_allowed_range(values, message)
 
 
 def test_a_population_of_zero_means_the_default_and_a_number_is_used_as_given():
-    assert evolution("sphere", 10).reset(0).evaluations[0] == default_population(10) == 10
-    assert evolution("sphere", 10, population=30).reset(0).evaluations[0] == 30
+    default, chosen = evolution("sphere", 10), evolution("sphere", 10, population=30)
+    assert default.evaluations_next_step() == default_population(10) == 10  # before the first step too
+    assert default.reset(0).evaluations[0] == 10
+    assert chosen.evaluations_next_step() == chosen.reset(0).evaluations[0] == 30

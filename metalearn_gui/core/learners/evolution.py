@@ -24,8 +24,10 @@ from cmaes import CMA
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
 from metalearn_gui.core.learners.base import Chunk, Learner, Rows, Status
 
-#: Each IPOP restart multiplies the population by this.
+#: Each IPOP restart multiplies the population by this …
 POPULATION_GROWTH = 2
+#: … up to this many (a generation's cost and memory stay bounded whatever ``restarts`` is).
+MAX_POPULATION = 10_000
 
 
 def default_population(dim: int) -> int:
@@ -52,7 +54,8 @@ class EvolutionLearner(Learner):
         ),
         HyperParam(
             "restarts", "IPOP restarts", 9,
-            "most restarts after a run stalls; each starts at a random mean with twice the population",
+            "most restarts after a run stalls; each starts at a random mean with twice the population "
+            f"(at most {MAX_POPULATION:,})",
             low=0, high=20, integer=True, live=False,
         ),
     )
@@ -92,8 +95,13 @@ class EvolutionLearner(Learner):
         return self._restarts < int(self.hp["restarts"]) and self._cma.should_stop()
 
     def evaluations_next_step(self) -> int:
+        if self.seed is None:  # not reset yet: the first generation
+            return int(self.hp["population"]) or default_population(self.objective.dim)
+        return self._grown_population() if self._restart_due() else self._cma.population_size
+
+    def _grown_population(self) -> int:
         size = self._cma.population_size
-        return size * POPULATION_GROWTH if self._restart_due() else size
+        return max(size, min(size * POPULATION_GROWTH, MAX_POPULATION))
 
     def _run(self, count):
         return self._run_each(count, self._generation)
@@ -102,7 +110,7 @@ class EvolutionLearner(Learner):
         """Restart if due, then sample one generation, evaluate it in one batch and tell the library."""
         if self._restart_due():
             self._restarts += 1
-            self._cma = self._new_run(self._cma.population_size * POPULATION_GROWTH)
+            self._cma = self._new_run(self._grown_population())
         cma = self._cma
         population = np.array([cma.ask() for _ in range(cma.population_size)])
         losses = self._objective_losses(population, self._noise)
