@@ -19,7 +19,9 @@ This script measures, reproducibly:
 
 Budgets count evaluations, not seconds, so a loaded machine changes the speed figures only.
 
-Run:  python bench/bench_evolution.py [--quick] [--dims 10] [--functions 1-24] [--instances 1-3]
+``--clipping`` adds the learner with out-of-bounds samples clipped at once instead of redrawn.
+
+Run:  python bench/bench_evolution.py [--quick] [--dims 10] [--functions 1-24] [--instances 1-3] [--clipping]
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import cma
 import cmaes
 import numpy as np
 
-from metalearn_gui.core.learners import learner_class
+from metalearn_gui.core.learners import evolution, learner_class
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.objectives.base import Objective
 
@@ -135,6 +137,15 @@ def reached_at(trace: Trace, optimum: float) -> np.ndarray:
     return first
 
 
+def run_evolution_clipping(name: str, dim: int, budget: int, seed: int) -> Trace:
+    """The learner with samples outside the bounds clipped at once instead of redrawn."""
+    redraws, evolution.REDRAWS = evolution.REDRAWS, 0
+    try:
+        return run_evolution(name, dim, budget, seed)
+    finally:
+        evolution.REDRAWS = redraws
+
+
 RUNNERS = {"evolution": run_evolution, "pycma-IPOP": run_pycma}
 
 
@@ -150,7 +161,11 @@ def main() -> None:
     parser.add_argument("--functions", default="1-24", help="BBOB functions, e.g. 1-24 or 15")
     parser.add_argument("--instances", default="1-3", help="BBOB instances, e.g. 1-3")
     parser.add_argument("--budget-factor", type=float, default=1e4, help="budget = factor·D evaluations")
+    parser.add_argument("--clipping", action="store_true",
+                        help="also run the learner clipping samples to the bounds instead of redrawing them")
     arguments = parser.parse_args()
+    if arguments.clipping:
+        RUNNERS["evolution (clip)"] = run_evolution_clipping
     functions, instances = parse_range(arguments.functions), parse_range(arguments.instances)
     factor = arguments.budget_factor
     if arguments.quick:
