@@ -19,7 +19,8 @@ This script measures, reproducibly:
 
 Budgets count evaluations, not seconds, so a loaded machine changes the speed figures only.
 
-``--clipping`` adds the learner with out-of-bounds samples clipped at once instead of redrawn.
+``--clipping`` adds the learner evaluating out-of-bounds samples clipped onto the bounds instead of
+folded (mirrored) into them.
 
 Run:  python bench/bench_evolution.py [--quick] [--dims 10] [--functions 1-24] [--instances 1-3] [--clipping]
 """
@@ -138,12 +139,13 @@ def reached_at(trace: Trace, optimum: float) -> np.ndarray:
 
 
 def run_evolution_clipping(name: str, dim: int, budget: int, seed: int) -> Trace:
-    """The learner with samples outside the bounds clipped at once instead of redrawn."""
-    redraws, evolution.REDRAWS = evolution.REDRAWS, 0
+    """The learner evaluating its samples clipped onto the bounds instead of folded into them."""
+    fold = evolution.EvolutionLearner._fold
+    evolution.EvolutionLearner._fold = lambda learner, points: learner.objective.clip(points)  # type: ignore[method-assign]
     try:
         return run_evolution(name, dim, budget, seed)
     finally:
-        evolution.REDRAWS = redraws
+        evolution.EvolutionLearner._fold = fold  # type: ignore[method-assign]
 
 
 RUNNERS = {"evolution": run_evolution, "pycma-IPOP": run_pycma}
@@ -162,7 +164,7 @@ def main() -> None:
     parser.add_argument("--instances", default="1-3", help="BBOB instances, e.g. 1-3")
     parser.add_argument("--budget-factor", type=float, default=1e4, help="budget = factor·D evaluations")
     parser.add_argument("--clipping", action="store_true",
-                        help="also run the learner clipping samples to the bounds instead of redrawing them")
+                        help="also run the learner clipping samples onto the bounds instead of folding them in")
     arguments = parser.parse_args()
     if arguments.clipping:
         RUNNERS["evolution (clip)"] = run_evolution_clipping
