@@ -11,8 +11,8 @@ The CMA-ES itself is the ``cmaes`` package's, chosen over pycma (``cma``) by mea
 (``bench/bench_evolution.py``): per evaluation it costs about a third of pycma's time at
 default populations in 5-D and 10-D (2.2–5.7× the evaluations/s), and with IPOP restarts the
 learner reaches about as many BBOB targets at equal evaluations (10-D, 10^4·D evaluations: ECDF
-0.709 against pycma-IPOP's 0.725) at about twice pycma's evaluations/s. The library adapts the distribution (mean, σ, C) and says when a run has
-stalled; the learner draws each generation from it in one batch (the library's ``ask()`` draws
+0.709 against pycma-IPOP's 0.725) at about twice pycma's evaluations/s. The library adapts the
+distribution (mean, σ, C) and says when a run has stalled; the learner draws each generation from it in one batch (the library's ``ask()`` draws
 one sample per Python call, which made large IPOP populations slower than pycma: 2,330 against
 4,925 evaluations/s over the BBOB 10-D runs).
 
