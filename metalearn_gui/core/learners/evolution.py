@@ -12,9 +12,9 @@ The CMA-ES itself is the ``cmaes`` package's, chosen over pycma (``cma``) by mea
 default populations in 5-D and 10-D (2.2–5.7× the evaluations/s), and with IPOP restarts the
 learner reaches about as many BBOB targets at equal evaluations (10-D, 10^4·D evaluations: ECDF
 0.709 against pycma-IPOP's 0.725) at about twice pycma's evaluations/s. The library adapts the
-distribution (mean, σ, C) and says when a run has stalled; the learner draws each generation from it in one batch (the library's ``ask()`` draws
-one sample per Python call, which made large IPOP populations slower than pycma: 2,330 against
-4,925 evaluations/s over the BBOB 10-D runs).
+distribution (mean, σ, C) and says when a run has stalled; the learner draws each generation
+from it in one batch (the library's ``ask()`` draws one sample per Python call, which made large
+IPOP populations slower than pycma: 2,330 against 4,925 evaluations/s over the BBOB 10-D runs).
 
 Bounds: the search runs in unbounded space folded into the box, mirrored at each face (as
 pycma's boundary transformation does, without its smoothing): the library is told its own sample,
