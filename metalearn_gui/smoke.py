@@ -1,8 +1,9 @@
 """Offscreen smoke start of the desktop app: ``python -m metalearn_gui.smoke``.
 
 Opens the main window (offscreen unless ``QT_QPA_PLATFORM`` says otherwise), checks that
-the icon resources are found, runs a few ``genetic`` generations, then a few ``gradient``
-and ``neural`` steps (which load TensorFlow), checks that the loss plot drew each run,
+the icon resources are found, runs a few ``genetic`` and ``evolution`` generations (the latter
+checks that its CMA-ES library is installed), then a few ``gradient`` and ``neural`` steps
+(which load TensorFlow), checks that the loss plot drew each run,
 closes the window and exits 0; on failure it prints one line and exits 1. It needs no
 source tree, so it checks an installed wheel (tests/packaging) and an app bundle
 (packaging/build_bundle.sh, as ``metalearn-gui --smoke``) as a user would start them.
@@ -18,7 +19,7 @@ from collections.abc import Callable
 
 #: Each learner in turn, with its steps: the TensorFlow ones (gradient, neural) check that
 #: TensorFlow loads and compiles; neural runs past its initial random evaluations.
-RUNS = (("genetic", 20), ("gradient", 20), ("neural", 15))
+RUNS = (("genetic", 20), ("evolution", 20), ("gradient", 20), ("neural", 15))
 #: Importing TensorFlow and compiling the first chunk take seconds on 2 cores, more when busy.
 TIMEOUT_S = 180.0
 

@@ -1,13 +1,14 @@
 """The landscape: L on the plane of two chosen coordinates through the current θ (the
-population's mean for the genetic learner), with the trajectory, the population, and for
-the neural learner the model's predicted surface beside the true one. A 1-D θ has no
-plane: L(θ₀) is drawn as a curve, with the trajectory's points on it."""
+population's mean for the genetic and evolution learners), with the trajectory, the population,
+for the evolution learner its search distribution's 1σ and 2σ ellipses, and for the neural
+learner the model's predicted surface beside the true one. A 1-D θ has no plane: L(θ₀) is
+drawn as a curve, with the trajectory's points on it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSpinBox, QWidget
 
 from metalearn_gui.core.history import History
@@ -17,6 +18,21 @@ from metalearn_gui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen
 TRAJECTORY_POINTS = 2000
 UNLIMITED = 16_777_215  # Qt's QWIDGETSIZE_MAX
 COLORMAP = "viridis"
+#: The search distribution's ellipses: these many standard deviations from its mean.
+ELLIPSE_SIGMAS = (1.0, 2.0)
+ELLIPSE_POINTS = 120
+ELLIPSE_COLOR = "#FFFFFF"  # white shows on every colour of viridis
+
+
+def ellipse(mean: np.ndarray, covariance: np.ndarray, sigmas: float,
+            points: int = ELLIPSE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The closed curve ``sigmas`` standard deviations from ``mean`` (2,) of a Gaussian with
+    ``covariance`` (2 × 2): {mean + sigmas · V √Λ (cos t, sin t)} for covariance = V Λ Vᵀ."""
+    variances, axes = np.linalg.eigh((covariance + covariance.T) / 2)
+    angle = np.linspace(0.0, 2.0 * np.pi, points)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    curve = mean[:, None] + sigmas * (axes * np.sqrt(np.maximum(variances, 0.0))) @ circle
+    return curve[0], curve[1]
 
 
 def color_values(values: np.ndarray, floor: float, span: float) -> np.ndarray:
@@ -82,12 +98,16 @@ class LandscapePlot(PlotPanel):
         self.population = pg.ScatterPlotItem(size=4, pen=None, brush=mix("#FFFFFF", 150))
         self.trajectory = plot.plot(pen=pen(mix(BEST, 220)))
         self.current = pg.ScatterPlotItem(size=10, pen=pen("#000000"), brush=pg.mkBrush(LOSS), symbol="o")
+        # 1σ solid, 2σ dashed: the two read apart even where they nearly touch.
+        self.ellipses = [plot.plot(pen=pen(ELLIPSE_COLOR, style=None if sigmas == 1 else Qt.PenStyle.DashLine))
+                         for sigmas in ELLIPSE_SIGMAS]
         for item in (self.population, self.current):
             plot.addItem(item)
         self._dim = 2
         self._landscape: Landscape | None = None
         self._history: History | None = None
         self._population: np.ndarray | None = None
+        self._distribution: tuple[np.ndarray, np.ndarray] | None = None  # mean, covariance
         self.set_dim(2)
         self.set_model_visible(False)
 
@@ -125,6 +145,9 @@ class LandscapePlot(PlotPanel):
         self.population.setVisible(population_visible)
         self.trajectory.setData([], [])
         self.current.setData([], [])
+        self._distribution = None
+        for curve in self.ellipses:
+            curve.setData([], [])
 
     def set_landscape(self, landscape: Landscape) -> None:
         self._landscape = landscape
@@ -149,6 +172,12 @@ class LandscapePlot(PlotPanel):
         if population is not None:
             self._population = population
 
+    def set_search_distribution(self, mean: np.ndarray | None, covariance: np.ndarray | None) -> None:
+        """Keep the latest search distribution N(mean, covariance) (an evolution strategy's):
+        every :meth:`refresh` draws its ellipses on the plane's two coordinates."""
+        if mean is not None and covariance is not None:
+            self._distribution = (mean, covariance)
+
     def refresh(self) -> None:
         """Redraw the trajectory (recent part of the run) and the current θ."""
         history = self._history
@@ -165,6 +194,20 @@ class LandscapePlot(PlotPanel):
         if population is not None and self.population.isVisible():
             self.population.setData(*population)
             self._population = None  # drawn; wait for the next one
+        self._draw_distribution()
+
+    def _draw_distribution(self) -> None:
+        """The 1σ and 2σ ellipses of the search distribution's marginal on the plane's axes."""
+        if self._distribution is None or self._dim < 2:
+            return
+        mean, covariance = self._distribution  # kept: a new plane redraws it
+        i, j = self._landscape.axes if self._landscape is not None else self.axes()
+        plane = [i, j]
+        marginal = covariance[np.ix_(plane, plane)]
+        if not (np.isfinite(marginal).all() and np.isfinite(mean[plane]).all()):
+            return
+        for curve, sigmas in zip(self.ellipses, ELLIPSE_SIGMAS, strict=True):
+            curve.setData(*ellipse(mean[plane], marginal, sigmas))
 
     def _positions(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Where strategies are drawn: at their two plane coordinates, or for a 1-D θ on the

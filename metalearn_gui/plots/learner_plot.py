@@ -1,5 +1,6 @@
 """What the learner itself is doing, per learner: the genetic population's best/mean/spread
-and diversity; the neural model's predicted vs true loss and its fit NLL; the gradient norm."""
+and diversity; the evolution strategy's generation losses and step size σ; the neural model's
+predicted vs true loss and its fit NLL; the gradient norm."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ VIEWS = {
               band=("population_mean", "population_std")),
         Panel("spread", (Series("diversity", "diversity (mean distance)", SMOOTH),
                          Series("sigma", "mutation σ (median)", BEST))),
+        columns=("restarts",),
+    ),
+    "evolution": LearnerView(
+        "Search distribution",
+        # Linear like genetic's: raw losses may be negative (a BBOB function's f_opt).
+        Panel("generation loss", (Series("population_best", "best", BEST),
+                                  Series("population_mean", "mean", LOSS))),
+        # σ shrinks by decades as a run converges and jumps back up at each restart.
+        Panel("step size σ", (Series("sigma", "σ (restarts: back to σ₀)", SMOOTH),), log_y=True),
         columns=("restarts",),
     ),
     "neural": LearnerView(

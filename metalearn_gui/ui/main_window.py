@@ -60,6 +60,8 @@ from metalearn_gui.worker import RunController
 FRAME_MS = 16
 DRAW_ORDER = ("loss_plot", "theta_plot", "loss_plot", "landscape_plot", "loss_plot", "learner_plot")
 PLOTS = ("loss_plot", "theta_plot", "landscape_plot", "learner_plot")
+#: Learners whose chunks carry a population for the landscape to draw.
+POPULATION_LEARNERS = frozenset({"genetic", "evolution"})
 APP_NAME = "metalearn-gui"
 #: How long the status bar shows what the panel did on its own (a learner switched).
 NOTICE_MS = 10_000
@@ -418,6 +420,7 @@ class MainWindow(QMainWindow):
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
                             chunk.extras)
         self.landscape_plot.set_population(chunk.snapshot.get("population"))
+        self.landscape_plot.set_search_distribution(chunk.snapshot.get("mean"), chunk.snapshot.get("covariance"))
         if chunk.diverged_at is not None:
             self.loss_plot.set_divergence(chunk.diverged_at)
         self.steps_per_second = message.steps_per_second
@@ -512,7 +515,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_run(self.history, objective.optimum_value)
         self.theta_plot.set_run(self.history)
         self.landscape_plot.set_dim(objective.dim)
-        self.landscape_plot.set_run(self.history, population_visible=config.learner == "genetic")
+        self.landscape_plot.set_run(self.history, population_visible=config.learner in POPULATION_LEARNERS)
         self.landscape_plot.set_model_visible(config.learner == "neural")
         self.learner_plot.set_run(config.learner, self.history)
         self.controller.set_landscape_axes(self.landscape_plot.axes())

@@ -9,7 +9,7 @@ from run_helpers import history, run_all
 from metalearn_gui.core.hyperparams import HyperParamError
 from metalearn_gui.core.learners import LEARNER_NAMES, Status, learner_class
 
-QUICK = {"gradient": {}, "genetic": {"population": 20}, "neural": {"epochs": 10, "initial": 5}}
+QUICK = {"gradient": {}, "genetic": {"population": 20}, "neural": {"epochs": 10, "initial": 5}, "evolution": {}}
 
 
 @pytest.mark.parametrize("name", LEARNER_NAMES)

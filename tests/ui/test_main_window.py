@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from metalearn_gui.core.learners.genetic import GeneticLearner
 
 # Small problems: what is tested is the window, not the learners.
-CASES = [("genetic", "rastrigin", 3), ("gradient", "sphere", 3), ("neural", "sphere", 2)]
+CASES = [("genetic", "rastrigin", 3), ("gradient", "sphere", 3), ("neural", "sphere", 2), ("evolution", "rastrigin", 3)]
 
 
 @pytest.mark.parametrize("learner, objective, dim", CASES)
@@ -58,6 +58,32 @@ def test_genetic_landscape_shows_the_population(make_window, qtbot):
     window = make_window("genetic", "rastrigin", 4)
     population = window.landscape_plot.population
     qtbot.waitUntil(lambda: population.isVisible() and len(population.data) == 100)  # default size
+
+
+def test_evolution_landscape_shows_the_population_and_the_search_ellipses(make_window, qtbot):
+    window = make_window("evolution", "rastrigin", 4)
+    assert [c.spec.name for c in window.panel.controls.values()] == ["sigma0", "population", "restarts"]
+    plot = window.landscape_plot
+    one, two = plot.ellipses
+
+    def drawn(curve) -> bool:
+        return curve.getData()[0] is not None and len(curve.getData()[0]) > 0
+
+    qtbot.waitUntil(lambda: drawn(one))
+    assert plot.population.isVisible() and len(plot.population.data) == 8  # 4 + ⌊3 ln 4⌋
+    (x1, y1), (x2, y2) = one.getData(), two.getData()
+    assert np.isfinite(x1).all() and np.isfinite(y1).all()
+    # Around one centre, the 2σ ellipse twice the 1σ one, of the order of σ₀ = 0.2·10.24 at the start.
+    def centre(x, y):
+        return [(x.max() + x.min()) / 2, (y.max() + y.min()) / 2]
+
+    np.testing.assert_allclose(centre(x2, y2), centre(x1, y1), atol=0.01 * np.ptp(x1))
+    np.testing.assert_allclose(np.ptp(x2), 2 * np.ptp(x1), rtol=0.01)
+    assert 0.2 < np.ptp(x1) < 20 and 0.2 < np.ptp(y1) < 20
+
+    window.panel.learner_box.setCurrentIndex(window.panel.learner_box.findData("genetic"))
+    qtbot.waitUntil(lambda: window.state.config.learner == "genetic")
+    assert not drawn(one) and not drawn(two)  # genetic has no search distribution to draw
 
 
 def test_a_1d_strategy_draws_its_landscape_as_a_curve_with_the_trajectory_on_it(make_window, qtbot):
@@ -195,3 +221,16 @@ def test_live_plots_survive_several_seconds_of_fast_updates(make_window, qtbot):
         qtbot.waitUntil(lambda: current_step(window) >= target, timeout=60_000)
     assert window.state.phase == "running"
     assert window.theta_plot.heatmap.isVisible() and window.theta_plot.heatmap.image.shape[0] == 20
+
+
+def test_the_search_ellipse_lies_at_its_number_of_standard_deviations():
+    from metalearn_gui.plots.landscape_plot import ellipse
+
+    rotation = np.array([[np.cos(0.5), -np.sin(0.5)], [np.sin(0.5), np.cos(0.5)]])
+    covariance = rotation @ np.diag([9.0, 0.25]) @ rotation.T  # long and thin, tilted
+    mean = np.array([1.0, -2.0])
+    x, y = ellipse(mean, covariance, 2.0)
+    offsets = np.stack([x, y], axis=1) - mean
+    distances = np.sqrt(np.einsum("ni,ij,nj->n", offsets, np.linalg.inv(covariance), offsets))
+    np.testing.assert_allclose(distances, 2.0)  # every point at Mahalanobis distance 2
+    assert np.ptp(offsets @ rotation[:, 0]) == pytest.approx(2 * 2 * 3.0, rel=1e-3)  # long axis: ±2·3

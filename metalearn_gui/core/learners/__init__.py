@@ -15,6 +15,7 @@ _LOCATIONS = {
     "neural": "metalearn_gui.core.learners.neural:NeuralLearner",
     "genetic": "metalearn_gui.core.learners.genetic:GeneticLearner",
     "gradient": "metalearn_gui.core.learners.gradient:GradientLearner",
+    "evolution": "metalearn_gui.core.learners.evolution:EvolutionLearner",
 }
 LEARNER_NAMES = tuple(_LOCATIONS)
 
