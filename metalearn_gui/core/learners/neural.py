@@ -7,8 +7,9 @@ plausible landscape), descends that member's prediction μ_m(θ) − κσ(θ) fr
 most promising random points in the region, and evaluates the true loss once there.
 
 It explores globally: the first design is space-filling, and a region that collapses
-or stalls (a local basin learnt to the end) is abandoned for a fresh design
-elsewhere (a restart, counted in the ``restarts`` extra). Scale-free by construction,
+or stalls (a local basin learnt to the end) is abandoned for a fresh design scattered
+around the best θ so far, into the neighbouring basins (a restart, counted in the
+``restarts`` extra). Scale-free by construction,
 so it keeps converging as the loss shrinks: inputs are expressed in trust-region units
 around the centre, targets are the local losses log-warped and standardised.
 """
