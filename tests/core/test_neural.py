@@ -155,3 +155,14 @@ def test_the_same_seed_gives_identical_rows(make_learner):
     np.testing.assert_array_equal(loss_a, loss_b)
     for name in extras_a:
         np.testing.assert_array_equal(extras_a[name], extras_b[name])
+
+
+def test_restarts_take_it_out_of_ackleys_local_basins(make_learner):
+    learner = make_learner("neural", "ackley", dim=5, max_steps=299)
+    chunks = run_all(learner, seed=0)
+    restarts, best = _rows(chunks, "restarts"), np.concatenate([c.best_loss for c in chunks])
+    assert restarts[-1] >= 1
+    first_region_best = best[np.argmax(restarts > 0) - 1]
+    print(f"neural ackley 5-D: {first_region_best:.3f} in its first region, {best[-1]:.3f} at 300")
+    # A local model alone settles in the first basin (the seed's learner: 5.1, median of 5 seeds).
+    assert best[-1] < 3.0 and best[-1] < 0.5 * first_region_best
