@@ -17,6 +17,7 @@ or ``python bench/bench_neural_quality.py own --dims 5,10``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -109,7 +110,7 @@ def bbob(args, methods, cache, settings) -> None:
             for method in methods:
                 started = time.perf_counter()
                 key = f"{method}|{name}|{args.dim}|{instance}|{args.budget}"
-                compute = lambda: trace(method, objective, instance, args.budget, settings)  # noqa: E731
+                compute = functools.partial(trace, method, objective, instance, args.budget, settings)
                 losses = compute() if method == "neural" else cache.get(key, compute)
                 seconds[method] += time.perf_counter() - started
                 gap = np.minimum.accumulate(losses) - objective.optimum_value
@@ -138,7 +139,7 @@ def own(args, methods, cache, settings) -> None:
                 for seed in range(args.seeds):
                     objective = make_objective(name, dim)
                     key = f"{method}|{name}|{dim}|{seed}|{args.budget}"
-                    compute = lambda: trace(method, objective, seed, args.budget, settings)  # noqa: E731
+                    compute = functools.partial(trace, method, objective, seed, args.budget, settings)
                     losses = compute() if method == "neural" else cache.get(key, compute)
                     bests.append(float(np.min(losses)))
                 cells.append(statistics.median(bests))

@@ -130,7 +130,7 @@ class NeuralLearner(Learner):
         """A fresh design (evaluated next) and region; the model forgets the old one."""
         self._region = self._new_region()
         count = int(self.hp["initial"])
-        hops = int(round(HOP_SHARE * count)) if len(self._losses) else 0
+        hops = round(HOP_SHARE * count) if len(self._losses) else 0
         design = space_filling_design(self.objective, self._designs, count - hops)
         if hops:
             best = self._thetas[np.argmin(self._losses)]
@@ -209,6 +209,7 @@ class NeuralLearner(Learner):
         if self.objective.noisy:
             self._region.noisy_update(loss < self._center_belief)
         elif loss < best:
+            assert self._frame is not None  # every step after a design has fit one
             self._center_index = newest
             self._region.succeeded(float(np.linalg.norm(theta - self._frame.center)))
         else:
@@ -236,8 +237,9 @@ class _Frame:
     losses warped by log1p above the local minimum, then standardised (losses that
     span decades become targets of O(1) the model can fit)."""
 
-    def __init__(self, center, radius, indices, losses):
+    def __init__(self, center, radius, indices, thetas, losses):
         self.center, self.radius, self.indices = center, radius, indices
+        self.inputs = self.to_inputs(thetas)
         self.floor = float(np.min(losses))
         gaps = losses - self.floor
         self.scale = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 1.0
@@ -255,9 +257,7 @@ class _Frame:
         within = int(np.sum(distance[nearest] <= 2.0 * radius))
         count = min(max(within, thetas.shape[1] + 2), FIT_CAPACITY, len(nearest))
         chosen = nearest[:count]
-        frame = cls(center, radius, chosen, losses[chosen])
-        frame.inputs = frame.to_inputs(thetas[chosen])
-        return frame
+        return cls(center, radius, chosen, thetas[chosen], losses[chosen])
 
     def to_inputs(self, thetas):
         return (thetas - self.center) / self.radius
