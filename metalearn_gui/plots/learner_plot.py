@@ -77,6 +77,7 @@ VIEWS = {
                        Series("predicted_mean", "predicted μ ± σ", BEST)),
               band=("predicted_mean", "predicted_spread")),
         Panel("fit NLL", (Series("model_nll", "negative log-likelihood", SMOOTH),)),
+        columns=("restarts",),
     ),
     "gradient": LearnerView(
         "Gradient",

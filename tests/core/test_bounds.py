@@ -14,15 +14,10 @@ OBJECTIVE_NAMES = [cls.name for cls in BUILT_IN] + ["bbob-f08-i01", "bbob-f21-i0
 #: random evaluations, genetic's first population) and move by its own rule.
 STEPS = {"neural": 25, "gradient": 300}
 DEFAULT_STEPS = 30
-#: Learners still being taught to stay inside the bounds (their fixes are merged separately).
-NOT_YET_INSIDE = {
-    "neural": "neural's trust-region steps may leave the bounds until its bounds fix is merged",
-}
 
 
 def cases() -> list:
-    return [pytest.param(learner, objective, marks=[pytest.mark.xfail(strict=False, reason=NOT_YET_INSIDE[learner])]
-                         if learner in NOT_YET_INSIDE else [])
+    return [(learner, objective)
             for learner in LEARNER_NAMES for objective in OBJECTIVE_NAMES
             if refusal(learner, make_objective(objective)) is None]
 

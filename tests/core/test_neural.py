@@ -112,3 +112,57 @@ def test_a_failing_black_box_ends_as_diverged_not_an_exception():
             break
     assert chunk.status is Status.DIVERGED and "trust-region" in chunk.message
     assert np.isfinite(chunk.loss).all()
+
+
+def _rows(chunks, name):
+    return np.concatenate([chunk.extras[name] for chunk in chunks])
+
+
+def test_a_collapsed_region_restarts_with_a_fresh_design_elsewhere(make_learner):
+    # Rastrigin's basins trap a local model: each region ends in one, then starts anew.
+    learner = make_learner("neural", "rastrigin", dim=2, max_steps=150, initial=4, epochs=10)
+    chunks = run_all(learner, seed=0)
+    restarts = _rows(chunks, "restarts")
+    assert restarts.dtype == np.float64 and (np.diff(restarts) >= 0).all()
+    assert restarts[-1] >= 2, restarts[-1]
+    first = int(np.argmax(restarts > 0))
+    # The restart's design is evaluated next: no model prediction for those rows, and
+    # the region starts again at full size.
+    predicted, radius = _rows(chunks, "predicted_mean"), _rows(chunks, "trust_radius")
+    assert np.isnan(predicted[first + 1:first + 5]).all()
+    assert radius[first] > 10 * radius[first - 1]
+
+
+def test_every_evaluated_theta_lies_inside_the_bounds(make_learner):
+    # A linear slope's optimum is a corner of the box: the model keeps pushing outward.
+    learner = make_learner("neural", "bbob-f05-i01", dim=3, max_steps=60, initial=4, epochs=10,
+                           trust=1.0, alpha=1.0)
+    thetas = np.concatenate([chunk.theta for chunk in run_all(learner, seed=0)])
+    assert len(thetas) == 61 and learner.objective.within_bounds(thetas).all()
+    assert np.isclose(np.abs(thetas).max(), 5.0)  # it did reach the boundary
+
+
+def test_the_same_seed_gives_identical_rows(make_learner):
+    runs = []
+    for _ in range(2):
+        learner = make_learner("neural", "ackley", dim=3, max_steps=40, initial=5, epochs=10)
+        chunks = run_all(learner, seed=7)
+        runs.append((np.concatenate([c.theta for c in chunks]),
+                     np.concatenate([c.loss for c in chunks]),
+                     {name: _rows(chunks, name) for name in chunks[0].extras}))
+    (theta_a, loss_a, extras_a), (theta_b, loss_b, extras_b) = runs
+    np.testing.assert_array_equal(theta_a, theta_b)
+    np.testing.assert_array_equal(loss_a, loss_b)
+    for name in extras_a:
+        np.testing.assert_array_equal(extras_a[name], extras_b[name])
+
+
+def test_restarts_take_it_out_of_ackleys_local_basins(make_learner):
+    learner = make_learner("neural", "ackley", dim=5, max_steps=299)
+    chunks = run_all(learner, seed=0)
+    restarts, best = _rows(chunks, "restarts"), np.concatenate([c.best_loss for c in chunks])
+    assert restarts[-1] >= 1
+    first_region_best = best[np.argmax(restarts > 0) - 1]
+    print(f"neural ackley 5-D: {first_region_best:.3f} in its first region, {best[-1]:.3f} at 300")
+    # A local model alone settles in the first basin (the seed's learner: 5.1, median of 5 seeds).
+    assert best[-1] < 3.0 and best[-1] < 0.5 * first_region_best

@@ -1,13 +1,17 @@
 """``neural``: the model-based learner — learn how good a strategy is, then descend that.
 
 A deep ensemble (:mod:`.surrogate`) models P(y|θ) and is fit by maximum likelihood
-on the evaluated (θ, y). A step starts from the best θ so far, takes gradient
-steps θ ← θ − α∇θ[μ(θ) − κσ(θ)] on the model inside a trust region, evaluates the
-true loss once there, adds the observation and refits (warm-started).
+on the evaluated (θ, y). A step fits the model in a trust region around the region's
+best θ, draws one ensemble member at random (Thompson sampling: a member is one
+plausible landscape), descends that member's prediction μ_m(θ) − κσ(θ) from its
+most promising random points in the region, and evaluates the true loss once there.
 
-Scale-free by construction, so it keeps converging as the loss shrinks: inputs
-are expressed in trust-region units around the best θ, targets are the local
-losses log-warped and standardised, and the radius follows the steps that work.
+It explores globally: the first design is space-filling, and a region that collapses
+or stalls (a local basin learnt to the end) is abandoned for a fresh design scattered
+around the best θ so far, into the neighbouring basins (a restart, counted in the
+``restarts`` extra). Scale-free by construction,
+so it keeps converging as the loss shrinks: inputs are expressed in trust-region units
+around the centre, targets are the local losses log-warped and standardised.
 """
 
 from __future__ import annotations
@@ -18,23 +22,30 @@ from metalearn_gui.core.hyperparams import HyperParam
 from metalearn_gui.core.learners.base import Learner, Rows
 from metalearn_gui.core.learners.graph_pool import GraphPool
 from metalearn_gui.core.learners.surrogate import Surrogate
+from metalearn_gui.core.learners.trust_region import TrustRegion, space_filling_design
 from metalearn_gui.core.tf_runtime import get_tf, pooled_function
 
-#: Observations used in one fit: the nearest ones to the trust region's centre.
-FIT_CAPACITY = 128
-#: Starting points of the model descent (the centre and random points in the region).
+#: Observations used in one fit: the nearest ones (of the current region) to its centre.
+#: The fit dominates a step's cost and scales with it: 10-D, 300 observations, 13 ms a
+#: step at 64 against 25 ms at 128 (one core).
+FIT_CAPACITY = 64
+#: Random points in the region scored by the sampled member; the best few are descended.
+CANDIDATES = 256
 DESCENT_STARTS = 8
-DESCENT_STEPS = 25
-SHRINK, GROW = 0.7, 2.0
-NOISY_MIN_RADIUS = 0.1
+DESCENT_STEPS = 20
+#: Share of a restart's design drawn around the best θ found so far, within the starting
+#: radius (a basin hop: on rugged landscapes good basins neighbour good basins); the rest
+#: spans the domain. Measured on rastrigin 5-D at 300 evaluations (median of 3 seeds):
+#: 20.2 with half the design hopping, 8.0 with all of it; BBOB 5-D no worse.
+HOP_SHARE = 1.0
 
 
 class NeuralLearner(Learner):
     name = "neural"
     label = "Neural (model-based)"
     description = (
-        "a TensorFlow ensemble models P(y|θ) by log-likelihood; θ descends the model's "
-        "μ − κσ in a trust region, one true evaluation per step"
+        "a TensorFlow ensemble models P(y|θ) by log-likelihood; θ descends a sampled member's "
+        "prediction in a trust region that restarts elsewhere when it collapses, one evaluation per step"
     )
     uses_tensorflow = True
     #: One step per block, so a time-bounded chunk ends within a step of its deadline: the
@@ -45,12 +56,14 @@ class NeuralLearner(Learner):
     hyperparams = (
         HyperParam(
             "alpha", "Step α on θ", 0.1,
-            "model descent: θ ← θ − α·∇θ[μ(θ) − κσ(θ)], θ in trust-region units",
+            "model descent: θ ← θ − α·∇θ[μ_m(θ) − κσ(θ)] (m a randomly drawn ensemble member), "
+            "θ in trust-region units",
             low=1e-3, high=1.0, log=True,
         ),
         HyperParam(
-            "kappa", "Exploration κ", 1.0,
-            "weight of the model's predicted spread σ: higher explores where the model is unsure",
+            "kappa", "Exploration κ", 0.0,
+            "weight of the ensemble's predicted spread σ on top of the drawn member's μ_m: "
+            "higher explores where the model is unsure",
             low=0.0, high=5.0,
         ),
         HyperParam(
@@ -64,13 +77,14 @@ class NeuralLearner(Learner):
             low=1, high=1000, integer=True, log=True,
         ),
         HyperParam(
-            "initial", "Initial random evaluations", 10,
-            "strategies drawn from the objective's initial distribution before the model steers",
+            "initial", "Design size", 10,
+            "space-filling evaluations before the model steers, and again at every restart",
             low=2, high=500, integer=True, log=True, live=False,
         ),
         HyperParam(
             "trust", "Trust-region radius", 0.25,
-            "starting radius of the region the model may move in, as a fraction of the plot range × √D/2",
+            "starting radius of the region the model may move in (also after a restart), "
+            "as a fraction of the bounds' width × √D/2",
             low=1e-3, high=1.0, log=True,
         ),
     )
@@ -84,46 +98,63 @@ class NeuralLearner(Learner):
 
     def _apply_live(self, name, value):
         if name == "trust":
-            self._radius = self._initial_radius()
+            self._region = self._new_region()
 
-    def _initial_radius(self) -> float:
+    def _new_region(self) -> TrustRegion:
         low, high = self.objective.bounds
-        return float(self.hp["trust"]) * (high - low) * np.sqrt(self.objective.dim) / 2.0
+        radius = float(self.hp["trust"]) * (high - low) * np.sqrt(self.objective.dim) / 2.0
+        return TrustRegion(radius, self.objective.dim, self.objective.noisy)
 
     # -- Learner ------------------------------------------------------------------------
     def _reset(self, seed):
         get_tf()
-        model_seed, design_seed, noise_seed, start_seed = np.random.SeedSequence(seed).spawn(4)
+        model_seed, design_seed, noise_seed, search_seed = np.random.SeedSequence(seed).spawn(4)
         dim = self.objective.dim
         self._noise = np.random.default_rng(noise_seed)
-        self._starts = np.random.default_rng(start_seed)
-        self._design = self.objective.initial_theta(
-            np.random.default_rng(design_seed), int(self.hp["initial"])
-        )
+        self._search = np.random.default_rng(search_seed)
+        self._designs = np.random.default_rng(design_seed)
         key = (dim, int(self.hp["width"]))
         if self._kit is not None and self._kit.key != key:
             MODELS.release(self._kit)
         self._kit = MODELS.acquire(key, self)
         self._model, self._descent = self._kit.model, self._kit.descent
-        self._model.reinitialise(np.random.default_rng(model_seed))
+        self._model_rng = np.random.default_rng(model_seed)
         self._thetas = np.empty((0, dim))
         self._losses = np.empty(0)
-        self._center_index = 0
-        self._radius = self._initial_radius()
+        self._restarts = 0
         self._frame: _Frame | None = None
+        self._start_region()
         return self._step()
+
+    def _start_region(self) -> None:
+        """A fresh design (evaluated next) and region; the model forgets the old one."""
+        self._region = self._new_region()
+        count = int(self.hp["initial"])
+        hops = round(HOP_SHARE * count) if len(self._losses) else 0
+        design = space_filling_design(self.objective, self._designs, count - hops)
+        if hops:
+            best = self._thetas[np.argmin(self._losses)]
+            near = best + self._region.radius * _in_unit_ball(self._designs, hops, self.objective.dim)
+            design = np.vstack([self.objective.clip(near), design])
+        self._design = list(design)
+        self._region_start = len(self._losses)
+        self._center_index = -1
+        self._frame = None  # no model of the new region yet
+        self._model.reinitialise(self._model_rng)
 
     def _run(self, count):
         return self._run_each(count, self._step)
 
     def _step(self) -> Rows:
         done = len(self._losses)
-        if done < len(self._design):
-            theta, predicted, nll = self._design[done], (np.nan, np.nan), np.nan
+        designed = bool(self._design)
+        if designed:
+            theta, predicted, nll = self._design.pop(0), (np.nan, np.nan), np.nan
         else:
             theta, predicted, nll = self._propose()
+        theta = self.objective.clip(theta)  # rounding may step a hair outside
         loss = float(self._objective_losses(theta[None, :], self._noise)[0])
-        self._observe(theta, loss)
+        self._observe(theta, loss, designed)
         return Rows(
             loss=np.array([loss]),
             theta=theta[None, :].copy(),
@@ -132,55 +163,60 @@ class NeuralLearner(Learner):
                 "predicted_mean": np.array([predicted[0]]),
                 "predicted_spread": np.array([predicted[1]]),
                 "model_nll": np.array([nll]),
-                "trust_radius": np.array([self._radius]),
+                "trust_radius": np.array([self._region.radius]),
+                "restarts": np.array([float(self._restarts)]),
             },
         )
 
     def _propose(self) -> tuple[np.ndarray, tuple[float, float], float]:
-        """Fit the model around the centre, descend it, return θ and its prediction."""
+        """Fit the model around the centre, descend a sampled member, return θ and the
+        ensemble's prediction there."""
         center = self._thetas[self._center_index]
-        frame = _Frame.around(center, self._radius, self._thetas, self._losses)
+        region = slice(self._region_start, None)
+        frame = _Frame.around(center, self._region.radius, self._thetas[region], self._losses[region])
+        frame.indices += self._region_start
         nll = self._model.fit(frame.inputs, frame.targets, int(self.hp["epochs"]))
-        first_start = np.zeros(self.objective.dim)
+        dim = self.objective.dim
+        first = np.zeros(dim)
         if self.objective.noisy:
-            # A single noisy value flatters lucky draws: start from, and next centre
-            # on, the observation the model believes best (its mean averages the noise).
+            # A single noisy value flatters lucky draws: start from, and next centre on,
+            # the observation the model believes best (its mean averages the noise).
             means = self._model.predict(frame.inputs)[0]
             believed = int(np.argmin(means))
-            first_start = frame.inputs[believed]
+            first = frame.inputs[believed]
             self._center_index = int(frame.indices[believed])
             self._center_belief = float(frame.to_loss(means[believed], 0.0)[0])
-        starts = np.vstack([first_start,
-                            _in_unit_ball(self._starts, DESCENT_STARTS - 1, self.objective.dim)])
-        x, mean, spread = self._descent(starts, self.hp["alpha"], self.hp["kappa"])
+        low, high = (frame.to_inputs(np.full(dim, bound)) for bound in self.objective.bounds)
+        candidates = np.vstack([first, _in_unit_ball(self._search, CANDIDATES - 1, dim)])
+        member = np.zeros(self._model.members)
+        member[self._search.integers(self._model.members)] = 1.0
+        x, mean, spread = self._descent(np.clip(candidates, low, high), member, low, high,
+                                        self.hp["alpha"], self.hp["kappa"])
         self._frame = frame
         with np.errstate(over="ignore", invalid="ignore"):
             return frame.to_theta(x), frame.to_loss(mean, spread), nll
 
-    def _observe(self, theta: np.ndarray, loss: float) -> None:
-        """Record the evaluation; move the centre and resize the trust region."""
-        previous_best = self._losses[self._center_index] if len(self._losses) else np.inf
+    def _observe(self, theta: np.ndarray, loss: float, designed: bool) -> None:
+        """Record the evaluation; move the centre, resize the region, restart it if exhausted."""
+        best = self._losses[self._center_index] if self._center_index >= 0 else np.inf
         self._thetas = np.vstack([self._thetas, theta])
         self._losses = np.append(self._losses, loss if np.isfinite(loss) else np.inf)
-        if self._frame is None:  # still in the random design
-            self._center_index = int(np.argmin(self._losses))
+        newest = len(self._losses) - 1
+        if designed:  # the centre is the design's best point so far
+            if loss < best or self._center_index < 0:
+                self._center_index = newest
             return
         if self.objective.noisy:
-            # Noise makes single comparisons coin flips: the region adapts slowly and
-            # never below the scale at which the model still averages the noise.
-            factor = 1.1 if loss < self._center_belief else 0.97
-            self._radius = max(self._radius * factor, NOISY_MIN_RADIUS * self._initial_radius())
-            return
-        if loss < previous_best:
-            # Success: centre on it; the next region is sized by the step that worked.
-            self._center_index = len(self._losses) - 1
-            step = np.linalg.norm(theta - self._frame.center)
-            self._radius = float(np.clip(2.0 * step, self._radius / GROW, self._radius * GROW))
+            self._region.noisy_update(loss < self._center_belief)
+        elif loss < best:
+            assert self._frame is not None  # every step after a design has fit one
+            self._center_index = newest
+            self._region.succeeded(float(np.linalg.norm(theta - self._frame.center)))
         else:
-            self._radius *= SHRINK
-        low, high = self.objective.bounds
-        smallest, largest = 1e-12 * (high - low), (high - low) * np.sqrt(self.objective.dim)
-        self._radius = float(np.clip(self._radius, smallest, largest))
+            self._region.failed()
+        if self._region.exhausted(losing=self._losses[self._center_index] > np.min(self._losses)):
+            self._restarts += 1
+            self._start_region()
 
     def trust_region(self) -> tuple[np.ndarray, float] | None:
         """Centre and radius of the region the model was last fit in (None before)."""
@@ -191,18 +227,19 @@ class NeuralLearner(Learner):
         None until the model has been fit. For the GUI's predicted landscape."""
         if self._frame is None:
             return None
-        x = (np.asarray(thetas, np.float64) - self._frame.center) / self._frame.radius
-        mean, spread = self._model.predict(x)
+        mean, spread = self._model.predict(self._frame.to_inputs(np.asarray(thetas, np.float64)))
         with np.errstate(over="ignore", invalid="ignore"):
             return self._frame.to_loss(mean, spread)
 
 
 class _Frame:
     """Local coordinates of one fit: θ in trust-region units around the centre, and
-    losses warped by log1p above the local minimum, then standardised."""
+    losses warped by log1p above the local minimum, then standardised (losses that
+    span decades become targets of O(1) the model can fit)."""
 
-    def __init__(self, center, radius, indices, inputs, losses):
-        self.center, self.radius, self.indices, self.inputs = center, radius, indices, inputs
+    def __init__(self, center, radius, indices, thetas, losses):
+        self.center, self.radius, self.indices = center, radius, indices
+        self.inputs = self.to_inputs(thetas)
         self.floor = float(np.min(losses))
         gaps = losses - self.floor
         self.scale = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 1.0
@@ -212,13 +249,18 @@ class _Frame:
 
     @classmethod
     def around(cls, center, radius, thetas, losses):
+        """The frame of the observations (``thetas``, ``losses``) nearest ``center``: those
+        within two radii, at least D + 2 of them and at most :data:`FIT_CAPACITY`."""
         distance = np.linalg.norm(thetas - center, axis=1)
         usable = np.flatnonzero(np.isfinite(losses))
         nearest = usable[np.argsort(distance[usable], kind="stable")]
         within = int(np.sum(distance[nearest] <= 2.0 * radius))
         count = min(max(within, thetas.shape[1] + 2), FIT_CAPACITY, len(nearest))
         chosen = nearest[:count]
-        return cls(center, radius, chosen, (thetas[chosen] - center) / radius, losses[chosen])
+        return cls(center, radius, chosen, thetas[chosen], losses[chosen])
+
+    def to_inputs(self, thetas):
+        return (thetas - self.center) / self.radius
 
     def to_theta(self, x):
         return self.center + self.radius * x
@@ -231,41 +273,49 @@ class _Frame:
 
 
 class _ModelDescent:
-    """Gradient descent of μ − κσ from several starts, projected onto the unit ball
-    (the trust region); one graph call (not XLA: see :class:`Surrogate`)."""
+    """Thompson sampling through the model, in one graph call (not XLA: see
+    :class:`Surrogate`): score the candidates by the drawn member's μ_m − κσ, descend that
+    from the best few, each step projected onto the unit ball (the trust region) and the
+    objective's bounds; return the best point with the ensemble's mean and spread there."""
 
     def __init__(self, model: Surrogate) -> None:
         tf = get_tf()
         self._model = model
         self._alpha = tf.Variable(tf.constant(0.1, tf.float64))
-        self._kappa = tf.Variable(tf.constant(1.0, tf.float64))
+        self._kappa = tf.Variable(tf.constant(0.0, tf.float64))
         self._run = pooled_function(self._graph)
 
-    def _graph(self, x):
+    def _graph(self, candidates, member, low, high):
         tf = get_tf()
 
         def acquisition(points):
-            mean, spread = self._model._predict_graph(points)
-            return mean - self._kappa * spread, mean, spread
+            means, log_vars = self._model._members_graph(points)
+            _, spread = Surrogate.mixture(means, log_vars)
+            return tf.tensordot(member, means, 1) - self._kappa * spread
+
+        def project(points):
+            norms = tf.norm(points, axis=1, keepdims=True)
+            # Clipping toward the box, which holds the centre, stays inside the ball.
+            return tf.clip_by_value(points / tf.maximum(norms, 1.0), low, high)
 
         def body(i, points):
             with tf.GradientTape() as tape:
                 tape.watch(points)
-                value = tf.reduce_sum(acquisition(points)[0])
-            points = points - self._alpha * tape.gradient(value, points)
-            norms = tf.norm(points, axis=1, keepdims=True)
-            return i + 1, points / tf.maximum(norms, 1.0)
+                value = tf.reduce_sum(acquisition(points))
+            return i + 1, project(points - self._alpha * tape.gradient(value, points))
 
-        _, x = tf.while_loop(lambda i, _: i < DESCENT_STEPS, body, (tf.constant(0), x))
-        value, mean, spread = acquisition(x)
-        best = tf.argmin(value)
-        return x[best], mean[best], spread[best]
+        starts = tf.gather(candidates, tf.math.top_k(-acquisition(candidates), DESCENT_STARTS).indices)
+        _, x = tf.while_loop(lambda i, _: i < DESCENT_STEPS, body, (tf.constant(0), starts))
+        best = x[tf.argmin(acquisition(x))]
+        mean, spread = self._model._predict_graph(best[None, :])
+        return best, mean[0], spread[0]
 
-    def __call__(self, starts, alpha, kappa):
+    def __call__(self, candidates, member, low, high, alpha, kappa):
         tf = get_tf()
         self._alpha.assign(alpha)
         self._kappa.assign(kappa)
-        x, mean, spread = self._run(tf.constant(starts))
+        x, mean, spread = self._run(*(tf.constant(np.asarray(a, np.float64))
+                                      for a in (candidates, member, low, high)))
         return x.numpy(), float(mean), float(spread)
 
 
@@ -280,7 +330,8 @@ class _ModelKit:
         # Compile the fit and trace the descent now (0 epochs changes no weight), so
         # the first steps are not stalled by seconds of XLA work.
         self.model.fit(np.zeros((1, dim)), np.zeros(1), epochs=0)
-        self.descent(np.zeros((DESCENT_STARTS, dim)), 0.1, 1.0)
+        member = np.eye(self.model.members)[0]
+        self.descent(np.zeros((CANDIDATES, dim)), member, -np.ones(dim), np.ones(dim), 0.1, 0.0)
 
 
 MODELS: GraphPool[tuple[int, int], _ModelKit] = GraphPool(_ModelKit)

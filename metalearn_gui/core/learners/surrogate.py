@@ -74,8 +74,12 @@ class Surrogate:
         return out[..., 0], log_var
 
     def _predict_graph(self, x):
+        return self.mixture(*self._members_graph(x))
+
+    @staticmethod
+    def mixture(means, log_vars):
+        """The ensemble's mean and spread from its members' means and log-variances."""
         tf = get_tf()
-        means, log_vars = self._members_graph(x)
         mean = tf.reduce_mean(means, axis=0)
         variance = tf.reduce_mean(tf.exp(log_vars) + tf.square(means), axis=0) - tf.square(mean)
         return mean, tf.sqrt(tf.maximum(variance, 1e-12))
