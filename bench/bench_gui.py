@@ -133,7 +133,9 @@ def bench_stall() -> None:
     # A tiny α keeps the gradient run streaming for the whole probe (on rastrigin it
     # stops within a second, converged in a local minimum).
     for learner, objective, dim, values in (("gradient", "seed", 10, {"alpha": 1e-6}),
-                                            ("genetic", "rastrigin", 10, {"population": 1000})):
+                                            ("genetic", "rastrigin", 10, {"population": 1000}),
+                                            ("evolution", "bbob-f15-i01", 10, {}),
+                                            ("neural", "bbob-f15-i01", 5, {})):
         app, window = _window(learner, objective, dim, **values)
         window.start_action.trigger()
         _pump(app, 1.0)

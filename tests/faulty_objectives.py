@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from metalearn_gui.core.objectives import OBJECTIVES, Objective, register_objective
+from metalearn_gui.core.objectives.classic import Sphere
 
 FAULT_STEP = 12
 PICTURE_ROWS = 1000
@@ -96,12 +97,10 @@ class HangsAtStep(_FaultAtStep):
         return losses
 
 
-class UnboundedSphere(Objective):
+class UnboundedSphere(Sphere):
     name = "unbounded-sphere"
     description = "Σ θ_i² on bounds ±1e300, where too large a step overflows the loss (tests only)"
     bounds = (-1e300, 1e300)
-    optimum_value = 0.0
-    optimum_coordinate = 0.0
 
     def initial_theta(self, rng, count=None):
         shape = (self.dim,) if count is None else (count, self.dim)
@@ -109,13 +108,7 @@ class UnboundedSphere(Objective):
 
     def loss_np(self, thetas, rng=None):
         with np.errstate(over="ignore"):  # overflowing is what it is for
-            return np.sum(np.square(thetas), axis=-1)
-
-    def loss_tf(self, theta, seed=None):
-        from metalearn_gui.core.tf_runtime import get_tf
-
-        tf = get_tf()
-        return tf.reduce_sum(tf.square(theta))
+            return super().loss_np(thetas, rng)
 
 
 FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep, UnboundedSphere)
