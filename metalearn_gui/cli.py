@@ -476,7 +476,8 @@ def _list_json(out: IO[str]) -> None:
 
 def _spec_json(spec: HyperParam) -> dict[str, object]:
     return {"name": spec.name, "label": spec.label, "default": spec.default, "low": spec.low, "high": spec.high,
-            "integer": spec.integer, "log": spec.log, "live": spec.live, "choices": spec.choices, "help": spec.help}
+            "integer": spec.integer, "log": spec.log, "live": spec.live, "choices": spec.choices,
+            "low_means": spec.low_means, "help": spec.help}
 
 
 def _objective_json(objective: Objective) -> dict[str, object]:

@@ -54,18 +54,23 @@ class HyperParam:
     integer: bool = False
     live: bool = True
     choices: tuple[str, ...] | None = None
+    #: A word the lowest value stands for (e.g. "auto"): shown instead of it, accepted for it.
+    low_means: str | None = None
 
     def describe_range(self) -> str:
         if self.choices is not None:
             return " | ".join(self.choices)
         kind = "integer " if self.integer else ""
         scale = ", log scale" if self.log else ""
-        return f"{kind}{_fmt(self.low)} … {_fmt(self.high)}{scale}"
+        low = f"{_fmt(self.low)} ({self.low_means})" if self.low_means else _fmt(self.low)
+        return f"{kind}{low} … {_fmt(self.high)}{scale}"
 
     def parse(self, text: str) -> Value:
         """Turn command-line text into a checked value."""
         if self.choices is not None:
             return self.validate(text.strip())
+        if self.low_means is not None and self.low is not None and text.strip() == self.low_means:
+            return self.validate(self.low)
         try:
             number = float(text)
         except ValueError:

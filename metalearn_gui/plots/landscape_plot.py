@@ -99,8 +99,12 @@ class LandscapePlot(PlotPanel):
         self.trajectory = plot.plot(pen=pen(mix(BEST, 220)))
         self.current = pg.ScatterPlotItem(size=10, pen=pen("#000000"), brush=pg.mkBrush(LOSS), symbol="o")
         # 1σ solid, 2σ dashed: the two read apart even where they nearly touch.
-        self.ellipses = [plot.plot(pen=pen(ELLIPSE_COLOR, style=None if sigmas == 1 else Qt.PenStyle.DashLine))
+        # Outside the view's bounds: a restarted run's wide 2σ ellipse would zoom the plane out
+        # far beyond the domain.
+        self.ellipses = [pg.PlotDataItem(pen=pen(ELLIPSE_COLOR, style=None if sigmas == 1 else Qt.PenStyle.DashLine))
                          for sigmas in ELLIPSE_SIGMAS]
+        for curve in self.ellipses:
+            plot.addItem(curve, ignoreBounds=True)
         for item in (self.population, self.current):
             plot.addItem(item)
         self._dim = 2

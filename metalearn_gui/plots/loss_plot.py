@@ -101,6 +101,8 @@ class LossPlot(PlotPanel):
         self.restart_markers: list[pg.InfiniteLine] = []
         self._restart_steps = np.empty(0, dtype=np.int64)
         self._restarts_version: int | None = None  # the history version they were found at
+        #: The legend's sample of a restart line (listed only while there are restarts).
+        self._restart_key = pg.PlotDataItem(pen=pen(RESTART, style=Qt.PenStyle.DashLine))
         self.log_x = False
         self._axis_mode: tuple[bool, str] | None = None  # (log y, label) last applied
         self.log_box.toggled.connect(self.refresh)
@@ -191,12 +193,19 @@ class LossPlot(PlotPanel):
             return
         self._restart_steps = steps
         while len(self.restart_markers) < len(steps):  # lines are reused, not rebuilt
-            line = pg.InfiniteLine(angle=90, pen=pen(RESTART, style=Qt.PenStyle.DashLine),
-                                   label="restart", labelOpts={"position": 0.85, "color": RESTART})
+            # Unlabelled: restarts can follow each other within a few pixels, and their labels
+            # overprinted into an unreadable smear; the legend names the dashed line instead.
+            line = pg.InfiniteLine(angle=90, pen=pen(RESTART, style=Qt.PenStyle.DashLine))
             self.plot.addItem(line, ignoreBounds=True)
             self.restart_markers.append(line)
         while len(self.restart_markers) > len(steps):
             self.plot.removeItem(self.restart_markers.pop())
+        listed = any(sample.item is self._restart_key for sample, _ in self.plot.legend.items)
+        if bool(len(steps)) != listed:
+            if listed:
+                self.plot.legend.removeItem(self._restart_key)
+            else:
+                self.plot.legend.addItem(self._restart_key, "restart")
         for number, (line, step) in enumerate(zip(self.restart_markers, steps, strict=True), start=1):
             line.setToolTip(f"restart {number} at step {step}: the learner started again from a fresh design")
         self._place_restart_markers()
@@ -223,13 +232,16 @@ class LossPlot(PlotPanel):
         steps, loss = plotted_steps(all_steps[rows], self.log_x), all_loss[rows]
         log_y = self._log_possible(loss) and self.log_box.isChecked()
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0
-        label = "loss L(θ)" if shift == 0.0 else "L(θ) − L*  (gap to the optimum)"
+        label = "loss L(θ)" if shift == 0.0 else "gap L(θ) − L*"
+        # A gap the floats cannot tell from zero (the optimum reached) is drawn at their
+        # resolution around L*, not dropped as log(0).
+        floor = float(np.spacing(abs(shift))) if shift else 0.0
         if (log_y, label) != self._axis_mode:  # re-laying out axes is costly: only on change
             self._axis_mode = (log_y, label)
             set_log_y(self.plot, log_y, label)
 
         def show(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            y = finite_or_nan(y - shift, positive=log_y)
+            y = finite_or_nan(np.maximum(y - shift, floor) if floor else y, positive=log_y)
             curve.setData(x, y, connect="finite", skipFiniteCheck=not np.isnan(y).any())
             return y
 

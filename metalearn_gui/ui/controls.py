@@ -76,17 +76,23 @@ class _NumberBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)
         self.setSingleStep(1 if spec.integer else (high - low) / 100)
         self.setMinimumWidth(84)
+        if spec.low_means:  # Qt shows it in place of the minimum
+            self.setSpecialValueText(spec.low_means)
 
     def textFromValue(self, value: float) -> str:  # Qt override
         return f"{value:.0f}" if self._spec.integer else f"{value:.4g}"
 
     def valueFromText(self, text: str) -> float:  # Qt override
+        if self._spec.low_means and text.strip() == self._spec.low_means:
+            return self.minimum()
         try:
             return float(text)
         except ValueError:
             return self.value()
 
     def validate(self, text: str, pos: int) -> object:  # Qt override
+        if self._spec.low_means and text.strip() == self._spec.low_means:
+            return QValidator.State.Acceptable
         try:
             float(text)
         except ValueError:

@@ -164,3 +164,9 @@ def test_a_population_of_zero_means_the_default_and_a_number_is_used_as_given():
     assert default.evaluations_next_step() == default_population(10) == 10  # before the first step too
     assert default.reset(0).evaluations[0] == 10
     assert chosen.evaluations_next_step() == chosen.reset(0).evaluations[0] == 30
+
+
+def test_population_auto_is_its_lowest_value_by_name():
+    spec = learner_class("evolution").spec("population")
+    assert spec.parse("auto") == 0 and spec.parse("12") == 12
+    assert "0 (auto)" in spec.describe_range()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from metalearn_gui.core.history import History
 from metalearn_gui.core.record import RunRecord
@@ -49,6 +50,7 @@ def test_the_loss_plot_marks_each_restart_at_its_step(qtbot):
     assert all(line.scene() is panel.plot.scene() for line in panel.restart_markers)  # drawn
     assert panel.restart_markers[0].toolTip().startswith(f"restart 1 at step {restart_steps[0]}")
     assert not set(panel.restart_markers) & set(panel.markers)  # not the hyper-parameter change markers
+    assert [label.text for _, label in panel.plot.legend.items].count("restart") == 1
 
     panel.set_log_x(True)  # markers follow the step axis
     assert [line.value() for line in panel.restart_markers] == [math.log10(s + 1) for s in restart_steps]
@@ -63,11 +65,26 @@ def test_a_run_without_restarts_has_no_marker(qtbot):
     qtbot.addWidget(panel)
     panel.set_run(history, optimum=0.0)
     assert panel.restart_markers == [] and len(panel.restart_steps()) == 0
+    assert "restart" not in [label.text for _, label in panel.plot.legend.items]
 
 
 def test_exported_loss_figures_mark_the_restarts(qapp):
     record, restart_steps = genetic_run_with_restarts()
     panel = build_figure(record, "loss", (500, 300))
     assert panel.restart_steps().tolist() == restart_steps
+    assert len(panel.restart_markers) == len(restart_steps)
     svg = render_figure(record, "loss", "svg", 1, (500, 300)).decode()
-    assert svg.count(">restart<") == len(restart_steps)
+    assert svg.count(">restart<") == 1  # the legend names the dashed lines once
+
+
+def test_a_gap_too_small_for_the_floats_is_drawn_not_dropped(qtbot):
+    """A BBOB run that reaches f_opt exactly keeps its best-so-far line on the log axis."""
+    history = History(1, (), capacity=64)
+    optimum = 1000.0
+    loss = np.array([1010.0, 1000.5, optimum, optimum])
+    history.append(np.arange(4), loss, np.minimum.accumulate(loss), np.arange(4), np.zeros((4, 1)), {})
+    panel = LossPlot()
+    qtbot.addWidget(panel)
+    panel.set_run(history, optimum=optimum)
+    _, best = panel.best.getData()
+    assert np.isfinite(best).all() and best[-1] == pytest.approx(np.log10(np.spacing(optimum)))  # log axis

@@ -59,8 +59,8 @@ class EvolutionLearner(Learner):
         ),
         HyperParam(
             "population", "Population size", 0,
-            "strategies per generation of the first run; 0 = CMA-ES's default 4 + ⌊3 ln D⌋",
-            low=0, high=1000, integer=True, live=False,
+            "strategies per generation of the first run; auto (0) = CMA-ES's default 4 + ⌊3 ln D⌋",
+            low=0, high=1000, integer=True, live=False, low_means="auto",
         ),
         HyperParam(
             "restarts", "IPOP restarts", 9,
