@@ -16,6 +16,7 @@ from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.plots.style import BEST, LOSS, PlotPanel, decimated, mix, pen, set_label, setup_plot
 
 TRAJECTORY_POINTS = 2000
+POPULATION_POINTS = 1000
 UNLIMITED = 16_777_215  # Qt's QWIDGETSIZE_MAX
 COLORMAP = "viridis"
 #: The search distribution's ellipses: these many standard deviations from its mean.
@@ -172,9 +173,12 @@ class LandscapePlot(PlotPanel):
         self.refresh()
 
     def set_population(self, population: np.ndarray | None) -> None:
-        """Keep the latest population; it is drawn by the next :meth:`refresh`."""
+        """Keep the latest population; it is drawn by the next :meth:`refresh` — every
+        strategy up to ``POPULATION_POINTS``, an even sample of a larger one (IPOP restarts
+        grow populations to tens of thousands, whose scatter stalled the window ~60 ms a frame)."""
         if population is not None:
-            self._population = population
+            stride = -(-len(population) // POPULATION_POINTS)
+            self._population = population[::stride]
 
     def set_search_distribution(self, mean: np.ndarray | None, covariance: np.ndarray | None) -> None:
         """Keep the latest search distribution N(mean, covariance) (an evolution strategy's):
