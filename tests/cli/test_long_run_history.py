@@ -1,7 +1,11 @@
-"""A long run's exported history keeps the run's shape (the Reliability issue): a genetic
-run on rastrigin 10-D converges in its first few hundred generations and then stagnates;
-run for 100,000 generations, its exported rows must still show those early generations
-and every improvement of the best loss, as the full-resolution ``--csv`` has them."""
+"""A long run's exported history keeps the run's shape (the Reliability issue): a run that
+converges in its first few hundred steps and then stays put, run for 100,000 steps, must
+still show those early steps and every improvement of the best loss in its exported rows,
+as the full-resolution ``--csv`` has them.
+
+The learners now end a run that has stopped improving (genetic and evolution restart, then
+finish), so the run here is projected gradient descent on a bowl whose centre lies outside
+the bounds: it reaches the nearest corner and stays there, its gradient never vanishing."""
 
 from __future__ import annotations
 
@@ -9,8 +13,24 @@ import numpy as np
 import pytest
 
 from metalearn_gui.cli import main
+from metalearn_gui.core.objectives import register_objective
+from metalearn_gui.core.objectives.classic import Sphere
 
 STEPS = 100_000
+
+
+@register_objective
+class CornerBowl(Sphere):
+    name = "corner-bowl"
+    description = "‖θ − 10‖² on [−5.12, 5.12]^D: its minimum in the bounds is the corner θ = 5.12 (tests only)"
+    optimum_value = None
+    optimum_coordinate = None
+
+    def loss_np(self, thetas, rng=None):
+        return super().loss_np(thetas - 10.0, rng)
+
+    def loss_tf(self, theta, seed=None):
+        return super().loss_tf(theta - 10.0, seed)
 
 
 def read_rows(path) -> np.ndarray:
@@ -25,7 +45,7 @@ def long_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("long-run")
     store = tmp_path_factory.mktemp("store")
     code = main([str(arg) for arg in (
-        "run", "--learner", "genetic", "--objective", "rastrigin", "--dim", 10, "--steps", STEPS, "--seed", 0,
+        "run", "--learner", "gradient", "--objective", "corner-bowl", "--dim", 10, "--steps", STEPS, "--seed", 0,
         "--csv", folder / "full.csv", "--export", folder / "export", "--log-x", "--quiet", "--data-dir", store)])
     assert code == 0
     assert main(["runs", "--data-dir", str(store), "export", "1", str(folder / "stored")]) == 0
