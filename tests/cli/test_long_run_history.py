@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 
 from metalearn_gui.cli import main
-from metalearn_gui.core.objectives import register_objective
+from metalearn_gui.core.objectives import OBJECTIVES, register_objective
 from metalearn_gui.core.objectives.classic import Sphere
 
 STEPS = 100_000
 
 
-@register_objective
 class CornerBowl(Sphere):
     name = "corner-bowl"
     description = "‖θ − 10‖² on [−5.12, 5.12]^D: its minimum in the bounds is the corner θ = 5.12 (tests only)"
@@ -39,13 +38,21 @@ def read_rows(path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def long_run(tmp_path_factory):
+def corner_bowl():
+    """The objective, registered for this module's run only (other tests list every objective)."""
+    register_objective(CornerBowl)
+    yield CornerBowl.name
+    del OBJECTIVES[CornerBowl.name]
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory, corner_bowl):
     """The run, its full ``--csv``, its ``--export`` (log-scaled step axis) and the stored
     run's export: (full rows, the export's folder, the stored run's export folder)."""
     folder = tmp_path_factory.mktemp("long-run")
     store = tmp_path_factory.mktemp("store")
     code = main([str(arg) for arg in (
-        "run", "--learner", "gradient", "--objective", "corner-bowl", "--dim", 10, "--steps", STEPS, "--seed", 0,
+        "run", "--learner", "gradient", "--objective", corner_bowl, "--dim", 10, "--steps", STEPS, "--seed", 0,
         "--csv", folder / "full.csv", "--export", folder / "export", "--log-x", "--quiet", "--data-dir", store)])
     assert code == 0
     assert main(["runs", "--data-dir", str(store), "export", "1", str(folder / "stored")]) == 0

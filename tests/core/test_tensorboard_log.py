@@ -76,7 +76,7 @@ def test_genetic_run_reads_back_with_its_live_change(tmp_path):
     learner, log, _ = logged_run(tmp_path, config, {"mutation": 0.2}, change_after=15, chunk_steps=4)
     assert log.path.parent == tmp_path and log.path.name.startswith("genetic-sphere-seed3-")
     events = read(log.path)
-    check_run(events, learner, "mutation", 0.1, 0.2)
+    check_run(events, learner, "mutation", learner.spec("mutation").default, 0.2)
     assert len(events.Scalars("loss")) == learner.step + 1  # small chunks are written whole
 
 

@@ -84,7 +84,10 @@ def test_the_window_exports_the_rows_runs_export_writes(make_window, qtbot, tmp_
     from metalearn_gui.core.session import MAX_CHUNK_ROWS
     from metalearn_gui.ui.controls import SPEEDS
 
-    window = make_window("genetic", "rastrigin", 3)
+    # Small gradient steps keep a run going for ever (a genetic run restarts, then ends).
+    window = make_window("gradient", "seed", 3)
+    window.panel.controls["alpha"]._box.setValue(1e-6)
+    qtbot.waitUntil(lambda: window.state.hp["alpha"] == 1e-6)
     window.panel.speed_slider.setValue(SPEEDS.index(10_000))  # the record stays below its capacity
     window.start_action.trigger()
     wait_phase(qtbot, window, "running")

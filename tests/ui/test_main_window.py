@@ -211,7 +211,11 @@ def test_closing_mid_run_joins_the_worker(make_window, qtbot):
 
 def test_live_plots_survive_several_seconds_of_fast_updates(make_window, qtbot):
     """PySide6 6.12.0 crashed in AxisItem.paint within seconds of live plotting (see the pin)."""
-    window = make_window("genetic", "rastrigin", 20)  # > 12 coordinates: the θ heat map
+    # > 12 coordinates: the θ heat map. Small gradient steps keep the run going (a genetic
+    # run's restarts grow its population until its generations take seconds, then it ends).
+    window = make_window("gradient", "seed", 20)
+    window.panel.controls["alpha"]._box.setValue(1e-6)
+    qtbot.waitUntil(lambda: window.state.hp["alpha"] == 1e-6)
     window.start_action.trigger()
     # Thousands of steps at maximum speed, then at 1,000 steps/s: counted in steps, so the
     # plots see the same stream of chunks on any machine (a slower one just takes longer).
