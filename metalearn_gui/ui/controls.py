@@ -421,7 +421,7 @@ class ControlPanel(QWidget):
         :data:`FALLBACK_LEARNER` and say so."""
         for box in (self.function_box, self.instance_box):
             self._problem_form.setRowVisible(box, self.objective_box.currentData() == BBOB_ENTRY)
-        objective = make_objective(self.objective())
+        objective = objective_class(self.objective())  # what it is, without building it
         model = self.learner_box.model()
         for index, name in enumerate(LEARNER_NAMES):
             reason = refusal(name, objective)

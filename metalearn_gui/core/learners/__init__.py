@@ -33,9 +33,10 @@ def learner_class(name: str) -> type[Learner]:
     return getattr(importlib.import_module(module), attribute)
 
 
-def refusal(learner: str, objective: Objective) -> str | None:
+def refusal(learner: str, objective: Objective | type[Objective]) -> str | None:
     """Why ``learner`` cannot run on ``objective`` (one line naming the learners that can),
-    or None when it can: each learner ``requires`` capabilities the objective must have."""
+    or None when it can: each learner ``requires`` capabilities the objective must have
+    (class attributes, so the objective's class will do)."""
     missing = [need for need in learner_class(learner).requires if not getattr(objective, need)]
     if not missing:
         return None

@@ -32,7 +32,7 @@ import numpy as np
 from cmaes import CMA
 
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
-from metalearn_gui.core.learners.base import Chunk, Learner, Rows, Status
+from metalearn_gui.core.learners.base import Learner, Rows
 
 #: Each IPOP restart multiplies the population by this …
 POPULATION_GROWTH = 2
@@ -165,12 +165,7 @@ class EvolutionLearner(Learner):
         return self._cma._sigma ** 2 * self._cma._C
 
     # -- the end -------------------------------------------------------------------
-    def _finish(self, rows, first_step, failure=None) -> Chunk:
-        chunk = super()._finish(rows, first_step, failure)
-        if self.status is Status.RUNNING and self._exhausted():
-            self.status = chunk.status = Status.FINISHED
-        return chunk
-
-    def _exhausted(self) -> bool:
-        """Every restart used and the last run stopped: nothing left to search with."""
-        return self._restarts >= int(self.hp["restarts"]) and self._cma.should_stop()
+    def _limit_reached(self) -> bool:
+        """Also finished when every restart is used and the last run has stopped."""
+        return super()._limit_reached() or (
+            self._restarts >= int(self.hp["restarts"]) and self._cma.should_stop())
