@@ -39,8 +39,12 @@ SELF_ADAPTATION = 1.0
 KIND_FLIP = 0.1
 #: Weight of each generation's parents in the running average of the variation's shape.
 SHAPE_RATE = 0.2
-#: Generations between decompositions of the shape into principal axes.
+#: Generations between updates of the shape and its decomposition into principal axes
+#: (the shape drifts slowly; updating it every generation costs a third of one).
 EIGEN_INTERVAL = 2
+#: Most parents whose spread updates the shape: a random sample (tournament winners come
+#: in random order) estimates a D×D spread as well as a population of thousands does.
+SHAPE_SAMPLE = 256
 #: Most ratio between the widest and narrowest spread that shapes the variation.
 MAX_CONDITION = 1e7
 #: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
@@ -161,6 +165,8 @@ class GeneticLearner(Learner):
         self._restart_best = float(self._losses.min())
         self._stalled = 0
         self._restart_due = self._exhausted = False
+        self._population_mean = _mean_row(self._population)
+        self._sigma_median = _median(self._sigma)
         self._shape = np.eye(self.objective.dim)
         self._axes = _principal_axes(self._shape)
         self._shape_updates = 0
@@ -200,6 +206,8 @@ class GeneticLearner(Learner):
         else:
             self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
+        self._population_mean = _mean_row(self._population)
+        self._sigma_median = _median(self._sigma)
         stagnated = self._stagnated()
         self._restart_due = stagnated and self._restarts < int(self.hp["restarts"])
         self._exhausted = stagnated and not self._restart_due
@@ -218,21 +226,22 @@ class GeneticLearner(Learner):
             self._stalled += 1
         patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
         finite = _finite(self._losses)
-        flat = finite.size > 1 and float(np.ptp(finite)) <= LOSS_TOLERANCE
+        flat = finite.size > 1 and float(finite.max()) - float(finite.min()) <= LOSS_TOLERANCE
         low, high = self.objective.bounds
-        tiny_steps = self._median_sigma() < STEP_TOLERANCE * (high - low)
+        tiny_steps = self._sigma_median < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
 
     def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Principal axes and relative spreads for this generation's variation: a running
         average of the parents' spread around the population's mean (it includes the
         direction selection moved them in, so it stretches along a valley being followed)."""
-        steps = parents - self._population.sum(axis=0) / len(self._population)
-        spread = steps.T @ steps / len(steps)
-        spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
-        self._shape = (1.0 - SHAPE_RATE) * self._shape + SHAPE_RATE * spread
         self._shape_updates += 1
-        if self._shape_updates % EIGEN_INTERVAL == 0:  # the shape drifts slowly: decompose it now and then
+        if self._shape_updates % EIGEN_INTERVAL == 0:
+            steps = parents[:SHAPE_SAMPLE] - self._population_mean
+            spread = steps.T @ steps / len(steps)
+            spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
+            rate = 1.0 - (1.0 - SHAPE_RATE) ** EIGEN_INTERVAL  # the weight of the generations skipped
+            self._shape = (1.0 - rate) * self._shape + rate * spread
             self._axes = _principal_axes(self._shape)
         return self._axes
 
@@ -259,13 +268,17 @@ class GeneticLearner(Learner):
         pairs = len(parents) // 2
         first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
         blend = self._rng.random(pairs) < rate
-        gamma = (1.0 + 2.0 * BLEND_ALPHA) * self._rng.random((pairs, parents.shape[1])) - BLEND_ALPHA
-        gamma *= blend[:, None]
+        # γ in single precision: any γ is as valid as another, and drawing it costs less.
+        gamma = self._rng.random((pairs, parents.shape[1]), dtype=np.float32)
+        gamma *= np.where(blend, 1.0 + 2.0 * BLEND_ALPHA, 0.0).astype(np.float32)[:, None]
+        gamma -= np.where(blend, BLEND_ALPHA, 0.0).astype(np.float32)[:, None]
         # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
         difference = parents[second] - parents[first]
         along = principal[first]  # the pair's kind is its first parent's; both children inherit it
         principal[second] = along
-        shift = np.where(along[:, None], (gamma * (difference @ axes)) @ axes.T, gamma * difference)
+        shift = gamma * difference
+        rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
+        shift[rotated] = (gamma[rotated] * (difference[rotated] @ axes)) @ axes.T
         parents[first] += shift
         parents[second] -= shift
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
@@ -281,7 +294,7 @@ class GeneticLearner(Learner):
         if rate >= 1.0:
             noise = self._rng.standard_normal(children.shape)
         else:  # normals only for the kept components: a low rate is cheap
-            kept = self._rng.random(children.shape) < rate
+            kept = self._rng.random(children.shape, dtype=np.float32) < rate
             noise = np.zeros(children.shape)
             noise[kept] = self._rng.standard_normal(int(np.count_nonzero(kept)))
         children += (noise @ shape.T) * sigma[:, None]
@@ -308,17 +321,12 @@ class GeneticLearner(Learner):
                 "population_mean": np.array([stats[1]]),
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
-                "diversity": np.array([_mean_spread(self._population)]),
-                "sigma": np.array([self._median_sigma()]),
+                "diversity": np.array([_mean_spread(self._population, self._population_mean)]),
+                "sigma": np.array([self._sigma_median]),
                 "invalid": np.array([losses.size - finite.size]),
                 "restarts": np.array([float(self._restarts)]),
             },
         )
-
-    def _median_sigma(self) -> float:
-        """The population's median σ (cheaper than ``np.median``: it runs every generation)."""
-        middle = len(self._sigma) // 2
-        return float(np.partition(self._sigma, middle)[middle])
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         return {"population": self._population.copy(), "population_loss": self._losses.copy()}
@@ -350,8 +358,20 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(float(centred @ centred) / len(values))
 
 
-def _mean_spread(points: np.ndarray) -> float:
-    """Mean over coordinates of the points' standard deviation (``points.std(axis=0).mean()``,
-    without its overhead: it runs every generation)."""
-    centred = points - points.sum(axis=0) / len(points)
-    return float(np.sqrt(np.einsum("ij,ij->j", centred, centred) / len(points)).mean())
+# The helpers below avoid numpy's reductions over the short axis of a tall array (slow);
+# they run every generation.
+def _mean_row(points: np.ndarray) -> np.ndarray:
+    """``points.mean(axis=0)``, as one matrix-vector product."""
+    return np.full(len(points), 1.0 / len(points)) @ points
+
+
+def _mean_spread(points: np.ndarray, mean: np.ndarray) -> float:
+    """Mean over coordinates of the points' standard deviation (``points.std(axis=0).mean()``)."""
+    centred = points - mean
+    return float(np.sqrt(_mean_row(centred * centred)).mean())
+
+
+def _median(values: np.ndarray) -> float:
+    """The upper median of ``values`` (cheaper than ``np.median``)."""
+    middle = len(values) // 2
+    return float(np.partition(values, middle)[middle])
