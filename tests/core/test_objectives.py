@@ -142,14 +142,27 @@ def test_lr_schedule_draws_fresh_tasks_but_is_reproducible():
     assert first == again and first != other
 
 
-def test_lr_schedule_baseline_is_the_best_constant_schedule_on_heldout_tasks():
+def test_lr_schedule_baselines_are_tuned_on_training_tasks_and_measured_on_heldout_ones():
     objective = make_objective("lr-schedule")
-    baseline = objective.baseline_heldout_loss()
+    constant, adam = objective.baselines()
     best_step = objective.baseline_log_step()
-    assert objective.heldout_loss(np.full(10, best_step)) == pytest.approx(baseline)
-    for other in (-1.0, 0.0, best_step - 0.1, best_step + 0.1):
-        assert objective.heldout_loss(np.full(10, other)) >= baseline
-    assert -3.0 < baseline < -1.5  # the quick check found about −2.07
+    assert np.array_equal(constant.theta, np.full(10, best_step))
+    assert objective.heldout_loss(constant.theta) == pytest.approx(constant.loss)
+    assert objective.baseline_heldout_loss() == constant.loss
+    # Tuned on other tasks, it is still within a hair of the best constant on the held-out ones.
+    for other in (-1.0, 0.0, best_step - 0.3, best_step + 0.3):
+        assert objective.heldout_loss(np.full(10, other)) >= constant.loss - 0.01
+    assert -3.0 < constant.loss < -1.5
+    assert adam.label == "Adam 0.001" and adam.theta is None and -0.5 < adam.loss < 0.0  # Adam barely moves in 10 steps
+
+
+def test_lr_schedule_task_view_shows_each_strategy_learning_one_heldout_task():
+    objective = make_objective("lr-schedule")
+    view = objective.task_view(np.full(10, objective.baseline_log_step()))
+    assert list(view.steps) == list(range(11)) and view.accuracy is None
+    learned, constant, adam = view.loss.values()
+    assert np.array_equal(learned, constant)  # the learned θ is the tuned constant here
+    assert learned[0] == 0.0 and learned[-1] < -1.0 and adam[-1] > learned[-1]
 
 
 def test_lr_schedule_huge_steps_give_a_non_finite_loss_not_a_warning():

@@ -135,6 +135,10 @@ class Learner(ABC):
     #: What the objective must be for this learner to apply: names of its boolean
     #: capabilities, e.g. ``{"differentiable"}`` (see :func:`refusal`).
     requires: ClassVar[frozenset[str]] = frozenset()
+    #: The largest D this learner can learn in (None: any the objective allows), and why,
+    #: completing "learner X handles at most N dimensions: …".
+    max_dim: ClassVar[int | None] = None
+    max_dim_reason: ClassVar[str] = ""
     #: Most steps one :meth:`_run` call may be asked for.
     max_block: ClassVar[int] = 1
     #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a

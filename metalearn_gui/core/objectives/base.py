@@ -121,9 +121,25 @@ class Objective(ABC):
         """Loss of one θ (numpy form)."""
         return float(self.loss_np(np.asarray(theta, dtype=np.float64)[None, :], rng)[0])
 
-    # -- generalisation (objectives with held-out tasks override these) -----------
+    def coordinate_names(self) -> tuple[str, ...]:
+        """Names of θ's coordinates for plots and tables: θ1 … θD unless the objective
+        gives them meaning."""
+        return tuple(f"θ{i + 1}" for i in range(self.dim))
+
+    def landscape_axes(self) -> tuple[int, int] | str:
+        """The two coordinates the landscape varies at first, or one line saying why no
+        two coordinates make a meaningful picture."""
+        return (0, 1)
+
+    # -- generalisation (task distributions override these: see objectives.tasks) -----
     def heldout_loss(self, theta: np.ndarray) -> float | None:
         return None
 
+    def heldout_accuracy(self, theta: np.ndarray) -> float | None:
+        return None
+
     def baseline_heldout_loss(self) -> float | None:
+        return None
+
+    def baseline_heldout_accuracy(self) -> float | None:
         return None

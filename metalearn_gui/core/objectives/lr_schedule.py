@@ -6,8 +6,9 @@ W ∈ R^{10×10} and y ∈ R^10 drawn N(0, 1) (the task family of Andrychowicz e
 η_k = exp(θ_k) / L_task, where L_task = 2 λmax(WᵀW) is the Lipschitz constant of
 ∇f. L(θ) is the mean over a fresh batch of tasks of log(f(x_T) / f(x_0)).
 
-A fixed held-out set of tasks (its own seed) measures generalisation, and the
-tuned baseline is the best *constant* schedule found by grid search on it.
+A fixed held-out set of tasks (its own seed) measures generalisation. The baselines
+are computed the same way on it: the best *constant* schedule, tuned by grid search on
+a fixed set of meta-training tasks (another seed), and Adam at 1e-3 for T steps.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from metalearn_gui.core.objectives.base import Objective
+from metalearn_gui.core.objectives.tasks import Baseline, HeldOut, InnerCurves, TaskDistribution
 from metalearn_gui.core.tf_runtime import get_tf
 
 TASK_SIZE = 10
 HELDOUT_TASKS = 100
 HELDOUT_SEED = 20160614
+#: The meta-training tasks the constant baseline is tuned on (not the held-out ones).
+TUNING_TASKS = 256
+TUNING_SEED = 20160615
+ADAM_RATE = 1e-3
 #: Repeated squarings of WᵀW/trace used to find λmax: the power (λ2/λ1)^(2^k)
 #: vanishes, so the Rayleigh quotient is exact to rounding (checked in tests).
 SQUARINGS = 12
@@ -61,17 +66,44 @@ def sample_tasks_np(rng: np.random.Generator, count: int) -> Tasks:
 
 def loss_on_tasks_np(thetas: np.ndarray, tasks: Tasks) -> np.ndarray:
     """L for each row of ``thetas`` (n, T) on the same ``tasks``; float64 (n,)."""
+    return np.mean(descent_np(thetas, tasks)[-1], axis=0)
+
+
+def descent_np(thetas: np.ndarray, tasks: Tasks, every_step: bool = False) -> list[np.ndarray]:
+    """log(f(x_k)/f(x_0)) of each task (B) and θ (n), shape (B, n): after the last step
+    only, or after every step k = 0 … T when ``every_step``."""
     thetas = np.asarray(thetas, dtype=np.float64)
     W, y = tasks.W, tasks.y
+    initial = np.sum(np.square(y), axis=1)[:, None]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         steps = np.exp(thetas)[None, :, :] / tasks.lipschitz[:, None, None]  # (B, n, T)
         x = np.zeros((W.shape[0], TASK_SIZE, thetas.shape[0]))  # (B, 10, n)
+        trace = []
         for k in range(thetas.shape[1]):
             residual = W @ x - y[:, :, None]
+            if every_step:
+                trace.append(np.log(np.sum(np.square(residual), axis=1) / initial))
             x = x - steps[:, None, :, k] * (2.0 * np.swapaxes(W, 1, 2) @ residual)
         final = np.sum(np.square(W @ x - y[:, :, None]), axis=1)  # (B, n)
-        initial = np.sum(np.square(y), axis=1)[:, None]
-        return np.mean(np.log(final / initial), axis=0)
+        return [*trace, np.log(final / initial)]
+
+
+def adam_descent_np(tasks: Tasks, count: int, rate: float = ADAM_RATE) -> np.ndarray:
+    """log(f(x_k)/f(x_0)) of each task after each of ``count`` Adam steps from x0 = 0,
+    shape (count + 1, B) (Kingma and Ba's defaults β = 0.9, 0.999, ε = 1e-8)."""
+    W, y = tasks.W, tasks.y
+    initial = np.sum(np.square(y), axis=1)
+    x, m, v = np.zeros_like(y), np.zeros_like(y), np.zeros_like(y)
+    trace = [np.zeros(len(y))]
+    for k in range(1, count + 1):
+        residual = np.einsum("bij,bj->bi", W, x) - y
+        gradient = 2.0 * np.einsum("bji,bj->bi", W, residual)
+        m = 0.9 * m + 0.1 * gradient
+        v = 0.999 * v + 0.001 * gradient**2
+        x = x - rate * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
+        final = np.sum(np.square(np.einsum("bij,bj->bi", W, x) - y), axis=1)
+        trace.append(np.log(final / initial))
+    return np.array(trace)
 
 
 def sample_tasks_tf(seed: Any, count: int) -> Tasks:
@@ -106,7 +138,7 @@ def loss_on_tasks_tf(theta: Any, tasks: Tasks) -> Any:
     return tf.reduce_mean(tf.math.log(final / initial))
 
 
-class LRSchedule(Objective):
+class LRSchedule(TaskDistribution):
     name = "lr-schedule"
     description = (
         "θ_k = log step sizes of T gradient steps on random quadratics ‖Wx − y‖²; "
@@ -128,6 +160,9 @@ class LRSchedule(Objective):
     def describe_optimum(self) -> str:
         return f"unknown; tuned constant baseline {self.baseline_heldout_loss():.3f} (held-out)"
 
+    def coordinate_names(self):
+        return tuple(f"log η{k + 1}" for k in range(self.dim))
+
     def initial_theta(self, rng, count=None):
         # Around the textbook safe step η = 1/L (θ = 0), with some spread.
         shape = (self.dim,) if count is None else (count, self.dim)
@@ -146,20 +181,34 @@ class LRSchedule(Objective):
     def heldout_tasks(self) -> Tasks:
         return sample_tasks_np(np.random.default_rng(HELDOUT_SEED), HELDOUT_TASKS)
 
-    def heldout_loss(self, theta):
-        return float(loss_on_tasks_np(np.asarray(theta)[None, :], self.heldout_tasks)[0])
-
-    @cached_property
-    def _baseline(self) -> tuple[float, float]:
-        grid = np.repeat(BASELINE_GRID[:, None], self.dim, axis=1)
-        losses = loss_on_tasks_np(grid, self.heldout_tasks)
-        losses = np.where(np.isfinite(losses), losses, np.inf)
-        best = int(np.argmin(losses))
-        return float(BASELINE_GRID[best]), float(losses[best])
-
-    def baseline_heldout_loss(self):
-        return self._baseline[1]
+    def heldout(self, thetas):
+        return HeldOut(loss_on_tasks_np(thetas, self.heldout_tasks))
 
     def baseline_log_step(self) -> float:
-        """The constant log step size of the tuned baseline."""
-        return self._baseline[0]
+        """The constant log step size that does best on the meta-training tasks."""
+        grid = np.repeat(BASELINE_GRID[:, None], self.dim, axis=1)
+        losses = loss_on_tasks_np(grid, sample_tasks_np(np.random.default_rng(TUNING_SEED), TUNING_TASKS))
+        return float(BASELINE_GRID[int(np.argmin(np.where(np.isfinite(losses), losses, np.inf)))])
+
+    def baselines(self):
+        return self._baselines
+
+    @cached_property
+    def _baselines(self) -> tuple[Baseline, ...]:
+        constant = np.full(self.dim, self.baseline_log_step())
+        adam = adam_descent_np(self.heldout_tasks, self.dim)[-1]
+        return (
+            Baseline(f"tuned constant step e^{constant[0]:.2f}/L", float(self.heldout(constant[None]).loss[0]),
+                     theta=constant),
+            Baseline(f"Adam {ADAM_RATE:g}", float(np.mean(adam))),
+        )
+
+    def task_view(self, theta):
+        task = Tasks(*(part[:1] for part in (self.heldout_tasks.W, self.heldout_tasks.y,
+                                             self.heldout_tasks.lipschitz)))
+        strategies = {"learned": np.asarray(theta, dtype=np.float64)}
+        strategies.update({b.label: b.theta for b in self.baselines() if b.theta is not None})
+        loss = {label: np.array(descent_np(s[None, :], task, every_step=True))[:, 0, 0]
+                for label, s in strategies.items()}
+        loss[f"Adam {ADAM_RATE:g}"] = adam_descent_np(task, self.dim)[:, 0]
+        return InnerCurves("held-out quadratic task 1", np.arange(self.dim + 1), loss)
