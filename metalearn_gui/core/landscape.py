@@ -92,7 +92,7 @@ def grid_shape(xs: np.ndarray, ys: np.ndarray) -> tuple[int, ...]:
 
 
 def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.ndarray | None = None,
-                      serial: int = 0, grid: int = GRID) -> Landscape:
+                      serial: int = 0, grid: int | None = None) -> Landscape:
     """L (and the neural model's μ) on a grid over the objective's bounds on ``axes``,
     through the population's mean (genetic) or the learner's current θ; the objective
     is called through the learner's evaluator, so a failure names the step and θ."""
@@ -106,6 +106,7 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
     def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return learner.evaluator.losses(thetas, rng, learner.step)
 
+    grid = learner.objective.landscape_grid if grid is None else grid
     landscape = true_landscape(learner.objective, center, axes, grid, serial, losses)
     region = learner.trust_region()
     if region is None:

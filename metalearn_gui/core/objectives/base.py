@@ -126,6 +126,10 @@ class Objective(ABC):
         gives them meaning."""
         return tuple(f"θ{i + 1}" for i in range(self.dim))
 
+    #: Points per side of the landscape's grid: an objective that costs much per
+    #: evaluation draws a coarser one (the picture is computed between chunks of the run).
+    landscape_grid: ClassVar[int] = 61
+
     def landscape_axes(self) -> tuple[int, int] | str:
         """The two coordinates the landscape varies at first, or one line saying why no
         two coordinates make a meaningful picture."""
