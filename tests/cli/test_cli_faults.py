@@ -156,3 +156,14 @@ def test_a_stop_signal_ends_a_run_whose_objective_hangs(tmp_path, faulty_objecti
             pytest.fail("SIGTERM did not stop a run whose objective hangs")
     assert process.returncode == 143, err
     assert err.startswith("metalearn-gui: stopped at step") and err.count("\n") == 1
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path):
+    """`metalearn-gui list | head -1`: no BrokenPipeError traceback, status 1."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line is written
+    env = dict(os.environ, METALEARN_GUI_DATA_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "metalearn_gui", "list"], stdout=write_end,
+                            stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    os.close(write_end)
+    assert result.returncode == 1 and result.stderr == ""
