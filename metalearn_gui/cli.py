@@ -33,6 +33,7 @@ from metalearn_gui.core.objectives import (
     objective_class,
 )
 from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, BBOBObjective, bbob_name
+from metalearn_gui.core.race_config import parse_values
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import MAX_EVALUATIONS, MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
@@ -387,17 +388,10 @@ def _export(record: RunRecord, directory: Path, args: argparse.Namespace) -> Non
 
 
 def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, Value]:
-    cls = learner_class(learner_name)
-    values: dict[str, Value] = {}
-    for item in settings:
-        name, sep, text = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
-        try:
-            values[name] = cls.spec(name.strip()).parse(text)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    return values
+    try:
+        return parse_values(learner_name, settings)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check_writable(option: str, path: Path) -> None:
