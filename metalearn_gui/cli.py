@@ -1,4 +1,4 @@
-"""Command line: ``metalearn-gui [run|list|runs] …``; no sub-command opens the window.
+"""Command line: ``metalearn-gui [run|race|list|runs] …``; no sub-command opens the window.
 
 User mistakes end with exit status 2 and one line on stderr naming the bad value
 and what is allowed, checked before any work starts; never a traceback. A run whose
@@ -43,6 +43,7 @@ from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
+from metalearn_gui.race_cli import add_race_command, race_command
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
 from metalearn_gui.runs_cli import (
     add_data_dir_option,
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true",
                          help="write them as JSON for scripts (learners with their hyper-parameters' "
                               "ranges and defaults; objectives with kind, D, bounds and optimum)")
+    add_race_command(commands, _objective_name, _positive_int, _seed, _budget)
     add_runs_command(commands, _positive_int)
     return parser
 
@@ -177,13 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return runs_command(args, sys.stdout)
-        status = _run(args) if args.command == "run" else launch_gui(args.data_dir)
+        if args.command == "race":
+            status = race_command(args, sys.stdout)
+        else:
+            status = _run(args) if args.command == "run" else launch_gui(args.data_dir)
         if status in STOP_STATUSES and argv is None and tf_loaded():
             # A stop signal ended the run or the window, and everything is written: skip
             # TensorFlow's seconds of teardown. argv None: this process is the command.
             exit_at_once(status)
         return status
-    except (UsageError, StoreError, ExportError) as error:
+    except (UsageError, ConfigError, StoreError, ExportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`metalearn-gui list | head`): stop quietly

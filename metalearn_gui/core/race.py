@@ -185,7 +185,7 @@ class Race:
         trace, self._traces[index] = self._traces[index], None
         if trace is None:  # this run's end was already counted
             return
-        result = self._result(index, trace, state.phase)
+        result = self._result(index, trace, state.phase, state.message)
         self.results[index].append(result)
         done = sum(map(len, self.results))
         self.on_event(RunFinished(index, result, done, self.total_runs))
@@ -215,10 +215,10 @@ class Race:
                 self.scheduler.sessions.remove(session)
         self.on_event(RaceFinished(tuple(self.standings()), stopped))
 
-    def _result(self, index: int, trace: RunTrace, status: Status) -> RunResult:
+    def _result(self, index: int, trace: RunTrace, status: Status, message: str = "") -> RunResult:
         recorder = self.sessions[index].recorder
         run_id = recorder.run_id if recorder is not None else None
-        return RunResult.of(trace, self.entrants[index].label, self.seed, status, run_id)
+        return RunResult.of(trace, self.entrants[index].label, self.seed, status, run_id, message)
 
 
 def run_race(race: Race, between_rounds: Callable[[], None] = lambda: None) -> list[Standing]:

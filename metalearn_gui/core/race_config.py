@@ -61,6 +61,12 @@ class Entrant:
     def to_dict(self) -> dict[str, Any]:
         return {"learner": self.learner, "hyperparameters": dict(self.hyperparameters), "label": self.label}
 
+    def every_value(self, race: RaceConfig) -> dict[str, Value]:
+        """Every hyper-parameter value this entrant runs with in ``race``, defaults included
+        (building a learner is cheap: no TensorFlow until its reset)."""
+        objective = make_objective(race.objective, race.dim)
+        return dict(learner_class(self.learner)(objective, self.hyperparameters).hp)
+
 
 def default_label(learner: str, values: Mapping[str, Value]) -> str:
     return " ".join([learner, *(f"{name}={_text(value)}" for name, value in values.items())])

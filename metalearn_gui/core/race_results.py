@@ -103,16 +103,19 @@ class RunResult:
     seconds: float
     trace: np.ndarray
     run_id: int | None = None
+    #: Why the run ended as it did, if it did not simply finish (diverged, failed: step and θ).
+    message: str = ""
 
     @property
     def evaluations_per_second(self) -> float | None:
         return self.evaluations / self.seconds if self.seconds > 0 else None
 
     @classmethod
-    def of(cls, trace: RunTrace, entrant: str, seed: int, status: Status, run_id: int | None) -> RunResult:
+    def of(cls, trace: RunTrace, entrant: str, seed: int, status: Status, run_id: int | None,
+           message: str = "") -> RunResult:
         return cls(entrant, seed, status, trace.best_loss if math.isfinite(trace.best_loss) else None,
                    trace.evaluations, trace.steps, trace.evaluations_to_target, trace.seconds, trace.table(),
-                   run_id)
+                   run_id, message)
 
 
 @dataclass(frozen=True)
