@@ -95,7 +95,7 @@ def _target(text: str) -> float:
 def race_command(args: argparse.Namespace, out: IO[str]) -> int:
     """Run the race ``args`` describe; returns the exit status."""
     config = _race_config(args) if args.config is None else _config_from_file(args)
-    race_events = _Progress(args.quiet)
+    race_events = _Progress(args.quiet, config.budget)
     for option, path in (("--csv", args.csv), ("--json", args.json)):
         if path is not None:
             _checked(option, check_file, path)
@@ -108,7 +108,6 @@ def race_command(args: argparse.Namespace, out: IO[str]) -> int:
     race = Race(config, race_events, data_dir=data_dir)
     for label, reason in race.refused.items():
         print(f"{PROG}: entrant {label!r} cannot race: {reason}", file=sys.stderr)
-    race_events.total = race.total_runs
     with StopOnSignals() as stop:
         try:
             standings = run_race(race, between_rounds=stop.checkpoint)
@@ -147,9 +146,8 @@ def _checked(option: str, action: Callable[..., Any], *arguments: Any, **options
 class _Progress:
     """A line on stderr per finished run (unless quiet); failures and notices always."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.total = 0
+    def __init__(self, quiet: bool, budget: int) -> None:
+        self.quiet, self.budget = quiet, budget
 
     def __call__(self, event: RaceEvent) -> None:
         if isinstance(event, EntrantEvent) and isinstance(event.event, Notice):
@@ -160,6 +158,9 @@ class _Progress:
         where = f"{run.entrant!r}, seed {run.seed}"
         if run.status in (Status.FAILED, Status.DIVERGED):
             print(f"{PROG}: {where}: {run.message}", file=sys.stderr)
+        if run.evaluations > self.budget:
+            print(f"{PROG}: {where}: step 0 alone made {run.evaluations} evaluations, more than the budget "
+                  f"{self.budget}; the run ended there", file=sys.stderr)
         if not self.quiet:
             print(f"[{event.done}/{event.total}] {where}: best {_number(run.best_loss)} after "
                   f"{run.evaluations} evaluations, {run.status} ({run.seconds:.2f} s)", file=sys.stderr)

@@ -155,9 +155,14 @@ class Race:
     def _start_seed(self) -> None:
         # Every trace first: a run that fails in its preparation must find the others under way.
         self._traces = [RunTrace(self.config.target) for _ in self.entrants]
-        for entrant, session in zip(self.entrants, self.sessions, strict=True):
+        for index, (entrant, session) in enumerate(zip(self.entrants, self.sessions, strict=True)):
             session.prepare(entrant.run_config(self.config, self.seed))
-            if session.phase is Status.READY:  # else its preparation failed: its result is in
+            learner = session.learner
+            if session.phase is not Status.READY or learner is None:
+                continue  # its preparation failed: its result is in
+            if learner.status.is_finished():  # step 0 spent the budget: started, it would run again
+                self._run_ended(index, learner.status, session.message)
+            else:
                 session.start()
 
     def _events_of(self, index: int) -> Callable[[Event], None]:
@@ -167,7 +172,7 @@ class Race:
             else:
                 self.on_event(EntrantEvent(index, self.seed, event))
             if isinstance(event, RunState) and event.phase.is_finished() and not self.finished:
-                self._run_ended(index, event)
+                self._run_ended(index, event.phase, event.message)
 
         return on_event
 
@@ -181,11 +186,11 @@ class Race:
 
         return on_rows
 
-    def _run_ended(self, index: int, state: RunState) -> None:
+    def _run_ended(self, index: int, status: Status, message: str) -> None:
         trace, self._traces[index] = self._traces[index], None
         if trace is None:  # this run's end was already counted
             return
-        result = self._result(index, trace, state.phase, state.message)
+        result = self._result(index, trace, status, message)
         self.results[index].append(result)
         done = sum(map(len, self.results))
         self.on_event(RunFinished(index, result, done, self.total_runs))

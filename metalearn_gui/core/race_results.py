@@ -41,6 +41,8 @@ class RunTrace:
         self.evaluations_to_target: int | None = None
         self.best_loss = math.inf
         self.evaluations = 0
+        #: Step 0's evaluations (an initial design, made while the run was prepared).
+        self.initial_evaluations = 0
         self.steps = 0
         self.seconds = 0.0
         self._thinned = np.empty((0, len(TRACE_COLUMNS)))
@@ -63,6 +65,8 @@ class RunTrace:
         rows = np.column_stack([chunk.step, chunk.evaluations, chunk.loss, chunk.best_loss, times])
         self.best_loss = float(min(self.best_loss, chunk.best_loss[-1]))
         self.evaluations, self.steps, self.seconds = int(chunk.evaluations[-1]), int(chunk.step[-1]), seconds
+        if chunk.step[0] == 0:
+            self.initial_evaluations = int(chunk.evaluations[0])
         self._recent.append(rows)
         self._recent_rows += len(rows)
         if self._recent_rows >= TRACE_BLOCK:
@@ -102,20 +106,26 @@ class RunResult:
     evaluations_to_target: int | None
     seconds: float
     trace: np.ndarray
+    #: Step 0's evaluations, made while the run was prepared (outside ``seconds``).
+    initial_evaluations: int = 0
     run_id: int | None = None
     #: Why the run ended as it did, if it did not simply finish (diverged, failed: step and θ).
     message: str = ""
 
     @property
     def evaluations_per_second(self) -> float | None:
-        return self.evaluations / self.seconds if self.seconds > 0 else None
+        """Evaluations per second of advancing (step 0's, made while preparing, not counted);
+        None for a run that made no step after step 0."""
+        if self.steps == 0 or self.seconds <= 0:
+            return None
+        return (self.evaluations - self.initial_evaluations) / self.seconds
 
     @classmethod
     def of(cls, trace: RunTrace, entrant: str, seed: int, status: Status, run_id: int | None,
            message: str = "") -> RunResult:
         return cls(entrant, seed, status, trace.best_loss if math.isfinite(trace.best_loss) else None,
                    trace.evaluations, trace.steps, trace.evaluations_to_target, trace.seconds, trace.table(),
-                   run_id, message)
+                   trace.initial_evaluations, run_id, message)
 
 
 @dataclass(frozen=True)
@@ -156,8 +166,10 @@ class Standing:
 
     @property
     def evaluations_per_second(self) -> float | None:
-        seconds = sum(self.seconds)
-        return sum(run.evaluations for run in self.runs) / seconds if seconds > 0 else None
+        """Over its runs: their evaluations after step 0 per second of advancing."""
+        seconds = sum(run.seconds for run in self.runs if run.steps)
+        made = sum(run.evaluations - run.initial_evaluations for run in self.runs if run.steps)
+        return made / seconds if seconds > 0 else None
 
     def sort_key(self) -> tuple[int, float]:
         """Entrants whose median run reached the target first, by its evaluations; the others

@@ -90,6 +90,9 @@ class RunRecorder:
         if self._finished or self.record is None:
             return
         self._finished = True
+        if not self._entered and self.race is not None:
+            # A race's run that ended at step 0 (its initial design spent the budget) is a result.
+            self._enter(self.record)
         if status is not None:  # the learner's own status says "running"
             summary = replace(summary, status=status)
         self.record.summary = summary
