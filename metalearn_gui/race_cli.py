@@ -101,11 +101,9 @@ def race_command(args: argparse.Namespace, out: IO[str]) -> int:
             _checked(option, check_file, path)
     if args.export is not None:
         _checked("--export", check_directory, args.export)
-    data_dir = None
+    race = Race(config, race_events, data_dir=None if args.no_store else resolve_data_dir(args.data_dir))
     if not args.no_store:
         open_store(args.data_dir).close()  # fails now if it cannot be used, and tells what it repaired
-        data_dir = resolve_data_dir(args.data_dir)
-    race = Race(config, race_events, data_dir=data_dir)
     for label, reason in race.refused.items():
         print(f"{PROG}: entrant {label!r} cannot race: {reason}", file=sys.stderr)
     with StopOnSignals() as stop:
