@@ -43,8 +43,8 @@ from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
-from metalearn_gui.race_cli import add_race_command, race_command
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
+from metalearn_gui.race_cli import add_race_command, race_command
 from metalearn_gui.runs_cli import (
     add_data_dir_option,
     add_figure_options,

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from metalearn_gui.core.events import Notice
 from metalearn_gui.core.learners import LEARNER_NAMES
 from metalearn_gui.core.objectives import FAMILY, OBJECTIVES, ObjectiveError, make_objective
 from metalearn_gui.core.race import EntrantEvent, Race, RaceEvent, RunFinished, run_race
 from metalearn_gui.core.race_config import (
-    DEFAULT_SEEDS,
     BUDGET_PER_DIM,
+    DEFAULT_SEEDS,
     Entrant,
     RaceConfig,
     default_budget,
@@ -29,11 +30,10 @@ from metalearn_gui.core.race_config import (
 )
 from metalearn_gui.core.race_results import Standing
 from metalearn_gui.core.run import ConfigError
-from metalearn_gui.core.events import Notice
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import resolve_data_dir
 from metalearn_gui.export.files import ExportError, check_directory, check_file
-from metalearn_gui.export.race_files import race_summary, write_race_csv, write_race_export, write_race_json
+from metalearn_gui.export.race_files import race_summary, write_race_csv, write_race_json
 from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
 from metalearn_gui.runs_cli import PROG, add_data_dir_option, add_figure_options, open_store
 
@@ -125,6 +125,8 @@ def race_command(args: argparse.Namespace, out: IO[str]) -> int:
     if args.csv is not None:
         _checked("--csv", write_race_csv, standings, args.csv)
     if args.export is not None:
+        from metalearn_gui.export.race_bundle import write_race_export  # Qt: only when exporting
+
         paths = _checked("--export", write_race_export, race, standings, summary, args.export,
                          scale=args.scale, log_x=args.log_x)
         if not args.quiet:

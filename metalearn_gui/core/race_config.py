@@ -165,7 +165,7 @@ class RaceConfig:
         config = cls(
             objective=objective,
             entrants=tuple(_entrant(item, f"{origin}: entrant {number}") for number, item in enumerate(entrants, 1)),
-            budget=data.get("budget"),  # type: ignore[arg-type]  # check() says what is wrong with it
+            budget=data.get("budget"),  # check() says what is wrong with it
             dim=None if dim is None else checked_int(dim, "dim", origin, minimum=1),
             seeds=data.get("seeds", DEFAULT_SEEDS),
             target=data.get("target"),

@@ -1,6 +1,5 @@
-"""A race's files: ``race.json`` (the leaderboard), ``race.csv`` (every run's rows),
-``config.json`` (from which ``metalearn-gui race --config`` repeats the race) and the
-loss-vs-evaluations figure. Files are replaced whole; Qt is imported only to draw.
+"""A race's data files: ``race.json`` (the leaderboard) and ``race.csv`` (every run's rows),
+replaced whole. No Qt: :mod:`metalearn_gui.export.race_bundle` adds the figure.
 """
 
 from __future__ import annotations
@@ -8,23 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.race_results import TRACE_COLUMNS, Standing
-from metalearn_gui.export.files import check_file, prepare_directory, write_atomic, write_bytes, write_json
-from metalearn_gui.versions import library_versions
+from metalearn_gui.export.files import check_file, write_bytes, write_json
 
 if TYPE_CHECKING:
     from metalearn_gui.core.race import Race
 
 #: race.csv's columns.
 CSV_COLUMNS = ("entrant", "seed", "evaluations", "loss", "best_loss", "seconds")
-FIGURE = "race-loss"
-FORMATS = ("png", "svg")
-EXPORT_FILES = ("race.csv", "race.json", "config.json", *(f"{FIGURE}.{fmt}" for fmt in FORMATS))
 
 
 def race_summary(race: Race, standings: list[Standing]) -> dict[str, Any]:
@@ -81,25 +75,6 @@ def race_csv(standings: list[Standing]) -> str:
                 writer.writerow([run.entrant, run.seed, int(evaluations), f"{loss:.17g}", f"{best:.17g}",
                                  f"{seconds:.6f}"])
     return text.getvalue()
-
-
-def write_race_export(race: Race, standings: list[Standing], summary: dict[str, Any], directory: Path,
-                      scale: int = 1, log_x: bool = False) -> list[Path]:
-    """:data:`EXPORT_FILES` and ``manifest.json`` into ``directory`` (created if missing);
-    the figure is drawn first, so a failure to draw leaves the folder as it was."""
-    from metalearn_gui.export.race_figure import render_race_figure  # Qt: only to draw
-
-    directory = prepare_directory(directory)
-    figures = {fmt: render_race_figure(race.config, standings, fmt, scale, log_x) for fmt in FORMATS}
-    write_bytes(directory / "race.csv", race_csv(standings).encode("utf-8"))
-    write_json(directory / "race.json", summary)
-    write_atomic(directory / "config.json", race.config.save)
-    for fmt, data in figures.items():
-        write_bytes(directory / f"{FIGURE}.{fmt}", data)
-    write_json(directory / "manifest.json", {
-        "app": "metalearn-gui", "versions": library_versions(), "race_id": race.race_id,
-        "export_date": datetime.now(UTC).isoformat(timespec="seconds"), "files": list(EXPORT_FILES)})
-    return [directory / name for name in (*EXPORT_FILES, "manifest.json")]
 
 
 def _finite(value: float | None) -> float | None:

@@ -151,7 +151,7 @@ def test_killing_a_race_keeps_every_committed_run(capsys, tmp_path):
     finally:
         process.kill()  # SIGKILL: no clean-up of any kind
         process.communicate()
-    code, out, err = cli(capsys, "runs", "list", "--json", "--data-dir", tmp_path)
+    code, out, _ = cli(capsys, "runs", "list", "--json", "--data-dir", tmp_path)
     runs = json.loads(out)
     done = [run for run in runs if run["status"] == "finished"]
     assert code == 0 and len(done) >= len(finished) and {run["race_id"] for run in runs} == {1}
