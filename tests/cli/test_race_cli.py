@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -140,12 +141,17 @@ def test_runs_list_shows_a_race_line_and_its_runs_indented(capsys, tmp_path):
     assert [(run["race_id"], run["entrant"]) for run in runs][:2] == [(None, None), (1, runs[1]["entrant"])]
 
 
-def test_killing_a_race_keeps_every_committed_run(capsys, tmp_path):
-    process = subprocess.Popen(
+def _endless_race(data_dir):
+    """A race of 2 entrants × 1000 seeds (far more than any test waits for)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "metalearn_gui", "race", "--learners", "genetic", "--entrant", "genetic sigma=0.05",
          "--objective", "rastrigin", "--dim", "5", "--seeds", "1000", "--budget", "5000", "--quiet",
-         "--data-dir", str(tmp_path)],
+         "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+
+
+def test_killing_a_race_keeps_every_committed_run(capsys, tmp_path):
+    process = _endless_race(tmp_path)
     try:
         finished = _wait_for_finished_runs(tmp_path, process, 4)
     finally:
@@ -176,3 +182,23 @@ def _wait_for_finished_runs(data_dir, process, count, timeout=120.0):
                 return finished
         time.sleep(0.1)
     raise AssertionError(f"fewer than {count} runs finished after {timeout} s")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to a child process are POSIX")
+def test_sigterm_stops_the_race_with_its_runs_under_way_kept_as_stopped(capsys, tmp_path):
+    process = _endless_race(tmp_path)
+    try:
+        finished = _wait_for_finished_runs(tmp_path, process, 2)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    [line] = err.splitlines()
+    assert process.returncode == 143 and line.startswith("metalearn-gui: race stopped after ")
+    assert "SIGTERM" in line and "stored as race 1" in line
+    runs = json.loads(cli(capsys, "runs", "list", "--json", "--data-dir", tmp_path)[1])
+    statuses = [run["status"] for run in runs]
+    # The runs under way (none if the signal came between two seeds) are kept as stopped.
+    assert statuses.count("finished") >= len(finished) and set(statuses) <= {"finished", "stopped"}
+    assert statuses.count("stopped") <= 2
+    assert int(line.split("after ")[1].split()[0]) == statuses.count("finished")
