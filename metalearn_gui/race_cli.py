@@ -222,7 +222,9 @@ def leaderboard_table(standings: list[Standing], config: RaceConfig) -> str:
     seeds = config.seed_values
     seed_text = f"seeds {seeds[0]}…{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
     title = f"race on {objective.name} ({objective.dim}-D), {config.budget:,} evaluations per run, {seed_text}"
-    title += "" if config.target is None else f", target {config.target:g}"
+    if config.target is not None:  # a loss, not a gap: the optimum beside it says where the floor is
+        optimum = objective.optimum_value
+        title += f", target {config.target:g}" + ("" if optimum is None else f" (optimum {optimum:g})")
     header = ("#", "entrant", "median best", "reached", "evals to target", "evaluations", "seconds", "evals/s",
               "status")
     rows = []

@@ -61,7 +61,14 @@ class RaceFinished:
     stopped: bool = False
 
 
-RaceEvent = EntrantEvent | RunFinished | RaceFinished
+@dataclass(frozen=True)
+class Leaderboard:
+    """The leaderboard as it stands (:meth:`Race.publish_standings`), runs under way included."""
+
+    standings: tuple[Standing, ...]
+
+
+RaceEvent = EntrantEvent | RunFinished | RaceFinished | Leaderboard
 
 
 class Race:
@@ -130,6 +137,12 @@ class Race:
     def chunk_taken(self, entrant: int) -> None:
         """The consumer took one of entrant number ``entrant``'s chunks (any thread)."""
         self.sessions[entrant].chunk_taken()
+
+    def publish_standings(self) -> None:
+        """Hand out the :class:`Leaderboard` as it stands: a window posts this to the scheduler
+        as often as it redraws its table (:meth:`standings` reads the sessions' state, so
+        only the scheduler's thread may call it)."""
+        self.on_event(Leaderboard(tuple(self.standings())))
 
     def standings(self) -> list[Standing]:
         """The leaderboard as it stands: ended runs and those under way, ranked."""
@@ -239,5 +252,5 @@ def run_race(race: Race, between_rounds: Callable[[], None] = lambda: None) -> l
     return race.standings()
 
 
-__all__ = ["Entrant", "EntrantEvent", "Race", "RaceConfig", "RaceEvent", "RaceFinished", "RunFinished",
-           "run_race"]
+__all__ = ["Entrant", "EntrantEvent", "Leaderboard", "Race", "RaceConfig", "RaceEvent", "RaceFinished",
+           "RunFinished", "run_race"]

@@ -33,7 +33,7 @@ def test_race_prints_the_leaderboard_and_writes_json_and_csv(capsys, tmp_path):
                          "--data-dir", tmp_path)
     assert code == 0
     title, header, *table, stored = out.splitlines()
-    assert title == "race on rastrigin (3-D), 300 evaluations per run, seeds 0…2, target 6"
+    assert title == "race on rastrigin (3-D), 300 evaluations per run, seeds 0…2, target 6 (optimum 0)"
     assert header.split()[:4] == ["#", "entrant", "median", "best"] and len(table) == 3
     assert stored.startswith("stored as race 1")
     assert len([line for line in err.splitlines() if line.startswith("[")]) == 9  # a line per run
@@ -123,7 +123,7 @@ def test_an_exported_config_repeats_the_race(capsys, tmp_path):
 
     assert rows(first / "race.csv") == rows(tmp_path / "again.csv")
     assert again.splitlines()[0] == out.splitlines()[0] == (
-        "race on rastrigin (3-D), 300 evaluations per run, seeds 0…2, target 6")
+        "race on rastrigin (3-D), 300 evaluations per run, seeds 0…2, target 6 (optimum 0)")
 
 
 def test_runs_list_shows_a_race_line_and_its_runs_indented(capsys, tmp_path):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from session_helpers import FakeClock, TimedGenetic
 
+from metalearn_gui.core.events import ChunkMessage
 from metalearn_gui.core.learners import Chunk, Status
-from metalearn_gui.core.race import Race, RaceFinished, RunFinished, run_race
+from metalearn_gui.core.race import EntrantEvent, Leaderboard, Race, RaceFinished, RunFinished, run_race
 from metalearn_gui.core.race_config import Entrant, RaceConfig, parse_entrant
 from metalearn_gui.core.race_results import TRACE_BLOCK, TRACE_COLUMNS, RunTrace, Standing, band, leaderboard
 from metalearn_gui.core.run import ConfigError, RunConfig, run_to_end
@@ -211,3 +212,32 @@ def test_run_config_of_an_entrant_is_bounded_by_the_budget_only():
     run = config.entrants[0].run_config(config, 4)
     assert run == RunConfig("genetic", "rastrigin", 3, steps=None, seed=4, hyperparameters={"population": 20},
                             budget=400)
+
+
+def test_a_window_can_follow_the_leaderboard_while_the_race_runs():
+    clock = FakeClock()
+    events: list = []
+    config = RaceConfig("sphere", (Entrant("genetic", {"population": 8}), Entrant("genetic", {"population": 16})),
+                        budget=2000, dim=2, seeds=2, target=0.5)
+    race = Race(config, events.append, chunks=True, clock=clock, build=lambda run: TimedGenetic(run, clock, 1e-3))
+    scheduler = Scheduler()
+    race.start(scheduler)
+    scheduler.run_round()
+    scheduler.post(race.publish_standings)
+    scheduler.take_commands(0.0)
+    [board] = [event for event in events if isinstance(event, Leaderboard)]
+    assert [len(standing.runs) for standing in board.standings] == [1, 1]  # the runs under way
+    assert all(run.status is Status.RUNNING and run.evaluations > 0 for s in board.standings for run in s.runs)
+    chunks = [event for event in events if isinstance(event, EntrantEvent) and isinstance(event.event, ChunkMessage)]
+    assert {event.entrant for event in chunks} == {0, 1} and {event.seed for event in chunks} == {0}
+    for event in chunks:
+        race.chunk_taken(event.entrant)
+
+
+def test_a_run_whose_initial_design_spends_the_budget_is_stored_once(tmp_path):
+    race, events = raced(small_race(budget=15), tmp_path)  # the genetic entrants' step 0 makes 20 evaluations
+    with RunStore.open(tmp_path) as store:
+        runs = store.list_runs()
+    assert len(runs) == 6 and len([event for event in events if isinstance(event, RunFinished)]) == 6
+    assert sorted(info.evaluations for info in runs if info.learner == "genetic") == [20] * 4
+    assert all(info.steps == 0 and info.status == "finished" for info in runs if info.learner == "genetic")
