@@ -128,6 +128,7 @@ def _describe(record: RunRecord) -> str:
         f"seed {config.seed}, {record.status}",
         f"  created     {local_time(record.created)}",
         f"  history     {len(record.history)} rows stored of {record.history.rows_seen}",
+        *([f"  race        {record.race.race_id}, entrant {record.race.entrant!r}"] if record.race else []),
         "configuration:",
         _indent(json.dumps(config.to_dict(), indent=2)),
         "summary:",

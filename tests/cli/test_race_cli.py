@@ -139,6 +139,8 @@ def test_runs_list_shows_a_race_line_and_its_runs_indented(capsys, tmp_path):
     assert sorted(line.split()[1] for line in members) == ["evolution", "evolution", "genetic", "genetic"]
     runs = json.loads(cli(capsys, "runs", "list", "--json", "--data-dir", tmp_path)[1])
     assert [(run["race_id"], run["entrant"]) for run in runs][:2] == [(None, None), (1, runs[1]["entrant"])]
+    shown = cli(capsys, "runs", "show", runs[1]["id"], "--data-dir", tmp_path)[1]
+    assert f"  race        1, entrant {runs[1]['entrant']!r}\n" in shown
 
 
 def _endless_race(data_dir):
