@@ -79,8 +79,8 @@ class Race:
     them itself and passes on none (the command line needs only results). ``landscapes``:
     whether the sessions compute landscapes (see :attr:`RunSession.draws_landscape`).
 
-    Every method runs on the scheduler's thread. Raises :class:`ConfigError` if no entrant
-    can run.
+    Every method but :meth:`chunk_taken` and :meth:`request_abandon` runs on the scheduler's
+    thread. Raises :class:`ConfigError` if no entrant can run.
     """
 
     def __init__(self, config: RaceConfig, on_event: Callable[[RaceEvent], None], *,
@@ -133,6 +133,11 @@ class Race:
         """End the race now: runs under way are stored as stopped."""
         if not self.finished:
             self._end(stopped=True)
+
+    def request_abandon(self) -> None:
+        """Give up on objectives that have not answered, before posting :meth:`stop` (any thread)."""
+        for session in self.sessions:
+            session.request_abandon()
 
     def chunk_taken(self, entrant: int) -> None:
         """The consumer took one of entrant number ``entrant``'s chunks (any thread)."""
