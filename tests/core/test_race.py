@@ -235,7 +235,7 @@ def test_a_window_can_follow_the_leaderboard_while_the_race_runs():
 
 
 def test_a_run_whose_initial_design_spends_the_budget_is_stored_once(tmp_path):
-    race, events = raced(small_race(budget=15), tmp_path)  # the genetic entrants' step 0 makes 20 evaluations
+    _, events = raced(small_race(budget=15), tmp_path)  # the genetic entrants' step 0 makes 20 evaluations
     with RunStore.open(tmp_path) as store:
         runs = store.list_runs()
     assert len(runs) == 6 and len([event for event in events if isinstance(event, RunFinished)]) == 6
