@@ -1,4 +1,4 @@
-"""Command line: ``metalearn-gui [run|list|runs] …``; no sub-command opens the window.
+"""Command line: ``metalearn-gui [run|race|list|runs] …``; no sub-command opens the window.
 
 User mistakes end with exit status 2 and one line on stderr naming the bad value
 and what is allowed, checked before any work starts; never a traceback. A run whose
@@ -33,6 +33,7 @@ from metalearn_gui.core.objectives import (
     objective_class,
 )
 from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, BBOBObjective, bbob_name
+from metalearn_gui.core.race_config import parse_values
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import MAX_EVALUATIONS, MAX_SEED, MAX_STEPS, ConfigError, RunConfig, run_to_end, summarize
@@ -43,6 +44,7 @@ from metalearn_gui.display import display_problem
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
+from metalearn_gui.race_cli import add_race_command, race_command
 from metalearn_gui.runs_cli import (
     add_data_dir_option,
     add_figure_options,
@@ -159,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true",
                          help="write them as JSON for scripts (learners with their hyper-parameters' "
                               "ranges and defaults; objectives with kind, D, bounds and optimum)")
+    add_race_command(commands, _objective_name, _positive_int, _seed, _budget)
     add_runs_command(commands, _positive_int)
     return parser
 
@@ -176,13 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "runs":
             return runs_command(args, sys.stdout)
-        status = _run(args) if args.command == "run" else launch_gui(args.data_dir)
+        if args.command == "race":
+            status = race_command(args, sys.stdout)
+        else:
+            status = _run(args) if args.command == "run" else launch_gui(args.data_dir)
         if status in STOP_STATUSES and argv is None and tf_loaded():
             # A stop signal ended the run or the window, and everything is written: skip
             # TensorFlow's seconds of teardown. argv None: this process is the command.
             exit_at_once(status)
         return status
-    except (UsageError, StoreError, ExportError) as error:
+    except (UsageError, ConfigError, StoreError, ExportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`metalearn-gui list | head`): stop quietly
@@ -387,17 +393,10 @@ def _export(record: RunRecord, directory: Path, args: argparse.Namespace) -> Non
 
 
 def _parse_settings(learner_name: str, settings: list[str]) -> dict[str, Value]:
-    cls = learner_class(learner_name)
-    values: dict[str, Value] = {}
-    for item in settings:
-        name, sep, text = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
-        try:
-            values[name] = cls.spec(name.strip()).parse(text)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    return values
+    try:
+        return parse_values(learner_name, settings)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check_writable(option: str, path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from metalearn_gui.core.record import RunRecord, local_time
-from metalearn_gui.core.store import ENV_DATA_DIR, RunInfo, RunStore
+from metalearn_gui.core.store import ENV_DATA_DIR, RaceInfo, RunInfo, RunStore
 
 PROG = "metalearn-gui"
 
@@ -69,7 +69,8 @@ def runs_command(args: argparse.Namespace, out: IO[str]) -> int:
             if args.json:
                 out.write(json.dumps([info.to_dict() for info in runs], indent=2) + "\n")
             else:
-                out.write(_table(runs) if runs else f"no runs stored in {store.path}\n")
+                races = {race.id: race for race in store.list_races()}
+                out.write(_table(runs, races) if runs else f"no runs stored in {store.path}\n")
         elif args.runs_command == "show":
             out.write(_describe(store.load(args.id)))
         elif args.runs_command == "export":
@@ -83,17 +84,41 @@ def runs_command(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _table(runs: list[RunInfo]) -> str:
+def _table(runs: list[RunInfo], races: dict[int, RaceInfo]) -> str:
+    """One line per run; a race's runs together under a line naming the race, indented, with
+    their entrant's label for a learner."""
     header = ("id", "learner", "objective", "dim", "seed", "best loss", "steps", "status", "date", "source")
-    rows = [(str(info.id), info.learner, info.objective, str(info.dim), str(info.seed),
-             _number(info.best_loss), str(info.steps), info.status, local_time(info.created), info.source)
-            for info in runs]
+    indent = "  " if any(info.race_id is not None for info in runs) else ""
+    groups: dict[int | None, list[RunInfo]] = {}
+    for info in runs:  # a race's place is its first run's
+        groups.setdefault(info.race_id if info.race_id is not None else -info.id, []).append(info)
+    lines: list[tuple[str, ...] | str] = []
+    for key, members in groups.items():
+        race = races.get(key) if key is not None and key > 0 else None
+        if race is not None:
+            lines.append(_race_line(race, members))
+        for info in members:
+            lines.append((indent + str(info.id) if race is not None else str(info.id),
+                          info.entrant if race is not None and info.entrant else info.learner, info.objective,
+                          str(info.dim), str(info.seed), _number(info.best_loss), str(info.steps), info.status,
+                          local_time(info.created), info.source))
+    rows = [line for line in lines if isinstance(line, tuple)]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    numeric = {0, 3, 4, 5, 6}  # right-aligned columns
+    numeric = {3, 4, 5, 6} | (set() if indent else {0})  # right-aligned columns; a race's ids stand indented
     return "".join(
-        "  ".join(cell.rjust(width) if i in numeric else cell.ljust(width)
-                  for i, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() + "\n"
-        for row in [header, *rows])
+        (line if isinstance(line, str) else
+         "  ".join(cell.rjust(width) if i in numeric else cell.ljust(width)
+                   for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip()) + "\n"
+        for line in [header, *lines])
+
+
+def _race_line(race: RaceInfo, runs: list[RunInfo]) -> str:
+    config = race.config
+    entrants = len({info.entrant for info in runs})
+    seeds = len({info.seed for info in runs})
+    return (f"race {race.id}: {entrants} entrant{'s' * (entrants != 1)} × {seeds} seed{'s' * (seeds != 1)} "
+            f"on {config.get('objective')}, {config.get('budget')} evaluations per run, "
+            f"{local_time(race.created)}")
 
 
 def _describe(record: RunRecord) -> str:
@@ -103,6 +128,7 @@ def _describe(record: RunRecord) -> str:
         f"seed {config.seed}, {record.status}",
         f"  created     {local_time(record.created)}",
         f"  history     {len(record.history)} rows stored of {record.history.rows_seen}",
+        *([f"  race        {record.race.race_id}, entrant {record.race.entrant!r}"] if record.race else []),
         "configuration:",
         _indent(json.dumps(config.to_dict(), indent=2)),
         "summary:",

@@ -36,11 +36,21 @@ def local_time(iso: str) -> str:
         return iso
 
 
+@dataclass(frozen=True)
+class RaceEntry:
+    """A run's place in a race (:mod:`metalearn_gui.core.race`): the race's id in the run
+    store and the entrant's label (e.g. ``genetic sigma=0.3``)."""
+
+    race_id: int
+    entrant: str
+
+
 @dataclass
 class RunRecord:
     """One run. ``summary`` is :func:`metalearn_gui.core.run.summarize`'s result once
     the run has ended (None before); ``status`` is the learner's status, or
-    ``stopped`` / ``interrupted`` for runs the user left or a crash cut short."""
+    ``stopped`` / ``interrupted`` for runs the user left or a crash cut short; ``race``
+    says which race (and entrant) the run belongs to, if any."""
 
     config: RunConfig
     history: History
@@ -49,6 +59,7 @@ class RunRecord:
     status: Status = Status.RUNNING
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     id: int | None = None
+    race: RaceEntry | None = None
 
     @classmethod
     def begin(cls, config: RunConfig, first: Chunk, capacity: int = RECORD_ROWS) -> RunRecord:

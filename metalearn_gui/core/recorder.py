@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metalearn_gui.core.learners import Chunk, Learner
-from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RunRecord
+from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RaceEntry, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore, StoreError
@@ -32,13 +32,15 @@ class RunRecorder:
     The run enters the store (and TensorBoard) with its first step after step 0, so
     resetting without running leaves no empty runs behind. A store or TensorBoard
     that fails mid-run is dropped with a message to ``on_warning``; the run and its
-    in-memory record go on. Once finished, the recorder takes nothing more (a step
+    in-memory record go on. A run of a race carries its ``race`` entry into the store.
+    Once finished, the recorder takes nothing more (a step
     after the end adds no rows to the stored run).
     """
 
     def __init__(self, config: RunConfig, learner: Learner, source: str, store: RunStore | None = None,
-                 tensorboard_dir: Path | None = None, on_warning: Callable[[str], None] | None = None) -> None:
-        self.config, self.learner, self.source = config, learner, source
+                 tensorboard_dir: Path | None = None, on_warning: Callable[[str], None] | None = None,
+                 race: RaceEntry | None = None) -> None:
+        self.config, self.learner, self.source, self.race = config, learner, source, race
         self.store, self.tensorboard_dir = store, tensorboard_dir
         self.record: RunRecord | None = None
         self.on_warning = on_warning or (lambda message: None)
@@ -58,6 +60,7 @@ class RunRecorder:
         chunk = chunk.thinned(RECORD_CHUNK_ROWS)
         if self.record is None:
             self.record = RunRecord.begin(self.config, chunk)
+            self.record.race = self.race
         else:
             self.record.add(chunk)
         self.record.changes = list(self.learner.changes)
@@ -87,6 +90,9 @@ class RunRecorder:
         if self._finished or self.record is None:
             return
         self._finished = True
+        if not self._entered and self.race is not None:
+            # A race's run that ended at step 0 (its initial design spent the budget) is a result.
+            self._enter(self.record)
         if status is not None:  # the learner's own status says "running"
             summary = replace(summary, status=status)
         self.record.summary = summary

@@ -91,18 +91,8 @@ class RunConfig:
         Unknown keys, unknown names and out-of-range values are refused rather than
         ignored: a reproduction that silently differs is worse than none.
         """
-        if not isinstance(data, dict):
-            raise ConfigError(f"{origin}: expected a JSON object, got {type(data).__name__}")
-        if data.get("format") != CONFIG_FORMAT:
-            raise ConfigError(f"{origin}: not a metalearn-gui run configuration "
-                              f"(\"format\" must be {CONFIG_FORMAT!r})")
-        if data.get("version") != CONFIG_VERSION:
-            raise ConfigError(f"{origin}: configuration version {brief(data.get('version'))} is not "
-                              f"supported (this is version {CONFIG_VERSION})")
-        known = ("format", "version", "learner", "objective", "dim", "steps", "budget", "seed", "hyperparameters")
-        unknown = [key for key in data if key not in known]
-        if unknown:
-            raise ConfigError(f"{origin}: unknown key {brief(unknown[0])}; known: {', '.join(known)}")
+        check_header(data, origin, CONFIG_FORMAT, CONFIG_VERSION,
+                     ("learner", "objective", "dim", "steps", "budget", "seed", "hyperparameters"))
         learner, objective = data.get("learner"), data.get("objective")
         if not isinstance(learner, str) or learner not in LEARNER_NAMES:
             raise ConfigError(f"{origin}: learner {brief(learner)} is not one of: {', '.join(LEARNER_NAMES)}")
@@ -112,10 +102,10 @@ class RunConfig:
             objective_class(objective)
         except ObjectiveError as error:
             raise ConfigError(f"{origin}: {error}") from None
-        dim = _optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
-        steps = _optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
-        budget = _optional_int(data.get("budget"), "budget", origin, minimum=1, maximum=MAX_EVALUATIONS)
-        seed = _int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED)
+        dim = optional_int(data.get("dim"), "dim", origin, minimum=1)  # the objective checks its range
+        steps = optional_int(data.get("steps"), "steps", origin, minimum=1, maximum=MAX_STEPS)
+        budget = optional_int(data.get("budget"), "budget", origin, minimum=1, maximum=MAX_EVALUATIONS)
+        seed = checked_int(data.get("seed", 0), "seed", origin, minimum=0, maximum=MAX_SEED)
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
@@ -132,31 +122,41 @@ class RunConfig:
     @classmethod
     def from_json(cls, text: str, origin: str = "configuration") -> RunConfig:
         """:meth:`from_dict` of JSON ``text``; JSON that cannot be read is a :class:`ConfigError` too."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{origin}: not valid JSON ({error})") from None
-        except RecursionError:
-            raise ConfigError(f"{origin}: not a run configuration (JSON nested too deeply)") from None
-        except ValueError as error:  # an integer of more digits than Python converts (4300)
-            reason = str(error).split(";")[0]  # Python's own advice after ";" is not for users
-            raise ConfigError(f"{origin}: not a run configuration ({reason})") from None
-        return cls.from_dict(data, origin=origin)
+        return cls.from_dict(parse_json(text, origin, "run configuration"), origin=origin)
 
     @classmethod
     def load(cls, path: Path) -> RunConfig:
         """Read a configuration file; any problem is a :class:`ConfigError` naming the file."""
-        try:
-            size = Path(path).stat().st_size
-            if size > MAX_CONFIG_BYTES:
-                raise ConfigError(f"{path}: {size:,} bytes is too large for a run configuration "
-                                  f"(at most {MAX_CONFIG_BYTES:,})")
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"{path}: not valid JSON ({error})") from None
-        return cls.from_json(text, origin=str(path))
+        return cls.from_json(read_config_file(path, "run configuration"), origin=str(path))
+
+
+def parse_json(text: str, origin: str, kind: str) -> Any:
+    """The value of JSON ``text``; JSON that cannot be read is a :class:`ConfigError` naming
+    ``origin`` (``kind``: what the text should have been, e.g. "run configuration")."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{origin}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: not a {kind} (JSON nested too deeply)") from None
+    except ValueError as error:  # an integer of more digits than Python converts (4300)
+        reason = str(error).split(";")[0]  # Python's own advice after ";" is not for users
+        raise ConfigError(f"{origin}: not a {kind} ({reason})") from None
+
+
+def read_config_file(path: Path, kind: str) -> str:
+    """The text of a configuration file (at most :data:`MAX_CONFIG_BYTES`); any problem is a
+    :class:`ConfigError` naming the file."""
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes is too large for a {kind} "
+                              f"(at most {MAX_CONFIG_BYTES:,})")
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from None
 
 
 def run_to_end(
@@ -218,11 +218,27 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
     )
 
 
-def _optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int | None:
-    return None if value is None else _int(value, key, origin, minimum, maximum)
+def check_header(data: Any, origin: str, fmt: str, version: int, keys: tuple[str, ...]) -> None:
+    """Refuse (:class:`ConfigError`) ``data`` unless it is a JSON object of format ``fmt`` and
+    ``version`` holding no key but "format", "version" and ``keys``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a JSON object, got {type(data).__name__}")
+    if data.get("format") != fmt:
+        raise ConfigError(f"{origin}: not a {fmt} (\"format\" must be {fmt!r})")
+    if data.get("version") != version:
+        raise ConfigError(f"{origin}: configuration version {brief(data.get('version'))} is not "
+                          f"supported (this is version {version})")
+    known = ("format", "version", *keys)
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key {brief(unknown[0])}; known: {', '.join(known)}")
 
 
-def _int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int:
+def optional_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int | None:
+    return None if value is None else checked_int(value, key, origin, minimum, maximum)
+
+
+def checked_int(value: Any, key: str, origin: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         wanted = f"an integer ≥ {minimum}"
     elif maximum is not None and value > maximum:

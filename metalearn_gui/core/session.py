@@ -45,7 +45,7 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import compute_landscape
 from metalearn_gui.core.learners import Chunk, Learner, learner_class
-from metalearn_gui.core.record import RECORD_CHUNK_ROWS
+from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RaceEntry
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
 from metalearn_gui.core.status import Status
@@ -112,14 +112,24 @@ class RunSession:
         Makes the learner for a configuration (default :meth:`RunConfig.build`).
     source:
         What the run store records as the runs' origin.
+    on_rows:
+        Called with every chunk as the learner made it (step 0's included), before any
+        thinning, and the seconds the run has spent advancing by its end: for a consumer
+        that needs every row (a race finding the first evaluation that reached a target).
     """
 
     def __init__(self, on_event: Callable[[Event], None], clock: Callable[[], float] = time.perf_counter,
-                 build: Callable[[RunConfig], Learner] = RunConfig.build, source: str = "window") -> None:
+                 build: Callable[[RunConfig], Learner] = RunConfig.build, source: str = "window",
+                 on_rows: Callable[[Chunk, float], None] | None = None) -> None:
         self.on_event = on_event
         self.clock = clock
         self._build = build
         self.source = source
+        self.on_rows = on_rows
+        #: The race (and entrant) this session's runs are stored as part of, if any.
+        self.race: RaceEntry | None = None
+        #: Whether to compute landscapes at all (a race draws one entrant's; the command line none).
+        self.draws_landscape = True
         self.learner: Learner | None = None
         self.config: RunConfig | None = None
         self.serial = 0
@@ -190,7 +200,9 @@ class RunSession:
             self._loading_tensorflow = False
         self._seconds_advancing = 0.0
         self.recorder = RunRecorder(config, learner, self.source, self.store, self._tensorboard_dir,
-                                    on_warning=self._warn)
+                                    on_warning=self._warn, race=self.race)
+        if self.on_rows is not None:
+            self.on_rows(chunk, 0.0)
         self._record(chunk)
         self._hand_out(chunk)  # before "ready", so a ready run always has its step 0 drawn
         self.phase, self.message = Status.READY, ""
@@ -362,10 +374,12 @@ class RunSession:
 
     # -- internals ----------------------------------------------------------------------------
     def _landscape_pending(self) -> bool:
-        return (self._landscape_wanted and not self._landscape_failed and self.learner is not None
-                and self.learner.theta is not None)
+        return (self.draws_landscape and self._landscape_wanted and not self._landscape_failed
+                and self.learner is not None and self.learner.theta is not None)
 
     def _publish(self, chunk: Chunk) -> None:
+        if self.on_rows is not None:
+            self.on_rows(chunk, self._seconds_advancing)
         # Thinned once, as the record keeps it: what is handed out is thinned from these rows.
         chunk = chunk.thinned(RECORD_CHUNK_ROWS)
         self._record(chunk)

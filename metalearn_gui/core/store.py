@@ -37,7 +37,7 @@ from metalearn_gui.core.history import (
 from metalearn_gui.core.hyperparams import Change
 from metalearn_gui.core.learners import Chunk
 from metalearn_gui.core.owner import Owner
-from metalearn_gui.core.record import RECORD_ROWS, RunRecord
+from metalearn_gui.core.record import RECORD_ROWS, RaceEntry, RunRecord
 from metalearn_gui.core.run import ConfigError, RunConfig
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store_file import StoreError, is_damage, mark_damaged, open_database, transaction
@@ -46,7 +46,7 @@ from metalearn_gui.core.summary import RunSummary
 ENV_DATA_DIR = "METALEARN_GUI_DATA_DIR"
 DB_NAME = "runs.sqlite3"
 SOURCES = ("cli", "window")
-__all__ = ["DB_NAME", "ENV_DATA_DIR", "RunInfo", "RunStore", "StoreError", "UnknownRunError",
+__all__ = ["DB_NAME", "ENV_DATA_DIR", "RaceInfo", "RunInfo", "RunStore", "StoreError", "UnknownRunError",
            "resolve_data_dir"]
 
 
@@ -82,12 +82,25 @@ class RunInfo:
     evaluations: int
     source: str
     app_version: str
+    #: The race the run belongs to (None: a run on its own) and its entrant's label there.
+    race_id: int | None = None
+    entrant: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))  # read back as the stored string
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RaceInfo:
+    """A stored race: its id, when it began and its configuration (``RaceConfig.to_dict()``;
+    :mod:`metalearn_gui.core.race` reads it back)."""
+
+    id: int
+    created: str
+    config: dict[str, Any]
 
 
 class RunStore:
@@ -140,15 +153,15 @@ class RunStore:
         this process; sets and returns ``record.id``."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-        history, config, owner = record.history, record.config, Owner.current()
+        history, config, owner, race = record.history, record.config, Owner.current(), record.race
         with self._write():
             run_id = self._db.execute(
                 "INSERT INTO runs (created, learner, objective, dim, seed, config, extras, status, "
-                "app_version, source, owner_pid, owner_host, owner_boot) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                "app_version, source, owner_pid, owner_host, owner_boot, race_id, entrant) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                 (record.created, config.learner, config.objective, history.dim, config.seed,
                  json.dumps(config.to_dict()), json.dumps(history.extra_names), __version__, source,
-                 owner.pid, owner.host, owner.boot),
+                 owner.pid, owner.host, owner.boot, race and race.race_id, race and race.entrant),
             ).lastrowid
             assert run_id is not None  # set by the INSERT
             self._layouts[run_id] = (history.dim, history.extra_names)
@@ -191,7 +204,27 @@ class RunStore:
             if not updated:
                 raise self._unknown(run_id)
 
+    def begin_race(self, config: dict[str, Any], created: str) -> int:
+        """Store a race's configuration (``RaceConfig.to_dict()``); returns its id, which its
+        runs carry (:class:`~metalearn_gui.core.record.RaceEntry`)."""
+        with self._write():
+            race_id = self._db.execute("INSERT INTO races (created, config) VALUES (?, ?)",
+                                       (created, json.dumps(config))).lastrowid
+        assert race_id is not None  # set by the INSERT
+        return race_id
+
     # -- reading and deleting ------------------------------------------------------
+    def list_races(self) -> list[RaceInfo]:
+        with self._guard():
+            rows = self._db.execute("SELECT id, created, config FROM races ORDER BY id").fetchall()
+        races = []
+        for race_id, created, config in rows:
+            try:
+                races.append(RaceInfo(race_id, created, json.loads(config)))
+            except (ValueError, RecursionError) as error:
+                raise StoreError(f"stored configuration of race {race_id} cannot be used: {error}") from None
+        return races
+
     def list_runs(self) -> list[RunInfo]:
         fields = ", ".join(RunInfo.__dataclass_fields__)
         with self._guard():
@@ -201,8 +234,8 @@ class RunStore:
     def load(self, run_id: int) -> RunRecord:
         """The stored run as a record whose history holds exactly the stored rows."""
         with self._guard():
-            config_json, summary_json, status, created, rows_seen = self._run_row(
-                run_id, "config, summary, status, created, rows_seen")
+            config_json, summary_json, status, created, rows_seen, race_id, entrant = self._run_row(
+                run_id, "config, summary, status, created, rows_seen, race_id, entrant")
             dim, extras = self._layout(run_id)
             blobs = self._db.execute(
                 "SELECT data FROM history WHERE run_id = ? ORDER BY first_step", (run_id,)).fetchall()
@@ -226,18 +259,22 @@ class RunStore:
             status=Status(status),
             created=created,
             id=run_id,
+            race=None if race_id is None else RaceEntry(race_id, entrant or ""),
         )
 
     def delete(self, run_id: int) -> None:
         """Remove a run; one that another live process is still writing is refused."""
         with self._write():
-            status, *owner = self._run_row(run_id, "status, owner_pid, owner_host, owner_boot")
+            status, race_id, *owner = self._run_row(run_id, "status, race_id, owner_pid, owner_host, owner_boot")
             if status == "running" and not Owner(*owner).is_gone():
                 raise StoreError(f"run {run_id} is still running (process {owner[0]} on {owner[1]}); "
                                  f"stop it first")
             for table in ("history", "changes"):
                 self._db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            # A race whose last run is gone goes too.
+            self._db.execute("DELETE FROM races WHERE id = ? AND NOT EXISTS "
+                             "(SELECT 1 FROM runs WHERE race_id = ?)", (race_id, race_id))
         self._layouts.pop(run_id, None)
         with self._guard():
             self._db.execute("PRAGMA incremental_vacuum")  # give the freed pages back to the disk

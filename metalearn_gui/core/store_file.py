@@ -13,7 +13,7 @@ from pathlib import Path
 
 #: ``PRAGMA application_id`` of our files ("MLGU"), so another program's SQLite file is not taken for ours.
 APPLICATION_ID = 0x4D4C4755
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: How long a writer waits for another process's transaction (they last milliseconds).
 BUSY_SECONDS = 15.0
 
@@ -61,6 +61,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             data BLOB NOT NULL
         )""",
         "CREATE UNIQUE INDEX history_by_run ON history(run_id, first_step)",
+    ),
+    2: (
+        # Races (core/race.py): each entrant × seed is a run of the race.
+        """CREATE TABLE races (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created TEXT NOT NULL,
+            config TEXT NOT NULL  -- RaceConfig.to_dict() as JSON
+        )""",
+        "ALTER TABLE runs ADD COLUMN race_id INTEGER REFERENCES races(id)",
+        "ALTER TABLE runs ADD COLUMN entrant TEXT",  # the entrant's label within its race
+        # No index on race_id: `runs list` reads every run anyway, and an index on runs would
+        # let the open's check (count(*) FROM runs) read the index instead of the table.
     ),
 }
 _TABLES = {"runs", "changes", "history"}

@@ -110,7 +110,14 @@ def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, sca
     (call inside :func:`light_theme`)."""
     application()
     panel, plot = FIGURES[name][1](record, log_x)
-    plot.setTitle(figure_title(record, name))
+    return lay_out_figure(panel, plot, figure_title(record, name), size, scale)
+
+
+def lay_out_figure(panel: PlotPanel, plot: pg.PlotItem, title: str, size: tuple[int, int] = SIZE,
+                   scale: int = 1) -> PlotPanel:
+    """Title ``panel``'s ``plot``, widen its pens for ``scale`` and lay it out at ``size``,
+    fitted to its data (call inside :func:`light_theme`)."""
+    plot.setTitle(title)
     _scale_pens(panel.graphics, scale)
     # Never shown (no window flashes up): lay the scene out at ``size`` as a shown view
     # would on its resize; an unlaid-out scene exports empty or stacked (pyqtgraph #8, #1997).
@@ -146,13 +153,21 @@ def _fit_finished_run(plot: pg.PlotItem) -> None:
 def render_figure(record: RunRecord, name: str, fmt: str, scale: int = 1,
                   size: tuple[int, int] = SIZE, log_x: bool = False) -> bytes:
     """One figure (``loss``, ``theta`` or ``landscape``) as PNG or SVG bytes."""
+    return render_panel(lambda: FIGURES[name][1](record, log_x), figure_title(record, name), fmt, scale, size)
+
+
+def render_panel(draw: Callable[[], tuple[PlotPanel, pg.PlotItem]], title: str, fmt: str, scale: int = 1,
+                 size: tuple[int, int] = SIZE) -> bytes:
+    """The panel ``draw()`` makes (and its plot), titled, as PNG or SVG bytes in the print theme."""
     with light_theme():
+        application()
         # No deleteLater: deferred deletes that never ran crashed the process at exit;
         # the panel is freed with its last reference instead.
-        panel = build_figure(record, name, size, scale if fmt == "png" else 1, log_x)
+        panel, plot = draw()
+        lay_out_figure(panel, plot, title, size, scale if fmt == "png" else 1)
         if fmt == "png":
             return render_png(panel.graphics, scale)
-        return render_svg(panel.graphics, figure_title(record, name))
+        return render_svg(panel.graphics, title)
 
 
 def _scale_pens(graphics: pg.GraphicsLayoutWidget, scale: int) -> None:

@@ -47,7 +47,7 @@ def test_runs_from_run_are_listed_shown_and_deleted(capsys, tmp_path):
     runs = json.loads(out)
     assert code == 0 and [run["id"] for run in runs] == [1, 2]
     assert set(runs[0]) == {"id", "created", "learner", "objective", "dim", "seed", "status", "best_loss",
-                            "final_loss", "steps", "evaluations", "source", "app_version"}
+                            "final_loss", "steps", "evaluations", "source", "app_version", "race_id", "entrant"}
     assert [runs[0][key] for key in ("learner", "objective", "dim", "seed", "status", "steps", "source")] == [
         "genetic", "sphere", 2, 3, "finished", 30, "cli"]
     assert runs[0]["best_loss"] == pytest.approx(float(cells[5]), rel=1e-5)
