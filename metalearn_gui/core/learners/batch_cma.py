@@ -21,6 +21,12 @@ from cmaes._cma import _EPS, _MEAN_MAX, _SIGMA_MAX
 class BatchCMA(CMA):
     """:class:`cmaes.CMA` with :meth:`tell_batch` (learning-rate adaptation not supported)."""
 
+    # The library's state that the update rewrites (its own code leaves their types to inference).
+    _sigma: float
+    _C: np.ndarray
+    _p_sigma: np.ndarray
+    _pc: np.ndarray
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self._lr_adapt:

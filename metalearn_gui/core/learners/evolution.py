@@ -32,8 +32,8 @@ import math
 import numpy as np
 
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
-from metalearn_gui.core.learners.batch_cma import BatchCMA
 from metalearn_gui.core.learners.base import Learner, Rows
+from metalearn_gui.core.learners.batch_cma import BatchCMA
 
 #: Each IPOP restart multiplies the population by this …
 POPULATION_GROWTH = 2
