@@ -31,7 +31,7 @@ MAX_INSTANCE = 1000
 NAME_PATTERN = re.compile(r"bbob-f(\d\d)-i(\d{2,4})")
 #: How ``list`` and error messages write the family.
 FAMILY = "bbob-fNN-iNN"
-#: cocoex evaluates a batch in C holding the GIL (f15 in 10-D: ~4 µs a row, so 28 ms for one
+#: cocoex evaluates a batch in C holding the GIL (f15 in 10-D: ~4 µs a row, so 20 ms for one
 #: generation of 5,120 strategies, 160 ms for 10,000 rows of f23), and the window's thread waits
 #: for the whole call before it may draw. A batch is evaluated in slices of about this long
 #: (the window's GIL switch interval), between which other threads take their turn.
