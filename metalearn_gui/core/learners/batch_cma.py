@@ -4,8 +4,9 @@ The library's ``tell`` takes a list of (sample, loss) pairs and works through it
 an overflow check per sample, a sort with a key function, a list rebuilt into an array. At IPOP's
 large populations that is most of a generation's time (1,280 samples in 10-D: 9.8 ms against
 0.5 ms for the same update on arrays), all of it interpreted code holding the GIL that the
-window's thread needs to draw. :meth:`BatchCMA.tell_batch` makes the same update (the library's equations, step for step; a test checks it against ``tell``) with numpy
-operations over the whole generation.
+window's thread needs to draw. :meth:`BatchCMA.tell_batch` makes the same update (the library's
+equations, step for step; a test checks it against ``tell``) with numpy operations over the whole
+generation.
 """
 
 from __future__ import annotations
