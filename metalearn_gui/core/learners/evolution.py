@@ -14,7 +14,8 @@ learner reaches about as many BBOB targets at equal evaluations (10-D, 10^4·D e
 0.709 against pycma-IPOP's 0.725) at about twice pycma's evaluations/s. The library adapts the
 distribution (mean, σ, C) and says when a run has stalled; the learner draws each generation
 from it in one batch (the library's ``ask()`` draws one sample per Python call, which made large
-IPOP populations slower than pycma: 2,330 against 4,925 evaluations/s over the BBOB 10-D runs).
+IPOP populations slower than pycma: 2,330 against 4,925 evaluations/s over the BBOB 10-D runs) and
+tells it the generation as arrays (:mod:`~metalearn_gui.core.learners.batch_cma`).
 
 Bounds: the search runs in unbounded space folded into the box, mirrored at each face (as
 pycma's boundary transformation does, without its smoothing): the library is told its own sample,
@@ -29,10 +30,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from cmaes import CMA
 
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError
 from metalearn_gui.core.learners.base import Learner, Rows
+from metalearn_gui.core.learners.batch_cma import BatchCMA
 
 #: Each IPOP restart multiplies the population by this …
 POPULATION_GROWTH = 2
@@ -87,9 +88,9 @@ class EvolutionLearner(Learner):
         self._cma = self._new_run(population)
         return self._generation()
 
-    def _new_run(self, population: int) -> CMA:
+    def _new_run(self, population: int) -> BatchCMA:
         low, high = self.objective.bounds
-        return CMA(
+        return BatchCMA(
             mean=self.objective.initial_theta(self._starts),
             sigma=float(self.hp["sigma0"]) * (high - low),
             seed=0,  # the library's own sampler goes unused: see _sample
@@ -123,7 +124,7 @@ class EvolutionLearner(Learner):
         self._evaluated += len(population)
         # A non-finite loss ranks last instead of breaking the ranking.
         ranked = np.where(np.isfinite(losses), losses, np.inf)
-        cma.tell(list(zip(samples, ranked, strict=True)))
+        cma.tell_batch(samples, ranked)
         best = int(np.argmin(ranked))
         finite = ranked[np.isfinite(ranked)]
         return Rows(
