@@ -100,6 +100,7 @@ class Race:
         self.scheduler: Scheduler | None = None
         self.results: list[list[RunResult]] = [[] for _ in self.entrants]
         self.finished = False
+        self.paused = False
         self._traces: list[RunTrace | None] = [None] * len(self.entrants)
         self._seed_index = 0
         self.sessions = [RunSession(self._events_of(index), clock=clock, build=build, source=source,
@@ -133,6 +134,21 @@ class Race:
         """End the race now: runs under way are stored as stopped."""
         if not self.finished:
             self._end(stopped=True)
+
+    def pause(self) -> None:
+        """Pause the runs under way (a run's seconds count only its advancing); the next
+        seed's runs wait too, until :meth:`resume`."""
+        self.paused = True
+        for session in self.sessions:
+            if session.running:
+                session.pause()
+
+    def resume(self) -> None:
+        """Go on with the runs under way (those paused, or prepared while the race was)."""
+        self.paused = False
+        for trace, session in zip(self._traces, self.sessions, strict=True):
+            if trace is not None and session.phase in (Status.PAUSED, Status.READY):
+                session.start()
 
     def request_abandon(self) -> None:
         """Give up on objectives that have not answered, before posting :meth:`stop` (any thread)."""
@@ -180,7 +196,7 @@ class Race:
                 continue  # its preparation failed: its result is in
             if learner.status.is_finished():  # step 0 spent the budget: started, it would run again
                 self._run_ended(index, learner.status, session.message)
-            else:
+            elif not self.paused:
                 session.start()
 
     def _events_of(self, index: int) -> Callable[[Event], None]:
