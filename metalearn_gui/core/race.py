@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -150,6 +150,18 @@ class Race:
             if trace is not None and session.phase in (Status.PAUSED, Status.READY):
                 session.start()
 
+    def show_landscape_of(self, entrant: int, axes: tuple[int, ...]) -> None:
+        """Compute landscapes for entrant number ``entrant`` only (on the plane of ``axes``
+        through its θ): a window shows one landscape, the selected entrant's."""
+        for index, session in enumerate(self.sessions):
+            session.draws_landscape = index == entrant
+        self.sessions[entrant].set_landscape_axes(axes)
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        """Every entrant's pace (None: as fast as it goes)."""
+        for session in self.sessions:
+            session.set_speed(steps_per_second)
+
     def request_abandon(self) -> None:
         """Give up on objectives that have not answered, before posting :meth:`stop` (any thread)."""
         for session in self.sessions:
@@ -190,7 +202,11 @@ class Race:
         # Every trace first: a run that fails in its preparation must find the others under way.
         self._traces = [RunTrace(self.config.target) for _ in self.entrants]
         for index, (entrant, session) in enumerate(zip(self.entrants, self.sessions, strict=True)):
-            session.prepare(entrant.run_config(self.config, self.seed))
+            run = entrant.run_config(self.config, self.seed)
+            if session.learner is not None and session.learner.changes:
+                # A window's live change applied to one seed's run; the next starts from the entrant's values.
+                run = replace(run, hyperparameters=entrant.every_value(self.config))
+            session.prepare(run)
             learner = session.learner
             if session.phase is not Status.READY or learner is None:
                 continue  # its preparation failed: its result is in

@@ -10,6 +10,7 @@ those of the first kept row that reached it (the exact row may have been thinned
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,9 +21,19 @@ from metalearn_gui.core.run import ConfigError
 from metalearn_gui.core.store import RaceInfo, RunStore, StoreError
 
 
-def stored_race(store: RunStore, race: RaceInfo) -> tuple[RaceConfig, list[Standing]]:
-    """``race``'s configuration and leaderboard from its stored runs; raises
-    :class:`StoreError` if its configuration or a run cannot be read."""
+@dataclass(frozen=True)
+class StoredRace:
+    """A race reopened from the run store, with what its export reads of a live
+    :class:`~metalearn_gui.core.race.Race`: its configuration, id and refused entrants."""
+
+    config: RaceConfig
+    race_id: int | None
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def stored_race(store: RunStore, race: RaceInfo) -> tuple[StoredRace, list[Standing]]:
+    """``race`` and its leaderboard from its stored runs; raises :class:`StoreError` if
+    its configuration or a run cannot be read."""
     try:
         config = RaceConfig.from_dict(race.config, origin=f"race {race.id}")
     except ConfigError as error:
@@ -40,7 +51,7 @@ def stored_race(store: RunStore, race: RaceInfo) -> tuple[RaceConfig, list[Stand
     order = [entrant.label for entrant in config.entrants]
     standings.sort(key=lambda standing: order.index(standing.entrant.label)
                    if standing.entrant.label in order else len(order))
-    return config, leaderboard(standings)
+    return StoredRace(config, race.id, config.refusals()), leaderboard(standings)
 
 
 def stored_result(record: RunRecord, label: str, target: float | None) -> RunResult:

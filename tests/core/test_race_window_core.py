@@ -89,7 +89,7 @@ def test_a_stored_race_reads_back_as_its_leaderboard(tmp_path):
     with RunStore.open(tmp_path) as store:
         (info,) = store.list_races()
         read, stored = stored_race(store, info)
-    assert read == config
+    assert read.config == config and read.race_id == info.id and read.refused == {}
     assert [s.entrant.label for s in stored] == [s.entrant.label for s in standings]
     for live, back in zip(standings, stored, strict=True):
         assert [run.seed for run in back.runs] == list(config.seed_values)
@@ -100,3 +100,17 @@ def test_a_stored_race_reads_back_as_its_leaderboard(tmp_path):
             assert run.status is Status.FINISHED and np.all(np.diff(run.trace[:, 1]) >= 0)
             seconds = run.trace[:, TRACE_COLUMNS.index("seconds")]
             assert seconds[0] == 0 and np.all(np.diff(seconds) >= 0)
+
+
+def test_a_live_change_applies_to_the_run_under_way_and_the_next_seed_starts_from_the_entrants_values():
+    race = Race(two_genetics(budget=200, seeds=2), lambda event: None)
+    scheduler = Scheduler()
+    race.start(scheduler)
+    scheduler.run_round()
+    race.sessions[1].set_values({"sigma": 0.3})
+    assert race.sessions[1].learner.hp["sigma"] == 0.3 and race.sessions[0].learner.hp["sigma"] != 0.3
+    while race.seed == race.config.seed:
+        scheduler.run_round()
+        scheduler.take_commands(0.0)
+    default = race.entrants[1].every_value(race.config)["sigma"]
+    assert race.sessions[1].learner.hp["sigma"] == default != 0.3 and not race.sessions[1].learner.changes
