@@ -46,7 +46,7 @@ class Worker(QObject):
     input_rejected = Signal(str)  # a bad value from the user, one line
     run_failed = Signal(str, str)  # one line, traceback
     notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
-    race_event = Signal(object)  # a race's RaceEvent (its sessions' events tagged by entrant)
+    race_event = Signal(object, object)  # (Race, RaceEvent): a race's events, its sessions' tagged by entrant
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,10 +134,13 @@ class RunController(QObject):
 
     # -- races: a race's sessions share the worker with the window's own (paused) session --
     def new_race(self, config: RaceConfig, data_dir: Path | None) -> Race:
-        """A race of ``config`` whose events come as ``worker.race_event`` signals, stored in
+        """A race of ``config`` whose events come as ``worker.race_event(race, event)`` signals, stored in
         ``data_dir``'s run store (None: not stored); :meth:`start_race` starts it. Raises
         :class:`~metalearn_gui.core.run.ConfigError` if the objective refuses every entrant."""
-        return Race(config, self.worker.race_event.emit, data_dir=data_dir, source="window", chunks=True)
+        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True)
+        # Tagged with their race: a stopped race's last events must not be taken for the next one's.
+        race.on_event = functools.partial(self.worker.race_event.emit, race)
+        return race
 
     def start_race(self, race: Race) -> None:
         self._post(race.start, self.worker.scheduler)

@@ -130,6 +130,12 @@ class RacePanel(QWidget):
             button.setEnabled(live)
         self.pause_button.setText("Pause")
 
+    def set_race_ended(self, stopped: bool) -> None:
+        for button in (self.pause_button, self.stop_button):
+            button.setEnabled(False)
+        if stopped:
+            self.seed_label.setText("stopped: runs under way were stored as stopped")
+
     def show_progress(self, done: int, seed_text: str) -> None:
         self.progress.setValue(done)
         self.seed_label.setText(seed_text)
