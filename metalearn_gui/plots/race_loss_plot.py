@@ -141,6 +141,8 @@ class RaceLossPlot(PlotPanel):
 
     # -- drawing ----------------------------------------------------------------------------
     def refresh(self) -> None:
+        if not any(len(run.trace) for standing in self.standings for run in standing.runs):
+            return  # nothing to draw yet: the axes stay as they are (a log axis of no data spans 300 decades)
         column = TRACE_COLUMNS.index(self.x_column())
         drawn: list[np.ndarray] = []
         spans: list[float] = []

@@ -79,8 +79,9 @@ class Leaderboard(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
         for column, name in enumerate(COLUMNS):
-            if name in TIPS:
-                self.horizontalHeaderItem(column).setToolTip(TIPS[name])
+            header_item = self.horizontalHeaderItem(column)
+            if name in TIPS and header_item is not None:
+                header_item.setToolTip(TIPS[name])
         self.verticalHeader().hide()
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # bold marks the selected
@@ -132,6 +133,8 @@ class Leaderboard(QTableWidget):
         for row, texts in enumerate(self.rows):
             for column in range(len(COLUMNS)):
                 item = self.item(row, column)
+                if item is None:
+                    continue
                 font = item.font()
                 font.setBold(texts[1] == self.selected)
                 item.setFont(font)

@@ -15,12 +15,11 @@ standings are read on the worker's thread only).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from metalearn_gui.core.events import ChunkMessage, InputRejected, Notice, RunFailed, RunState
 from metalearn_gui.core.history import History
@@ -28,12 +27,14 @@ from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape, true_landscape
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.objectives.tasks import is_task_distribution
-from metalearn_gui.core.race import EntrantEvent, Leaderboard as Standings, Race, RaceFinished, RunFinished
+from metalearn_gui.core.race import EntrantEvent, Race, RaceFinished, RunFinished
+from metalearn_gui.core.race import Leaderboard as Standings
 from metalearn_gui.core.race_config import Entrant, RaceConfig
 from metalearn_gui.core.race_results import Standing
 from metalearn_gui.core.race_store import StoredRace, stored_race
 from metalearn_gui.core.record import RECORD_ROWS
 from metalearn_gui.core.run import ConfigError
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RaceInfo, StoreError
 from metalearn_gui.plots.learner_plot import history_extras
 from metalearn_gui.plots.race_landscape import RaceTrajectories
@@ -269,28 +270,12 @@ class RaceMode(QObject):
             self._draw_stored_landscape()
 
     def export(self) -> None:
-        from metalearn_gui.export.files import ExportError
-        from metalearn_gui.export.race_bundle import write_race_export
-        from metalearn_gui.export.race_files import race_summary
-
         subject = self.race or self.stored
-        window = self.window
         if subject is None or not self.standings:
-            window.statusBar().showMessage("Nothing to export yet: the race's first results are on their way.", 5000)
+            self.window.statusBar().showMessage("Nothing to export yet: the race's first results are on their way.",
+                                                5000)
             return
-        menu = window.export_menu
-        folder = QFileDialog.getExistingDirectory(window, "Export the race into a folder", str(menu.last_folder))
-        if not folder:
-            return
-        standings = list(self.standings)
-        try:
-            write_race_export(subject, standings, race_summary(subject, standings), Path(folder), scale=menu.scale,
-                              log_x=window.log_x_action.isChecked())
-        except ExportError as error:
-            QMessageBox.warning(window, "Export failed", f"{error}\n\nThe race is unchanged.")
-            return
-        menu.last_folder = Path(folder)
-        window.statusBar().showMessage(f"Exported the race to {folder}", 5000)
+        self.window.export_menu.export_race(subject, list(self.standings))
 
     # -- entering and showing -----------------------------------------------------------------
     def _enter(self) -> None:
@@ -414,6 +399,11 @@ class RaceMode(QObject):
             if index == self.selected:
                 self._select_views(index)
         self.states[index] = state
+        if state.loading_tensorflow:
+            self.window.banner.show_message("info", f"Loading TensorFlow for {self.labels[index]} (a few seconds, "
+                                                    "once per session): the entrants start together after it.")
+        elif state.phase is not Status.PREPARING:
+            self.window.banner.clear("info")
         if index == self.selected:
             self.panel.show_values(state.hp)
             self.race_plot.set_changes(state.changes, index)

@@ -81,9 +81,8 @@ def test_the_x_axis_switches_between_evaluations_seconds_and_steps(make_window, 
     plot = mode.race_plot
     run = next(s for s in mode.standings if s.entrant.label == mode.labels[0]).runs[0]
     for column, last in (("step", run.steps), ("evaluations", run.evaluations), ("seconds", run.seconds)):
-        plot.set_x_column(column)
-        plot.refresh()
-        x, y = plot.curves[0].main.getData()
+        plot.set_x_column(column)  # redraws at once
+        x, _ = plot.curves[0].main.getData()
         assert x[-1] == last and np.all(np.diff(x) >= 0)
         assert plot.plot.getAxis("bottom").labelText == plot.x_box.currentText()
 
