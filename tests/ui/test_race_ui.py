@@ -5,7 +5,10 @@ closing the window mid-race does not hang."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+from PySide6.QtWidgets import QFileDialog
 from ui_helpers import wait_phase
 
 from metalearn_gui.core.learners import LEARNER_NAMES
@@ -42,7 +45,8 @@ def stored_races(window):
         return store.list_races(), store.list_runs()
 
 
-def test_a_two_entrant_race_runs_to_its_end_ranked_and_stored_as_one_race(make_window, qtbot):
+def test_a_two_entrant_race_runs_to_its_end_ranked_stored_as_one_race_and_exported(make_window, qtbot, tmp_path,
+                                                                                      monkeypatch):
     window = make_window("genetic", "sphere", 2)
     races_before, _ = stored_races(window)
     config = small_race()
@@ -68,6 +72,16 @@ def test_a_two_entrant_race_runs_to_its_end_ranked_and_stored_as_one_race(make_w
     members = [info for info in runs if info.race_id == race.id]
     assert len(members) == 4 and {info.entrant for info in members} == {e.label for e in config.entrants}
     assert RaceConfig.from_dict(race.config) == config
+
+    export_dir = tmp_path / "race export"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(export_dir))
+    mode.panel.export_button.click()
+    assert RaceConfig.load(export_dir / "config.json") == config
+    summary = json.loads((export_dir / "race.json").read_text())
+    assert [entrant["label"] for entrant in summary["entrants"]] == [row[1] for row in board.rows]
+    assert summary["race_id"] == race.id
+    assert (export_dir / "race.csv").read_text().startswith("entrant,seed,evaluations,loss,best_loss,seconds")
+    assert (export_dir / "race-loss.png").stat().st_size > 0 and b"<svg" in (export_dir / "race-loss.svg").read_bytes()
 
     mode.leave()
     wait_phase(qtbot, window, "ready")
