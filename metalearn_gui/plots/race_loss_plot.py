@@ -200,8 +200,9 @@ class RaceLossPlot(PlotPanel):
         if self.seeds == 1 or not self.standings:
             return ""
         ended = min(sum(run.status.is_finished() for run in standing.runs) for standing in self.standings)
-        return (f"median and interquartile band of {ended} of {self.seeds} seeds; dashed: the seed under way"
-                if ended < self.seeds else f"median and interquartile band over {self.seeds} seeds")
+        return (f"median and interquartile band over the seeds ended so far (of {self.seeds}); "
+                "dashed: the seed under way" if ended < self.seeds
+                else f"median and interquartile band over {self.seeds} seeds")
 
     def _place_markers(self) -> None:
         """Each change at the x its step had in the selected entrant's run under way."""

@@ -41,6 +41,10 @@ def _number(value: float | None, integer: bool = False) -> str:
     return f"{value:,.0f}" if integer else f"{value:.4g}"
 
 
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:,.1f} s"
+
+
 def cells(standing: Standing, rank: int, target: float | None) -> tuple[str, ...]:
     """A leaderboard row's texts."""
     runs = standing.runs
@@ -63,7 +67,7 @@ def cells(standing: Standing, rank: int, target: float | None) -> tuple[str, ...
         _number(standing.median_evaluations_to_target, integer=True) if target is not None else "no target",
         f"{standing.reached} of {standing.planned}" if target is not None else DASH,
         _number(shown.evaluations if shown else None, integer=True),
-        f"{sum(run.seconds for run in runs):.1f} s" if runs else DASH,
+        _seconds(sum(run.seconds for run in runs)) if runs else DASH,
         _number(standing.evaluations_per_second, integer=True),
         f"{len(ended)} of {standing.planned}",
         status,
