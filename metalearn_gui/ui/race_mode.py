@@ -214,6 +214,7 @@ class RaceMode(QObject):
         self.race, self.stored, self.config = None, None, None
         self.leave_action.setEnabled(False)
         window.step_action.setEnabled(True)
+        self._show_single_status(True)
         window.reset_action.trigger()  # a fresh single run: re-points every plot at it
 
     def shutdown(self) -> None:
@@ -297,7 +298,12 @@ class RaceMode(QObject):
         self.leave_action.setEnabled(True)
         window.step_action.setEnabled(False)
         window.banner.clear()
+        self._show_single_status(False)  # the window's own (waiting) run: the leaderboard speaks for the race
         self.frame_timer.start()
+
+    def _show_single_status(self, visible: bool) -> None:
+        for label in self.window.status_labels.values():
+            label.setVisible(visible)
 
     def _show_race(self, config: RaceConfig, entrants: list[Entrant], refused: dict[str, str], live: bool) -> None:
         self.config = config
