@@ -15,7 +15,7 @@ standings are read on the worker's thread only).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from metalearn_gui.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+
+
+class Refreshable(Protocol):
+    def refresh(self) -> None: ...
+
 
 #: How often the live leaderboard (and the loss plot drawn from it) is asked for.
 STANDINGS_MS = 150
@@ -86,6 +91,10 @@ class RaceMode(QObject):
         self.leaderboard = Leaderboard()
         self.panel = RacePanel()
         self.trajectories = RaceTrajectories(window.landscape_plot)
+        #: What each name in VIEWS redraws.
+        self._views: dict[str, Refreshable] = {
+            "race_plot": self.race_plot, "paths": self.trajectories, "theta_plot": window.theta_plot,
+            "landscape_plot": window.landscape_plot, "learner_plot": window.learner_plot}
         self._setup_layout()
         self._setup_action()
         self.standings_timer = QTimer(self)
@@ -487,6 +496,5 @@ class RaceMode(QObject):
             self._turn = (self._turn + 1) % len(VIEWS)
             if name in self._stale:
                 self._stale.discard(name)
-                view = self.trajectories if name == "paths" else getattr(self, name, None) or getattr(self.window, name)
-                view.refresh()
+                self._views[name].refresh()
                 return
