@@ -410,7 +410,7 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------
     @Slot(object)
     def _on_worker_state_changed(self, state: RunState) -> None:
-        if state.serial < self.serial:
+        if state.serial < self.serial or self.race_mode.active:  # race mode: the waiting run is not shown
             return
         if state.serial > self.serial and state.config is not None:  # a new run has its config
             self._begin_run(state.serial, state.config)
@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
         self.controller.chunk_taken()
-        if message.serial != self.serial or self.history is None:
+        if message.serial != self.serial or self.history is None or self.race_mode.active:
             return  # a chunk of a run the user has already left
         chunk = message.chunk
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
-        if landscape.serial == self.serial:
+        if landscape.serial == self.serial and not self.race_mode.active:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(str)
