@@ -224,6 +224,7 @@ class RaceMode(QObject):
         self.leave_action.setEnabled(False)
         window.step_action.setEnabled(True)
         self._show_single_status(True)
+        window.statusBar().clearMessage()  # it spoke of the race
         window.reset_action.trigger()  # a fresh single run: re-points every plot at it
 
     def shutdown(self) -> None:
