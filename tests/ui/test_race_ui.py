@@ -13,7 +13,7 @@ from ui_helpers import wait_phase
 
 from metalearn_gui.core.learners import LEARNER_NAMES
 from metalearn_gui.core.race_config import Entrant, RaceConfig
-from metalearn_gui.core.race_results import leaderboard
+from metalearn_gui.core.race_results import TRACE_COLUMNS, leaderboard
 from metalearn_gui.core.store import RunStore
 from metalearn_gui.ui.race_dialog import RaceDialog
 from metalearn_gui.ui.race_leaderboard import DASH
@@ -94,7 +94,9 @@ def test_the_x_axis_switches_between_evaluations_seconds_and_steps(make_window, 
     mode = race_to_end(qtbot, window, small_race(seeds=1))
     plot = mode.race_plot
     run = next(s for s in mode.standings if s.entrant.label == mode.labels[0]).runs[0]
-    for column, last in (("step", run.steps), ("evaluations", run.evaluations), ("seconds", run.seconds)):
+    assert (run.trace[-1, 0], run.trace[-1, 1]) == (run.steps, run.evaluations)
+    for column in ("step", "evaluations", "seconds"):
+        last = run.trace[-1, TRACE_COLUMNS.index(column)]
         plot.set_x_column(column)  # redraws at once
         x, _ = plot.curves[0].main.getData()
         assert x[-1] == last and np.all(np.diff(x) >= 0)
