@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 from ui_helpers import wait_phase
 
@@ -146,7 +147,7 @@ def test_a_stored_race_reopens_from_the_runs_panel(make_window, qtbot):
     mode.stop()
 
 
-def test_a_slider_applies_to_the_selected_entrant_only(make_window, qtbot):
+def test_a_slider_applies_to_the_selected_entrant_only_and_space_pauses_the_race(make_window, qtbot):
     window = make_window("genetic", "sphere", 2)
     mode = window.race_mode
     config = small_race(seeds=1, budget=10**7, entrants=(Entrant("genetic"), Entrant("genetic", {"sigma": 0.2})))
@@ -161,6 +162,17 @@ def test_a_slider_applies_to_the_selected_entrant_only(make_window, qtbot):
     assert mode.states[0].changes == ()
     qtbot.waitUntil(lambda: len(mode.race_plot.markers) == 1)
     assert mode.race_plot.markers[0].pen.color().name().lower() == mode.race_plot.curves[1].color.lower()
+
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # pauses every entrant …
+    qtbot.waitUntil(lambda: [state.phase for state in mode.states] == ["paused"] * 2)
+    assert mode.panel.pause_button.text() == "Resume"
+    steps = [int(history.column("step")[-1]) for history in mode.histories]
+    qtbot.waitUntil(lambda: window.controller.idle())
+    qtbot.wait(100)
+    assert [int(history.column("step")[-1]) for history in mode.histories] == steps
+    mode.panel.pause_button.click()  # … and resumes them
+    qtbot.waitUntil(lambda: all(int(history.column("step")[-1]) > step
+                                for history, step in zip(mode.histories, steps, strict=True)), timeout=RACE_MS)
     mode.stop()
     qtbot.waitUntil(lambda: [row[9] for row in mode.leaderboard.rows] == ["stopped"] * 2, timeout=RACE_MS)
     assert not mode.panel.pause_button.isEnabled() and not mode.panel.controls["sigma"].isEnabled()
