@@ -13,6 +13,7 @@ import logging
 import sys
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -20,6 +21,8 @@ from metalearn_gui.core.evaluation import Evaluation
 from metalearn_gui.core.events import ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
+from metalearn_gui.core.race import Race
+from metalearn_gui.core.race_config import RaceConfig
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.scheduler import Scheduler
 from metalearn_gui.core.session import Recording, RunSession
@@ -43,6 +46,7 @@ class Worker(QObject):
     input_rejected = Signal(str)  # a bad value from the user, one line
     run_failed = Signal(str, str)  # one line, traceback
     notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
+    race_event = Signal(object, object)  # (Race, RaceEvent): a race's events, its sessions' tagged by entrant
 
     def __init__(self) -> None:
         super().__init__()
@@ -127,6 +131,28 @@ class RunController(QObject):
     def chunk_taken(self) -> None:
         """Say so for every chunk received: the worker holds chunks back while two wait."""
         self._session.chunk_taken()
+
+    # -- races: a race's sessions share the worker with the window's own (paused) session --
+    def new_race(self, config: RaceConfig, data_dir: Path | None) -> Race:
+        """A race of ``config`` whose events come as ``worker.race_event(race, event)`` signals, stored in
+        ``data_dir``'s run store (None: not stored); :meth:`start_race` starts it. Raises
+        :class:`~metalearn_gui.core.run.ConfigError` if the objective refuses every entrant."""
+        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True)
+        # Tagged with their race: a stopped race's last events must not be taken for the next one's.
+        race.on_event = functools.partial(self.worker.race_event.emit, race)
+        return race
+
+    def start_race(self, race: Race) -> None:
+        self._post(race.start, self.worker.scheduler)
+
+    def stop_race(self, race: Race) -> None:
+        """End ``race`` (runs under way are stored as stopped), abandoning an objective that has not answered."""
+        race.request_abandon()
+        self._post(race.stop)
+
+    def post_to_race(self, command: Callable[..., None], *args: object) -> None:
+        """Run one of a race's methods (``race.pause``, ``race.sessions[i].set_values`` …) on the worker."""
+        self._post(command, *args)
 
     def unanswered(self) -> Evaluation | None:  # what a slow objective (not built in) works on
         return self._session.unanswered()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,6 +100,7 @@ class Race:
         self.scheduler: Scheduler | None = None
         self.results: list[list[RunResult]] = [[] for _ in self.entrants]
         self.finished = False
+        self.paused = False
         self._traces: list[RunTrace | None] = [None] * len(self.entrants)
         self._seed_index = 0
         self.sessions = [RunSession(self._events_of(index), clock=clock, build=build, source=source,
@@ -133,6 +134,33 @@ class Race:
         """End the race now: runs under way are stored as stopped."""
         if not self.finished:
             self._end(stopped=True)
+
+    def pause(self) -> None:
+        """Pause the runs under way (a run's seconds count only its advancing); the next
+        seed's runs wait too, until :meth:`resume`."""
+        self.paused = True
+        for session in self.sessions:
+            if session.running:
+                session.pause()
+
+    def resume(self) -> None:
+        """Go on with the runs under way (those paused, or prepared while the race was)."""
+        self.paused = False
+        for trace, session in zip(self._traces, self.sessions, strict=True):
+            if trace is not None and session.phase in (Status.PAUSED, Status.READY):
+                session.start()
+
+    def show_landscape_of(self, entrant: int, axes: tuple[int, ...]) -> None:
+        """Compute landscapes for entrant number ``entrant`` only (on the plane of ``axes``
+        through its θ): a window shows one landscape, the selected entrant's."""
+        for index, session in enumerate(self.sessions):
+            session.draws_landscape = index == entrant
+        self.sessions[entrant].set_landscape_axes(axes)
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        """Every entrant's pace (None: as fast as it goes)."""
+        for session in self.sessions:
+            session.set_speed(steps_per_second)
 
     def request_abandon(self) -> None:
         """Give up on objectives that have not answered, before posting :meth:`stop` (any thread)."""
@@ -174,13 +202,17 @@ class Race:
         # Every trace first: a run that fails in its preparation must find the others under way.
         self._traces = [RunTrace(self.config.target) for _ in self.entrants]
         for index, (entrant, session) in enumerate(zip(self.entrants, self.sessions, strict=True)):
-            session.prepare(entrant.run_config(self.config, self.seed))
+            run = entrant.run_config(self.config, self.seed)
+            if session.learner is not None and session.learner.changes:
+                # A window's live change applied to one seed's run; the next starts from the entrant's values.
+                run = replace(run, hyperparameters=entrant.every_value(self.config))
+            session.prepare(run)
             learner = session.learner
             if session.phase is not Status.READY or learner is None:
                 continue  # its preparation failed: its result is in
             if learner.status.is_finished():  # step 0 spent the budget: started, it would run again
                 self._run_ended(index, learner.status, session.message)
-            else:
+            elif not self.paused:
                 session.start()
 
     def _events_of(self, index: int) -> Callable[[Event], None]:

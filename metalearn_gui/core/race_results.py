@@ -195,28 +195,42 @@ def _finite(value: float) -> float | None:
 
 
 # -- curves over seeds ------------------------------------------------------------------
+#: What a band can be drawn against: a trace's columns that only grow along a run.
+BAND_AXES = ("evaluations", "seconds", "step")
+
+
 @dataclass(frozen=True)
 class Band:
-    """An entrant's best loss so far against evaluations over its runs: the median and the
-    interquartile range (25th–75th percentile) at each of ``evaluations``."""
+    """An entrant's best loss so far against ``x`` over its runs: the median and the
+    interquartile range (25th–75th percentile) at each of ``evaluations`` (the x values:
+    evaluations, seconds or steps, see :func:`band`)."""
 
     evaluations: np.ndarray
     median: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    x: str = "evaluations"
 
 
-def band(runs: Sequence[RunResult], points: int = 256, log_x: bool = False) -> Band | None:
-    """The :class:`Band` of ``runs`` on ``points`` evaluation counts from where every run
-    has a row to where the longest ends (a run that ended early keeps its best); evenly
-    spaced, or geometrically if ``log_x``. None if a run has no rows."""
+def band(runs: Sequence[RunResult], points: int = 256, log_x: bool = False, x: str = "evaluations") -> Band | None:
+    """The :class:`Band` of ``runs`` against ``x`` (one of :data:`BAND_AXES`) on ``points``
+    values from where every run has a row to where the longest ends (a run that ended
+    early keeps its best); evenly spaced, or geometrically if ``log_x`` (from the least
+    positive value: a log axis has no 0). None if a run has no rows."""
+    column = TRACE_COLUMNS.index(x)
     traces = [run.trace for run in runs]
     if not traces or any(len(trace) == 0 for trace in traces):
         return None
-    first = max(float(trace[0, 1]) for trace in traces)
-    last = max(float(trace[-1, 1]) for trace in traces)
-    grid = (np.geomspace(max(first, 1.0), max(last, first, 1.0), points) if log_x
-            else np.linspace(first, max(last, first), points))
-    best = np.stack([trace[np.searchsorted(trace[:, 1], grid, side="right") - 1, 3] for trace in traces])
+    first = max(float(trace[0, column]) for trace in traces)
+    last = max(float(trace[-1, column]) for trace in traces)
+    if log_x:
+        positive = [float(values[values > 0][0]) for values in (trace[:, column] for trace in traces)
+                    if np.any(values > 0)]
+        start = max(first, min(positive, default=1.0))
+        grid = np.geomspace(start, max(last, start), points)
+    else:
+        grid = np.linspace(first, max(last, first), points)
+    best = np.stack([trace[np.maximum(np.searchsorted(trace[:, column], grid, side="right") - 1, 0), 3]
+                     for trace in traces])
     low, median, high = np.percentile(best, [25, 50, 75], axis=0)
-    return Band(grid, median, low, high)
+    return Band(grid, median, low, high, x)

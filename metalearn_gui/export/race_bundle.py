@@ -16,13 +16,14 @@ from metalearn_gui.versions import library_versions
 
 if TYPE_CHECKING:
     from metalearn_gui.core.race import Race
+    from metalearn_gui.core.race_store import StoredRace
 
 FIGURE = "race-loss"
 FORMATS = ("png", "svg")
 EXPORT_FILES = ("race.csv", "race.json", "config.json", *(f"{FIGURE}.{fmt}" for fmt in FORMATS))
 
 
-def write_race_export(race: Race, standings: list[Standing], summary: dict[str, Any], directory: Path,
+def write_race_export(race: Race | StoredRace, standings: list[Standing], summary: dict[str, Any], directory: Path,
                       scale: int = 1, log_x: bool = False) -> list[Path]:
     """:data:`EXPORT_FILES` and ``manifest.json`` into ``directory`` (created if missing);
     the figure is drawn first, so a failure to draw leaves the folder as it was."""

@@ -16,12 +16,13 @@ from metalearn_gui.export.files import check_file, write_bytes, write_json
 
 if TYPE_CHECKING:
     from metalearn_gui.core.race import Race
+    from metalearn_gui.core.race_store import StoredRace
 
 #: race.csv's columns.
 CSV_COLUMNS = ("entrant", "seed", "evaluations", "loss", "best_loss", "seconds")
 
 
-def race_summary(race: Race, standings: list[Standing]) -> dict[str, Any]:
+def race_summary(race: Race | StoredRace, standings: list[Standing]) -> dict[str, Any]:
     """The leaderboard as JSON-ready values (``race.json``, ``race --json``): lists per
     entrant are in seed order; a loss that is not a finite number is null."""
     config = race.config

@@ -192,13 +192,13 @@ class LandscapePlot(PlotPanel):
         if history is None or len(history) == 0:
             return
         theta = history.theta()[-TRAJECTORY_POINTS * 4:]
-        trajectory = self._positions(theta[decimated(len(theta), TRAJECTORY_POINTS)])
-        current = self._positions(theta[-1:])
+        trajectory = self.positions(theta[decimated(len(theta), TRAJECTORY_POINTS)])
+        current = self.positions(theta[-1:])
         if trajectory is None or current is None:  # a 1-D θ before its curve: no height to draw at
             return
         self.trajectory.setData(*trajectory, skipFiniteCheck=True)
         self.current.setData(*current)
-        population = None if self._population is None else self._positions(self._population)
+        population = None if self._population is None else self.positions(self._population)
         if population is not None and self.population.isVisible():
             self.population.setData(*population)
             self._population = None  # drawn; wait for the next one
@@ -217,7 +217,7 @@ class LandscapePlot(PlotPanel):
         for curve, sigmas in zip(self.ellipses, ELLIPSE_SIGMAS, strict=True):
             curve.setData(*ellipse(mean[plane], marginal, sigmas))
 
-    def _positions(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def positions(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Where strategies are drawn: at their two plane coordinates, or for a 1-D θ on the
         drawn curve (the picture's fixed draw of a noisy L, not each step's own draw)."""
         landscape = self._landscape

@@ -105,6 +105,12 @@ def set_log_x(plot: pg.PlotItem, log_x: bool) -> None:
     set_label(plot, "bottom", LOG_STEP_LABEL if log_x else STEP_LABEL)
 
 
+def set_log_axis(plot: pg.PlotItem, side: str, log: bool) -> None:
+    """A log or linear ``side`` axis of values drawn as they are (no step + 1), its range
+    converted at once; resumes following the data."""
+    _set_log(plot, side, log)
+
+
 def _set_log(plot: pg.PlotItem, side: str, log: bool, offset: float = 0.0) -> None:
     """Switch an axis and convert its range at once: the old range read in the new mode
     (0 … 150,000 as 10⁰ … 10¹⁵⁰⁰⁰⁰) overflows as soon as the axis is labelled or painted.

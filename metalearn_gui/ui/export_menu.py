@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
+from metalearn_gui.core.race_results import Standing
 from metalearn_gui.core.record import RunRecord
+
+if TYPE_CHECKING:
+    from metalearn_gui.core.race import Race
+    from metalearn_gui.core.race_store import StoredRace
 
 #: Figure names (as the exporter knows them) and their menu labels.
 FIGURE_LABELS = {"loss": "&Loss", "theta": "&Strategy θ", "landscape": "L&andscape"}
@@ -71,6 +77,17 @@ class ExportMenu(QObject):
         if folder:
             self._write(lambda: write_bundle(record, Path(folder), scale=self.scale, log_x=self.log_x()),
                         Path(folder), f"Exported run to {folder}")
+
+    def export_race(self, race: Race | StoredRace, standings: list[Standing]) -> None:
+        """The race's figures (PNG, SVG), race.csv, race.json and config.json into a folder."""
+        from metalearn_gui.export.race_bundle import write_race_export
+        from metalearn_gui.export.race_files import race_summary
+
+        folder = QFileDialog.getExistingDirectory(self.window, "Export the race into a folder", str(self.last_folder))
+        if folder:
+            self._write(lambda: write_race_export(race, standings, race_summary(race, standings), Path(folder),
+                                                  scale=self.scale, log_x=self.log_x()),
+                        Path(folder), f"Exported the race to {folder}")
 
     def export_figure(self, record: RunRecord, name: str) -> None:
         from metalearn_gui.export.bundle import write_figure

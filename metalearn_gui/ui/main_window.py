@@ -50,6 +50,7 @@ from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
 from metalearn_gui.ui.controls import ControlPanel
 from metalearn_gui.ui.export_menu import ExportMenu
+from metalearn_gui.ui.race_mode import RaceMode
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.worker import RunController
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.panel.tensorboard_box.setToolTip(
             f"{self.panel.tensorboard_box.toolTip()}<br>folder: {self.data_dir / 'tensorboard'}")
         self._connect()
+        self.race_mode = RaceMode(self)  # learners side by side (ui/race_mode.py)
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
@@ -189,6 +191,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.load_requested.connect(self._on_runs_panel_load_requested)
         self.runs_panel.export_requested.connect(self.export_menu.export_bundle)
         self.runs_panel.message.connect(self.banner.show_message)
+        self.runs_panel.race_requested.connect(self.race_mode.reopen)
         self.runs_dock.setWidget(self.runs_panel)
         self.runs_action.setEnabled(True)
 
@@ -269,6 +272,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
+        self.panel_scroll, self.top_splitter, self.plot_splitter = scroll, top, plots  # race mode swaps views
         self.runs_dock = QDockWidget("Runs", self)
         self.runs_dock.setObjectName("runs")
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
@@ -328,6 +332,7 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main toolbar")
         toolbar.setMovable(False)
+        self.toolbar = toolbar
         toolbar.addAction(self.export_menu.bundle_action)
         toolbar.addAction(self.runs_action)
         toolbar.addAction(self.log_x_action)
@@ -375,16 +380,22 @@ class MainWindow(QMainWindow):
         self.controller.prepare(self.config())
 
     def _on_start_triggered(self) -> None:
-        if self.state is not None and self.state.phase is Status.RUNNING:
+        if self.race_mode.active:
+            self.race_mode.toggle_pause()
+        elif self.state is not None and self.state.phase is Status.RUNNING:
             self.controller.pause()
         else:
             self.controller.start()
 
     def _on_step_triggered(self) -> None:
-        self.controller.step()
+        if not self.race_mode.active:
+            self.controller.step()
 
     def _on_reset_triggered(self) -> None:
-        self._prepare()
+        if self.race_mode.active:
+            self.race_mode.run_again()
+        else:
+            self._prepare()
 
     def _on_log_x_toggled(self, log_x: bool) -> None:
         for plot in (self.loss_plot, self.theta_plot, self.learner_plot):
@@ -399,7 +410,7 @@ class MainWindow(QMainWindow):
     # -- worker signals -------------------------------------------------------------------
     @Slot(object)
     def _on_worker_state_changed(self, state: RunState) -> None:
-        if state.serial < self.serial:
+        if state.serial < self.serial or self.race_mode.active:  # race mode: the waiting run is not shown
             return
         if state.serial > self.serial and state.config is not None:  # a new run has its config
             self._begin_run(state.serial, state.config)
@@ -414,7 +425,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
         self.controller.chunk_taken()
-        if message.serial != self.serial or self.history is None:
+        if message.serial != self.serial or self.history is None or self.race_mode.active:
             return  # a chunk of a run the user has already left
         chunk = message.chunk
         self.history.append(chunk.step, chunk.loss, chunk.best_loss, chunk.evaluations, chunk.theta,
@@ -432,7 +443,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
-        if landscape.serial == self.serial:
+        if landscape.serial == self.serial and not self.race_mode.active:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(str)
@@ -577,6 +588,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.stop()
         self.watchdog.stop()
         self.panel.drop_pending()
+        self.race_mode.shutdown()
         self.controller.shutdown(timeout_ms=1000)
         if self.runs_panel is not None:
             self.runs_panel.refresh_timer.stop()

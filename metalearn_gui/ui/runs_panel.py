@@ -1,5 +1,6 @@
 """The Runs panel: every stored run (from the window or the command line), to overlay on
-the current plots, reload into the controls, export or delete.
+the current plots, reload into the controls, export or delete; a race's runs are listed
+together (at its newest run's place) and the race can be reopened whole.
 
 It reads the run store on the GUI thread (listing and loading a run take milliseconds)
 through its own connection; the worker writes through another.
@@ -21,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from metalearn_gui.core.record import RunRecord, local_time
-from metalearn_gui.core.store import RunInfo, RunStore, StoreError
+from metalearn_gui.core.store import RaceInfo, RunInfo, RunStore, StoreError
 
-COLUMNS = ("run", "learner", "objective", "D", "seed", "best loss", "steps", "status", "date")
+COLUMNS = ("run", "learner", "objective", "D", "seed", "best loss", "steps", "status", "race", "date")
 #: The list follows runs written by other processes (a CLI run) while the panel shows.
 REFRESH_MS = 2000
 
@@ -36,12 +37,14 @@ class RunsPanel(QWidget):
     overlays_changed(list[RunRecord]): the runs to draw beside the current one
     load_requested(RunRecord): put this run's configuration into the controls
     export_requested(RunRecord): write this run's bundle
+    race_requested(RaceInfo): reopen this race (its curves, leaderboard and settings)
     message(str, str): (kind, text) for the window's banner
     """
 
     overlays_changed = Signal(list)
     load_requested = Signal(object)
     export_requested = Signal(object)
+    race_requested = Signal(object)
     message = Signal(str, str)
 
     def __init__(self, store: RunStore, parent: QWidget | None = None) -> None:
@@ -49,6 +52,7 @@ class RunsPanel(QWidget):
         self.store = store
         self.overlaid: dict[int, RunRecord] = {}
         self._infos: list[RunInfo] = []
+        self._races: dict[int, RaceInfo] = {}
         self._unreadable = False  # told once, not at every refresh, until it reads again
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -66,10 +70,14 @@ class RunsPanel(QWidget):
                                                          "hyper-parameters into the controls", self._on_load_clicked)
         self.export_button = self._button("Export…", "write the run's figures and data to a folder",
                                           self._on_export_clicked)
+        self.race_button = self._button("Open race", "show the selected run's race: every entrant's curves, the "
+                                                     "leaderboard, and its settings to run it again",
+                                        self._on_race_clicked)
         self.delete_button = self._button("Delete", "remove the selected runs from the history",
                                           self._on_delete_clicked)
         buttons = QHBoxLayout()
-        for button in (self.overlay_button, self.load_button, self.export_button, self.delete_button):
+        for button in (self.overlay_button, self.load_button, self.export_button, self.race_button,
+                       self.delete_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -101,7 +109,8 @@ class RunsPanel(QWidget):
         """Re-read the list; the table is rebuilt if it changed (or ``redraw``)."""
         try:
             self.store.mark_interrupted()  # a command-line run killed while the panel shows
-            infos = list(reversed(self.store.list_runs()))
+            infos = _grouped(list(reversed(self.store.list_runs())))
+            races = {race.id: race for race in self.store.list_races()}
         except StoreError as error:
             if not self._unreadable:
                 self.message.emit("error", f"The run history cannot be read: {error}")
@@ -111,7 +120,7 @@ class RunsPanel(QWidget):
         if infos == self._infos and not redraw:
             return
         selected = set(self.selected_ids())
-        self._infos = infos
+        self._infos, self._races = infos, races
         self.table.clearSelection()
         self.table.setRowCount(len(infos))
         for row, info in enumerate(infos):
@@ -150,6 +159,19 @@ class RunsPanel(QWidget):
         for button in (self.load_button, self.export_button):
             button.setEnabled(count == 1)
         self.delete_button.setEnabled(count > 0)
+        self.race_button.setEnabled(self._selected_race() is not None)
+
+    def _selected_race(self) -> RaceInfo | None:
+        """The race every selected run belongs to, if they all belong to one."""
+        ids = set(self.selected_ids())
+        races = {info.race_id for info in self._infos if info.id in ids}
+        race_id = races.pop() if len(races) == 1 else None
+        return self._races.get(race_id) if race_id is not None else None
+
+    def _on_race_clicked(self) -> None:
+        race = self._selected_race()
+        if race is not None:
+            self.race_requested.emit(race)
 
     # -- actions ---------------------------------------------------------------------------
     def _load(self, run_id: int) -> RunRecord | None:
@@ -205,7 +227,19 @@ class RunsPanel(QWidget):
         self.refresh()
 
 
+def _grouped(infos: list[RunInfo]) -> list[RunInfo]:
+    """``infos`` (newest first) with each race's runs together, at its newest run's place,
+    in run order within the race."""
+    groups: dict[int, list[RunInfo]] = {}
+    for info in infos:
+        groups.setdefault(info.race_id if info.race_id is not None else -info.id, []).append(info)
+    return [info for key, members in groups.items()
+            for info in (sorted(members, key=lambda run: run.id) if key > 0 else members)]
+
+
 def _cells(info: RunInfo) -> tuple[str, ...]:
     best = "–" if info.best_loss is None else f"{info.best_loss:.5g}"
-    return (str(info.id), info.learner, info.objective, str(info.dim), str(info.seed), best,
-            f"{info.steps:,}", info.status, local_time(info.created))
+    race = "" if info.race_id is None else f"race {info.race_id}"
+    learner = info.entrant if info.race_id is not None and info.entrant else info.learner
+    return (str(info.id), learner, info.objective, str(info.dim), str(info.seed), best,
+            f"{info.steps:,}", info.status, race, local_time(info.created))
