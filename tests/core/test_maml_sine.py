@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from metalearn_gui.core.learners import Status, learner_class, refusal
-from metalearn_gui.core.objectives import make_objective
-from metalearn_gui.core.objectives import maml_sine
+from metalearn_gui.core.objectives import make_objective, maml_sine
 from metalearn_gui.core.objectives.maml_sine import Tasks
 from metalearn_gui.core.objectives.tasks import FunctionFits
 from metalearn_gui.core.tf_runtime import get_tf
@@ -39,7 +38,7 @@ def test_theta_is_the_flattened_network_with_named_weights(objective):
 
 def test_unpacked_parameters_are_the_named_coordinates(objective):
     theta = np.arange(1761.0)
-    W1, b1, W2, b2, W3, b3 = maml_sine.unpack(theta)
+    _, _, W2, b2, W3, b3 = maml_sine.unpack(theta)
     names = objective.coordinate_names()
     assert W2.shape == (40, 40) and names[int(W2[3, 7])] == "W2[3,7]"
     assert names[int(b2[0, 7])] == "b2[7]" and names[int(W3[5, 0])] == "W3[5,0]" and names[int(b3[0, 0])] == "b3[0]"
@@ -47,7 +46,7 @@ def test_unpacked_parameters_are_the_named_coordinates(objective):
 
 def test_initial_theta_is_a_standard_initialisation(objective):
     thetas = objective.initial_theta(np.random.default_rng(0), 50)
-    W1, b1, W2, b2, W3, b3 = maml_sine.unpack(thetas)
+    W1, b1, W2, b2, _, b3 = maml_sine.unpack(thetas)
     assert not b1.any() and not b2.any() and not b3.any()  # biases start at zero
     assert np.abs(W1).max() <= np.sqrt(6.0) and np.abs(W2).max() <= np.sqrt(6.0 / 40)
     assert np.abs(W1).max() > 0.9 * np.sqrt(6.0)  # uniform up to He's limit, not a narrower spread
@@ -174,7 +173,8 @@ def test_task_view_shows_the_fits_after_0_1_and_10_steps(objective):
         assert sorted(fits) == [0, 1, 10]
         assert all(fit.shape == view.x.shape and np.isfinite(fit).all() for fit in fits.values())
     # At 0 steps the learned curve is θ's own network; steps fit the support points better.
-    np.testing.assert_allclose(view.fits[learned][0], maml_sine.forward(maml_sine.unpack(theta), view.x[:, None])[0][:, 0])
+    own_network, _ = maml_sine.forward(maml_sine.unpack(theta), view.x[:, None])
+    np.testing.assert_allclose(view.fits[learned][0], own_network[:, 0])
     on_support = {steps: np.interp(view.support_x, view.x, fit) for steps, fit in view.fits[pretrained].items()}
     errors = {steps: np.mean((fit - view.support_y) ** 2) for steps, fit in on_support.items()}
     assert errors[10] < errors[1] < errors[0]

@@ -97,32 +97,25 @@ class Tasks:
         return int(self.support_x.shape[0])
 
 
-def tasks_from_uniform(uniform: Any, support: int) -> Tasks:
-    """Tasks from U[0, 1) draws ``(B, 2 + points)``: amplitude, phase, then the points' x
-    (the first ``support`` of them are the support set). Plain arithmetic, so one draw
-    (numpy or TensorFlow) makes all of a task's randomness."""
+def tasks_from_uniform(uniform: Any, sin: Any) -> Tasks:
+    """Tasks from U[0, 1) draws ``(B, 2 + points)``: amplitude, phase, then the points' x, the
+    first :data:`SUPPORT` of them the support set. Plain arithmetic (and ``sin``, numpy's or
+    TensorFlow's), so one draw of either library makes all of a task's randomness."""
     amplitude = AMPLITUDE[0] + (AMPLITUDE[1] - AMPLITUDE[0]) * uniform[:, 0:1, None]
     phase = PHASE[0] + (PHASE[1] - PHASE[0]) * uniform[:, 1:2, None]
     x = INPUT[0] + (INPUT[1] - INPUT[0]) * uniform[:, 2:, None]
-    return Tasks(x[:, :support], None, x[:, support:], None, amplitude, phase)
+    y = amplitude * sin(x - phase)
+    return Tasks(x[:, :SUPPORT], y[:, :SUPPORT], x[:, SUPPORT:], y[:, SUPPORT:], amplitude, phase)
 
 
 def sample_tasks_np(rng: np.random.Generator, count: int, query: int = QUERY) -> Tasks:
-    return _with_targets(tasks_from_uniform(rng.random((count, 2 + SUPPORT + query)), SUPPORT), np.sin)
+    return tasks_from_uniform(rng.random((count, 2 + SUPPORT + query)), np.sin)
 
 
 def sample_tasks_tf(seed: Any, count: int) -> Tasks:
+    """``count`` tasks drawn from the stateless ``seed`` (float32 tensors)."""
     tf = get_tf()
-    uniform = tf.random.stateless_uniform((count, 2 + SUPPORT + QUERY), seed, dtype=tf.float32)
-    return _with_targets(tasks_from_uniform(uniform, SUPPORT), tf.sin)
-
-
-def _with_targets(tasks: Tasks, sin) -> Tasks:
-    def sine(x):
-        return tasks.amplitude * sin(x - tasks.phase)
-
-    return Tasks(tasks.support_x, sine(tasks.support_x), tasks.query_x, sine(tasks.query_x),
-                 tasks.amplitude, tasks.phase)
+    return tasks_from_uniform(tf.random.stateless_uniform((count, 2 + SUPPORT + QUERY), seed), tf.sin)
 
 
 # -- the network, for numpy arrays and TensorFlow tensors alike ------------------------------
@@ -189,18 +182,15 @@ def unpack(theta: Any, ops=NUMPY) -> list[Any]:
     return parts
 
 
-def forward(params: list[Any], x: Any, ops=NUMPY) -> tuple[Any, list[Any]]:
-    """The network's output for inputs ``x`` (..., N, 1), and each hidden layer's
-    pre-activation and activation (for backpropagation)."""
+def forward(params: list[Any], x: Any, ops=NUMPY) -> tuple[Any, list[tuple[Any, Any]]]:
+    """The network's output for inputs ``x`` (..., N, 1), and each hidden layer's input and
+    pre-activation (what backpropagation needs)."""
     hidden, layers = x, []
-    for layer in range(len(LAYERS)):
-        weight, bias = params[2 * layer], params[2 * layer + 1]
+    for weight, bias in zip(params[:-2:2], params[1:-2:2], strict=True):
         z = hidden @ weight + bias
-        if layer == len(LAYERS) - 1:
-            return z, layers
         layers.append((hidden, z))
         hidden = ops.relu(z)
-    raise AssertionError("unreachable")
+    return hidden @ params[-2] + params[-1], layers
 
 
 def mse_gradient(params: list[Any], x: Any, y: Any, ops=NUMPY) -> list[Any]:
@@ -212,7 +202,7 @@ def mse_gradient(params: list[Any], x: Any, y: Any, ops=NUMPY) -> list[Any]:
     for layer in range(len(LAYERS) - 2, -1, -1):
         layer_input, z = layers[layer]
         error = (error @ ops.transpose(params[2 * layer + 2])) * ops.active(z)
-        grads = [ops.transpose(layer_input) @ error, ops.sum_points(error)] + grads
+        grads = [ops.transpose(layer_input) @ error, ops.sum_points(error), *grads]
     return grads
 
 
@@ -254,8 +244,8 @@ def loss_on_tasks_np(thetas: np.ndarray, tasks: Tasks, steps: int = INNER_STEPS)
 
 
 def loss_on_tasks_tf(theta: Any, tasks: Tasks, steps: int = INNER_STEPS) -> Any:
-    """Differentiable L of one θ (D,) on ``tasks`` (float32 inside: the network is small and
-    single precision runs it about twice as fast; the result is float64)."""
+    """Differentiable L of one θ (D,) on ``tasks``, float64 (float32 inside: a meta-gradient
+    step took 1.0 ms against 1.4 ms in float64, and agrees with :func:`loss_on_tasks_np` to 1e-4)."""
     tf = get_tf()
     ops = TensorOps()
     params = unpack(tf.cast(theta, tf.float32), ops)
@@ -273,7 +263,7 @@ def he_uniform(rng: np.random.Generator, count: int | None = None) -> np.ndarray
     parts = []
     for name, (rows, columns) in PARTS:
         limit = math.sqrt(6.0 / rows) if name.startswith("W") else 0.0
-        parts.append(rng.uniform(-limit, limit, size=leading + (rows * columns,)))
+        parts.append(rng.uniform(-limit, limit, size=(*leading, rows * columns)))
     return np.concatenate(parts, axis=-1)
 
 
@@ -316,7 +306,8 @@ class MAMLSine(TaskDistribution):
         self._step_sizes: dict[tuple[str, int], float] = {}
 
     def describe_optimum(self) -> str:
-        return f"unknown; pre-trained baseline {self.baseline_heldout_loss():.3f} (held-out MSE)"
+        # Not the baseline's figure: listing objectives should not pre-train a network.
+        return "unknown (compare the held-out MSE with the pre-trained network's)"
 
     def coordinate_names(self) -> tuple[str, ...]:
         names = []
