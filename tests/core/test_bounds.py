@@ -16,7 +16,7 @@ STEPS = {"neural": 25, "gradient": 300}
 DEFAULT_STEPS = 30
 #: Fewer where a step costs seconds: genetic's generations on maml-sine's 1,761 weights
 #: (its variation's D × D shape); from the first generation on children are its own.
-COSTLY_STEPS = {("genetic", "maml-sine"): 4}
+COSTLY_STEPS = {("genetic", "maml-sine"): 2}
 
 
 def cases() -> list:
