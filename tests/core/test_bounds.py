@@ -14,6 +14,9 @@ OBJECTIVE_NAMES = [cls.name for cls in BUILT_IN] + ["bbob-f08-i01", "bbob-f21-i0
 #: random evaluations, genetic's first population) and move by its own rule.
 STEPS = {"neural": 25, "gradient": 300}
 DEFAULT_STEPS = 30
+#: Fewer where a step costs seconds: genetic's generations on maml-sine's 1,761 weights
+#: (its variation's D × D shape); from the first generation on children are its own.
+COSTLY_STEPS = {("genetic", "maml-sine"): 2}
 
 
 def cases() -> list:
@@ -25,7 +28,7 @@ def cases() -> list:
 def evaluated_thetas(learner_name: str, objective_name: str, **hyperparameters) -> np.ndarray:
     """Every θ the run evaluated: through ``loss_np`` (recorded), and each row's θ, which
     is what a learner evaluating inside TensorFlow (gradient: one θ a step) evaluated."""
-    steps = STEPS.get(learner_name, DEFAULT_STEPS)
+    steps = COSTLY_STEPS.get((learner_name, objective_name), STEPS.get(learner_name, DEFAULT_STEPS))
     learner = RunConfig(learner_name, objective_name, steps=steps, seed=3, hyperparameters=hyperparameters).build()
     objective, recorded = learner.objective, []
     evaluate = objective.loss_np

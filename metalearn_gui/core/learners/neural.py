@@ -48,6 +48,10 @@ class NeuralLearner(Learner):
         "prediction in a trust region that restarts elsewhere when it collapses, one evaluation per step"
     )
     uses_tensorflow = True
+    #: A model fit to FIT_CAPACITY observations cannot tell which of hundreds of directions
+    #: lowers the loss (a network's 1,761 weights, say): its proposals would be guesses.
+    max_dim = 100
+    max_dim_reason = f"its model of the loss is fit to {FIT_CAPACITY} observations, too few to learn a loss over more"
     #: One step per block, so a time-bounded chunk ends within a step of its deadline: the
     #: base class sizes a block by the last one's speed, and a step costs ~1,000× more once
     #: the model steers than in the random design (seconds-long chunks froze the controls).
