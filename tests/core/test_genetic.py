@@ -107,3 +107,18 @@ def test_a_live_sigma_change_resets_every_strategys_step(make_learner):
     learner.set_hyperparameters({"sigma": 0.3})
     low, high = learner.objective.bounds
     np.testing.assert_allclose(learner._sigma, 0.3 * (high - low))
+
+
+def test_in_high_dimensions_the_variation_adapts_to_each_coordinates_spread(make_learner):
+    """Above ROTATION_MAX_DIM the shape is a spread per coordinate (no D×D decomposition,
+    which would cost seconds a generation): the run still descends."""
+    from metalearn_gui.core.learners.genetic import ROTATION_MAX_DIM
+
+    dim = ROTATION_MAX_DIM + 50
+    learner = make_learner("genetic", "sphere", dim=dim, population=40)
+    learner.reset(0)
+    first = learner.best_loss
+    learner.advance(max_steps=300)
+    assert learner.best_loss < 0.85 * first
+    assert learner._shape.shape == (dim,)
+    assert learner.status is Status.RUNNING

@@ -45,6 +45,9 @@ EIGEN_INTERVAL = 2
 #: Most parents whose spread updates the shape: a random sample (tournament winners come
 #: in random order) estimates a D×D spread as well as a population of thousands does.
 SHAPE_SAMPLE = 256
+#: Above this D the variation is shaped along the coordinate axes only (a spread per
+#: coordinate): a D×D decomposition grows as D³ (seconds a generation at D = 1,761).
+ROTATION_MAX_DIM = 200
 #: Most ratio between the widest and narrowest spread that shapes the variation.
 MAX_CONDITION = 1e7
 #: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
@@ -167,7 +170,8 @@ class GeneticLearner(Learner):
         self._restart_due = self._exhausted = False
         self._population_mean = _mean_row(self._population)
         self._sigma_median = _median(self._sigma)
-        self._shape = np.eye(self.objective.dim)
+        dim = self.objective.dim
+        self._shape = np.eye(dim) if dim <= ROTATION_MAX_DIM else np.ones(dim)
         self._axes = _principal_axes(self._shape)
         self._shape_updates = 0
 
@@ -194,7 +198,7 @@ class GeneticLearner(Learner):
         children, sigma, principal = self._population[parents], self._sigma[parents], self._principal[parents]
         axes, spread = self._mutation_shape(children)
         self._crossover(children, sigma, principal, axes, float(hp["crossover"]))
-        self._mutate(children, sigma, axes * spread, float(hp["mutation"]))
+        self._mutate(children, sigma, axes, spread, float(hp["mutation"]))
         elite_losses = self._losses[elites]
         self._population = np.concatenate([self._population[elites], children])
         self._sigma = np.concatenate([self._sigma[elites], sigma])
@@ -231,15 +235,19 @@ class GeneticLearner(Learner):
         tiny_steps = self._sigma_median < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
 
-    def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Principal axes and relative spreads for this generation's variation: a running
         average of the parents' spread around the population's mean (it includes the
         direction selection moved them in, so it stretches along a valley being followed)."""
         self._shape_updates += 1
         if self._shape_updates % EIGEN_INTERVAL == 0:
             steps = parents[:SHAPE_SAMPLE] - self._population_mean
-            spread = steps.T @ steps / len(steps)
-            spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
+            if self._shape.ndim == 2:
+                spread = steps.T @ steps / len(steps)
+                spread /= max(float(np.trace(spread)), 1e-300) / len(spread)
+            else:  # one spread per coordinate (high D)
+                spread = _mean_row(steps * steps)
+                spread /= max(float(spread.mean()), 1e-300)
             rate = 1.0 - (1.0 - SHAPE_RATE) ** EIGEN_INTERVAL  # the weight of the generations skipped
             self._shape = (1.0 - rate) * self._shape + rate * spread
             self._axes = _principal_axes(self._shape)
@@ -260,7 +268,7 @@ class GeneticLearner(Learner):
         winner = np.argmin(self._losses[entrants], axis=1)
         return entrants[np.arange(count), winner]
 
-    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, principal: np.ndarray, axes: np.ndarray,
+    def _crossover(self, parents: np.ndarray, sigma: np.ndarray, principal: np.ndarray, axes: np.ndarray | None,
                    rate: float) -> None:
         """Blend consecutive pairs in place, each pair with probability ``rate``, gene by
         gene along the parents' principal ``axes`` (so a rotated landscape is blended as
@@ -277,18 +285,21 @@ class GeneticLearner(Learner):
         along = principal[first]  # the pair's kind is its first parent's; both children inherit it
         principal[second] = along
         shift = gamma * difference
-        rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
-        shift[rotated] = (gamma[rotated] * (difference[rotated] @ axes)) @ axes.T
+        if axes is not None:
+            rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
+            shift[rotated] = (gamma[rotated] * (difference[rotated] @ axes)) @ axes.T
         parents[first] += shift
         parents[second] -= shift
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
         sigma[second] = np.where(blend, mean_sigma, sigma[second])
         sigma[first] = mean_sigma
 
-    def _mutate(self, children: np.ndarray, sigma: np.ndarray, shape: np.ndarray, rate: float) -> None:
-        """Self-adapt each child's σ, then add σ·shape·z, z ~ N(0, I) with each component
-        kept with probability ``rate`` (``shape``: columns the population's principal axes
-        scaled to a unit geometric mean); reflect the result into the objective's bounds."""
+    def _mutate(self, children: np.ndarray, sigma: np.ndarray, axes: np.ndarray | None, spread: np.ndarray,
+                rate: float) -> None:
+        """Self-adapt each child's σ, then add σ·B·S·z, z ~ N(0, I) with each component
+        kept with probability ``rate`` (B: the population's principal ``axes`` as columns,
+        None for the coordinate axes; S: the relative ``spread`` along each, of unit
+        geometric mean); reflect the result into the objective's bounds."""
         count, dim = children.shape
         sigma *= np.exp(SELF_ADAPTATION * self._rng.standard_normal(count) / math.sqrt(dim))
         if rate >= 1.0:
@@ -297,7 +308,8 @@ class GeneticLearner(Learner):
             kept = self._rng.random(children.shape, dtype=np.float32) < rate
             noise = np.zeros(children.shape)
             noise[kept] = self._rng.standard_normal(int(np.count_nonzero(kept)))
-        children += (noise @ shape.T) * sigma[:, None]
+        noise *= spread
+        children += (noise if axes is None else noise @ axes.T) * sigma[:, None]
         low, high = self.objective.bounds
         width = high - low
         np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
@@ -336,10 +348,14 @@ class GeneticLearner(Learner):
         return self._exhausted
 
 
-def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Principal axes of ``covariance`` (orthonormal columns) and the spread along
-    each, scaled to a geometric mean of 1 (at most ``MAX_CONDITION`` apart)."""
-    variance, axes = np.linalg.eigh(covariance)
+def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Principal axes of ``covariance`` (orthonormal columns; None for the coordinate
+    axes when ``covariance`` is given as its diagonal) and the spread along each, scaled
+    to a geometric mean of 1 (at most ``MAX_CONDITION`` apart)."""
+    if covariance.ndim == 1:
+        variance, axes = covariance, None
+    else:
+        variance, axes = np.linalg.eigh(covariance)
     top = max(float(variance.max()), 1e-300)
     spread = np.sqrt(np.maximum(variance, top / MAX_CONDITION**2))
     return axes, spread / np.exp(np.log(spread).mean())
