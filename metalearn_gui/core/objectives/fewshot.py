@@ -426,6 +426,14 @@ def heldout_tasks() -> Tasks:
     return sample_tasks_np(np.random.default_rng(HELDOUT_SEED), HELDOUT_CLASSES, HELDOUT_TASKS)
 
 
+def heldout_curves(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean held-out query loss and accuracy of strategy ``theta`` after each inner
+    step 0 … T, (T + 1,) each: how quickly it learns a task of unseen classes."""
+    natural = to_natural(np.asarray(theta, dtype=np.float64)[None, :]).astype(np.float32)
+    loss, accuracy = _compiled()["curves"](natural, *task_tensors(heldout_tasks()))
+    return loss.numpy()[:, :, 0].mean(axis=1), accuracy.numpy()[:, :, 0].mean(axis=1)
+
+
 @functools.lru_cache(maxsize=1)
 def tuning_tasks() -> Tasks:
     """The meta-training tasks (classes 0–6) the constant-rate baseline is tuned on."""
