@@ -58,6 +58,8 @@ HELDOUT_SEED = 20170309
 TUNING_TASKS = 128
 TUNING_SEED = 20170310
 ADAM_RATE = 1e-3
+#: Meta-training tasks per evaluation (fresh ones each call; a population shares them).
+META_BATCH = 16
 #: Strategies per compiled call (the last chunk padded): meta-training batches, held-out tasks.
 CHUNK = 32
 HELDOUT_CHUNK = 4
@@ -369,7 +371,7 @@ class FewShotDigits(TaskDistribution):
         "gradient": {"optimizer": "adam", "alpha": 0.02},
     }
 
-    def __init__(self, dim: int | None = None, batch: int = 16) -> None:
+    def __init__(self, dim: int | None = None, batch: int = META_BATCH) -> None:
         super().__init__(dim)
         self.batch = batch
 
@@ -378,6 +380,12 @@ class FewShotDigits(TaskDistribution):
 
     def coordinate_names(self) -> tuple[str, ...]:
         return tuple(name for name, _, _ in COORDINATES)
+
+    def initial_theta(self, rng, count=None):
+        # Around the box's centre — learning rate 0.1, momentum 0.475, weight decay 10^-3.5,
+        # He initialisation — a plausible strategy, with a spread that reaches most of the box.
+        shape = (self.dim,) if count is None else (count, self.dim)
+        return self.clip(rng.normal(0.5, 0.2, size=shape))
 
     def landscape_axes(self) -> tuple[int, int]:
         return (0, PHASES + 2)  # the first phase's learning rate × the init scale
@@ -444,7 +452,7 @@ def tuned_constant_rate() -> float:
     """The constant log₁₀ learning rate of :data:`BASELINE_GRID` with the lowest mean query
     loss on the tuning tasks (meta-training classes only)."""
     grid = np.array([constant_rate_theta(rate) for rate in BASELINE_GRID])
-    losses = evaluate_on_tasks(grid, tuning_tasks(), tasks_per_call=32)[0].mean(axis=1)
+    losses = evaluate_on_tasks(grid, tuning_tasks(), tasks_per_call=META_BATCH)[0].mean(axis=1)
     return float(BASELINE_GRID[int(np.argmin(losses))])
 
 
