@@ -4,7 +4,8 @@
     batched call (each evaluation trains 16 fresh 64-32-3 networks for 20 steps and scores
     them). Goal ≥ 50/s on a 2-core CPU.
 (b) Quality, per learner that applies (genetic, evolution, neural, gradient), at a budget of
-    evaluations (500; neural 300, as the peer benchmark gives model-based methods) over several seeds (medians): the held-out query loss and
+    evaluations (500; neural 300, as the peer benchmark gives model-based methods) over several
+    seeds (medians): the held-out query loss and
     accuracy of the learner's best θ against the tuned constant-rate baseline's, and the inner
     step at which the learned strategy first reaches the baseline's final (step-20) held-out
     accuracy. Goals: lower held-out loss and no lower accuracy than the baseline for every
@@ -74,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, a budget of 120, a short speed test")
     parser.add_argument("--budget", type=int, default=None,
-                        help=f"evaluations per run for every learner (default {DEFAULT_BUDGET}, neural {BUDGETS['neural']})")
+                        help=f"evaluations per run (default {DEFAULT_BUDGET}; neural {BUDGETS['neural']})")
     parser.add_argument("--seeds", type=int, default=None, help="runs per learner (default 5)")
     parser.add_argument("--learners", default=",".join(LEARNERS))
     args = parser.parse_args()
@@ -86,7 +87,7 @@ def main() -> None:
     started = time.perf_counter()
     constant, adam = objective.baselines()
     print(f"baselines computed in {time.perf_counter() - started:.1f} s (tuning included)")
-    base_loss_curve, base_accuracy_curve = heldout_curves(constant.theta)
+    _, base_accuracy_curve = heldout_curves(constant.theta)
     target = constant.accuracy
     print(f"baseline {constant.label}: held-out loss {constant.loss:.3f}, accuracy {constant.accuracy:.3f}")
     print(f"baseline {adam.label}: held-out loss {adam.loss:.3f}, accuracy {adam.accuracy:.3f}")
@@ -127,7 +128,8 @@ def main() -> None:
         reach = statistics.median(r[3] if r[3] is not None else INNER_STEPS + 1 for r in runs)
         seconds = statistics.median(r[4] for r in runs)
         results[name] = (loss, accuracy, reach)
-        print(f"  {name:<10} {budgets[name]:6d} {loss:7.3f} {accuracy:7.3f} {at5:7.3f} {at10:7.3f} {reach:6.1f} {seconds:6.1f}")
+        print(f"  {name:<10} {budgets[name]:6d} {loss:7.3f} {accuracy:7.3f} {at5:7.3f} {at10:7.3f} {reach:6.1f} "
+              f"{seconds:6.1f}")
         best_run = min(runs, key=lambda r: r[0])
         print(f"  {'':<10} its best run's strategy: {describe_strategy(best_run[5])}")
         print(f"  {'':<10} per seed: loss " + " ".join(f"{r[0]:.3f}" for r in runs)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metalearn_gui.core.objectives import make_objective
-from metalearn_gui.core.objectives import fewshot
+from metalearn_gui.core.objectives import fewshot, make_objective
 from metalearn_gui.core.objectives.fewshot import (
     BASELINE_GRID,
     INNER_STEPS,
     constant_rate_theta,
     digits,
     heldout_tasks,
-    sample_tasks_np,
     to_natural,
     to_theta,
     tuning_tasks,
@@ -62,8 +60,7 @@ def test_tasks_drawn_by_tensorflow_from_a_seed_are_training_images_with_their_la
     support_x, support_y, query_x, query_y, _, _ = fewshot.sample_tasks_tf(
         tf.constant([5, 6], tf.int64), fewshot.TRAINING_CLASSES, 8)
     for x, y in ((support_x.numpy(), support_y), (query_x.numpy(), query_y)):
-        labels = np.vectorize(lambda i, x=x: label_of[x.reshape(-1, 64)[i].tobytes()])(np.arange(x.shape[0] * x.shape[1]))
-        labels = labels.reshape(x.shape[:2])
+        labels = np.array([label_of[image.tobytes()] for image in x.reshape(-1, 64)]).reshape(x.shape[:2])
         assert labels.max() <= 6
         # One class per way: the images a label marks as way k all show the same digit.
         way = np.argmax(y, axis=-1)

@@ -98,7 +98,8 @@ def to_natural(theta: np.ndarray) -> np.ndarray:
 
 def constant_rate_theta(log_rate: float) -> np.ndarray:
     """The strategy θ of a constant learning rate 10^log_rate with plain SGD's defaults."""
-    return to_theta([log_rate] * PHASES + [DEFAULT_MOMENTUM, DEFAULT_LOG_WEIGHT_DECAY, DEFAULT_LOG_INIT_SCALE])
+    defaults = [DEFAULT_MOMENTUM, DEFAULT_LOG_WEIGHT_DECAY, DEFAULT_LOG_INIT_SCALE]
+    return to_theta(np.array([log_rate] * PHASES + defaults))
 
 
 def describe_strategy(theta: np.ndarray) -> str:
