@@ -10,17 +10,14 @@ SGD with momentum and weight decay, and scored on the query images.
 θ is the learning strategy, seven coordinates in the common box [0, 1]; each maps
 linearly onto its own range (the objective's bounds are one pair for all coordinates):
 
-========================  =====================  ========================================
-coordinate                range                  meaning
-========================  =====================  ========================================
-log₁₀ lr steps 1–5 … 16–20  −3 … 1 (each)        the learning rate of each quarter of the run
-momentum                  0 … 0.95               heavy ball: v ← βv + g, w ← w − η v
-log₁₀ weight decay        −6 … −1                g ← ∇ + λw on every parameter
-log₁₀ init scale          −1 … 1                 weights ~ N(0, s²·2/fan-in) (s = 1: He)
-========================  =====================  ========================================
+* log₁₀ lr steps 1–5, 6–10, 11–15, 16–20 ∈ [−3, 1]: the learning rate of each quarter of the run;
+* momentum β ∈ [0, 0.95]: heavy ball, v ← βv + g, w ← w − η v;
+* log₁₀ weight decay λ ∈ [−6, −1]: g = ∇ + λw on every parameter;
+* log₁₀ init scale s ∈ [−1, 1]: weights ~ N(0, s²·2/fan-in) (s = 1 is He's), biases 0.
 
-L(θ) is the mean query cross-entropy after T steps over a fresh batch of meta-training
-tasks; the held-out results carry the query accuracy too. The baselines, measured the
+L(θ) is the mean query cross-entropy after T steps over a fresh batch of 16 meta-training
+tasks (a population shares one batch); the held-out results carry the query accuracy too.
+An inner run that diverges scores a ceiling loss of 20 on its task and accuracy 0. The baselines, measured the
 same way on the held-out tasks: the best constant learning rate (a grid of 41 values,
 tuned on a fixed set of meta-training tasks) with the other settings at plain SGD's
 defaults — no momentum, weight decay 10⁻⁶ (the range's floor: practically none), He
@@ -28,8 +25,9 @@ initialisation — and Adam at 10⁻³ (β = 0.9, 0.999) from He initialisation.
 
 Every population is evaluated in one XLA-compiled TensorFlow call per fixed-size chunk of
 strategies (the last chunk is padded, so it never retraces), vectorised over strategies
-and tasks; the gradient of the support loss is written out (two layers), so ``loss_tf``
-differentiates through the unrolled inner run.
+and tasks; the gradient of the support loss is written out (two layers), and ``loss_tf``
+differentiates through the whole inner run (a ``tf.while_loop``), so the ``gradient``
+learner applies.
 """
 
 from __future__ import annotations
