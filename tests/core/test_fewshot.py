@@ -150,6 +150,10 @@ def test_baselines_are_tuned_on_training_tasks_with_plain_sgd_defaults(objective
     tuning = fewshot.evaluate_on_tasks(neighbours, tuning_tasks(), tasks_per_call=fewshot.META_BATCH)[0].mean(axis=1)
     assert tuning[1] <= tuning.min()
     assert adam.label == "Adam 0.001" and adam.theta is None
+    # Its held-out learning curve (the benchmark's) ends at its held-out result and improves on the way.
+    loss_curve, accuracy_curve = fewshot.heldout_curves(constant.theta)
+    assert loss_curve[-1] == pytest.approx(constant.loss, rel=1e-5)
+    assert accuracy_curve[-1] == pytest.approx(constant.accuracy) and accuracy_curve[0] < 0.5 < accuracy_curve[10]
     assert adam.loss > constant.loss and adam.accuracy < constant.accuracy  # 20 steps of 1e-3 learn little
 
 
