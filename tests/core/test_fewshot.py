@@ -47,7 +47,12 @@ def test_heldout_tasks_use_only_classes_7_to_9_and_training_tasks_never_do(objec
     assert_tasks_drawn_from(tuning_tasks(), set(range(7)))
     drawn = []
     original = fewshot.sample_tasks_np
-    monkeypatch.setattr(fewshot, "sample_tasks_np", lambda *args: drawn.append(original(*args)) or drawn[-1])
+
+    def recording(*args):
+        drawn.append(original(*args))
+        return drawn[-1]
+
+    monkeypatch.setattr(fewshot, "sample_tasks_np", recording)
     objective.loss_np(np.full((2, objective.dim), 0.5), np.random.default_rng(0))
     assert len(drawn) == 1 and len(drawn[0].classes) == objective.batch
     assert_tasks_drawn_from(drawn[0], set(range(7)))
@@ -62,10 +67,12 @@ def test_tasks_drawn_by_tensorflow_from_a_seed_are_training_images_with_their_la
     for x, y in ((support_x.numpy(), support_y), (query_x.numpy(), query_y)):
         labels = np.array([label_of[image.tobytes()] for image in x.reshape(-1, 64)]).reshape(x.shape[:2])
         assert labels.max() <= 6
-        # One class per way: the images a label marks as way k all show the same digit.
+        # One class per way, a different one for each: the images labelled way k all show one digit.
         way = np.argmax(y, axis=-1)
         for task in range(x.shape[0]):
-            assert [len(set(labels[task][way[task] == k])) for k in range(fewshot.WAYS)] == [1] * fewshot.WAYS
+            shown = [set(labels[task][way[task] == k]) for k in range(fewshot.WAYS)]
+            assert [len(digits_of_way) for digits_of_way in shown] == [1] * fewshot.WAYS
+            assert len(set.union(*shown)) == fewshot.WAYS
 
 
 def test_the_loss_is_deterministic_given_the_rng_and_draws_fresh_tasks(objective):
