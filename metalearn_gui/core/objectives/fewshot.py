@@ -367,7 +367,7 @@ class FewShotDigits(TaskDistribution):
     landscape_grid = 17
     suggested: ClassVar = {
         "genetic": {"population": 32},
-        "gradient": {"optimizer": "adam", "alpha": 0.02},
+        "gradient": {"optimizer": "adam", "alpha": 0.01},
     }
 
     def __init__(self, dim: int | None = None, batch: int = META_BATCH) -> None:
