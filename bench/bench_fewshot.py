@@ -9,7 +9,9 @@
     accuracy of the learner's best θ against the tuned constant-rate baseline's, and the inner
     step at which the learned strategy first reaches the baseline's final (step-20) held-out
     accuracy. Goals: lower held-out loss and no lower accuracy than the baseline for every
-    learner; the best learned strategy reaches the baseline's accuracy in ≤ T/2 = 10 steps.
+    learner; the best learned strategy reaches the baseline's accuracy in ≤ T/2 = 10 steps —
+    checked twice: the learner with the lowest median held-out loss (its median step), and the
+    single run with the lowest held-out loss over all learners and seeds.
 
 Learners run with their defaults, plus the objective's suggested values, through the core API:
 ``learner_class(name)(objective, {}, max_steps=...)``, ``max_evaluations = budget``,
@@ -106,6 +108,7 @@ def main() -> None:
               f"{'s/run':>6}")
     print(header)
     results = {}
+    best_runs = []  # each learner's run with the lowest held-out loss
     for name in args.learners.split(","):
         reason = refusal(name, objective)
         if reason is not None:
@@ -128,6 +131,7 @@ def main() -> None:
         reach = statistics.median(r[3] if r[3] is not None else INNER_STEPS + 1 for r in runs)
         seconds = statistics.median(r[4] for r in runs)
         results[name] = (loss, accuracy, reach)
+        best_runs.append((min(runs, key=lambda r: r[0]), name))
         print(f"  {name:<10} {budgets[name]:6d} {loss:7.3f} {accuracy:7.3f} {at5:7.3f} {at10:7.3f} {reach:6.1f} "
               f"{seconds:6.1f}")
         best_run = min(runs, key=lambda r: r[0])
@@ -145,8 +149,14 @@ def main() -> None:
     if results:
         best = min(results, key=lambda name: results[name][0])
         reach = results[best][2]
-        print(f"{'PASS' if reach <= INNER_STEPS / 2 else 'FAIL'}: the best learned strategy ({best}) reaches the "
-              f"baseline's final accuracy {target:.3f} at inner step {reach:g} (goal ≤ {INNER_STEPS // 2})")
+        print(f"{'PASS' if reach <= INNER_STEPS / 2 else 'FAIL'}: the best learner's strategy ({best}, median over "
+              f"seeds) reaches the baseline's final accuracy {target:.3f} at inner step {reach:g} "
+              f"(goal ≤ {INNER_STEPS // 2})")
+        (loss, _, _, reached, _, _), name = min(best_runs, key=lambda run: run[0][0])
+        reached_text = "never" if reached is None else f"at inner step {reached}"
+        ok = reached is not None and reached <= INNER_STEPS / 2
+        print(f"{'PASS' if ok else 'FAIL'}: the best single learned strategy ({name}, held-out loss {loss:.3f}) "
+              f"reaches it {reached_text} (goal ≤ {INNER_STEPS // 2})")
 
 
 if __name__ == "__main__":
