@@ -8,10 +8,12 @@ import inspect
 from metalearn_gui.core.objectives.base import Objective, ObjectiveError
 from metalearn_gui.core.objectives.bbob import FAMILY, BBOBObjective, bbob_objective_class, parse_bbob_name
 from metalearn_gui.core.objectives.classic import Ackley, Rastrigin, Rosenbrock, Seed, Sphere
+from metalearn_gui.core.objectives.fewshot import FewShotDigits
 from metalearn_gui.core.objectives.lr_schedule import LRSchedule
 from metalearn_gui.core.objectives.maml_sine import MAMLSine
 
-BUILT_IN: tuple[type[Objective], ...] = (Seed, Sphere, Rosenbrock, Rastrigin, Ackley, LRSchedule, MAMLSine)
+BUILT_IN: tuple[type[Objective], ...] = (Seed, Sphere, Rosenbrock, Rastrigin, Ackley, LRSchedule, FewShotDigits,
+                                          MAMLSine)
 OBJECTIVES: dict[str, type[Objective]] = {cls.name: cls for cls in BUILT_IN}
 
 
