@@ -20,6 +20,8 @@ GHOST = (150, 150, 150, 140)
 MARKER = "#CC79A7"
 DIVERGED = "#E03030"
 RESTART = "#E69F00"
+HELDOUT = "#9467BD"
+BASELINE = "#7F7F7F"
 SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F",
           "#BCBD22", "#17BECF", "#9467BD", "#F0E442")
 #: Most points drawn per curve: a plot is ~500–1000 px wide,
@@ -262,6 +264,18 @@ class PlotPanel(QWidget):
         box.setChecked(checked)
         self.header.addWidget(box)
         return box
+
+
+def list_in_legend(legend: pg.LegendItem, item: pg.GraphicsObject, label: str, listed: bool) -> None:
+    """List ``item`` in ``legend`` as ``label`` (relabelled if listed already), or not at all."""
+    for sample, text in legend.items:
+        if sample.item is item:
+            if listed and text.text == label:
+                return
+            legend.removeItem(item)
+            break
+    if listed:
+        legend.addItem(item, label)
 
 
 def mix(color: str, alpha: int) -> QColor:

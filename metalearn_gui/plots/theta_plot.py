@@ -1,4 +1,7 @@
-"""θ vs step: one line per coordinate, or a heat map (coordinate × step) when D is large."""
+"""θ vs step: one line per coordinate; a heat map (coordinate × step) when D is large;
+and for D in the hundreds or thousands (a network's initialisation), a summary whose
+cost does not grow with the picture: the RMS distance from θ₀ and the few coordinates
+that moved most, by name."""
 
 from __future__ import annotations
 
@@ -24,6 +27,13 @@ MAX_LINES = 12
 #: Points per θ line: up to 12 lines share the plot, and each point costs paint time.
 LINE_POINTS = 1000
 HEATMAP_COLUMNS = 600
+#: Above this many coordinates, even a heat map is a blur of rows thinner than a pixel
+#: (and each frame's image costs D × 600 values): draw the summary instead.
+MAX_HEATMAP = 200
+#: The summary's coordinates (those that moved most from θ₀) and its points per line:
+#: each point is a row of D values to read.
+SUMMARY_COORDINATES = 4
+SUMMARY_POINTS = 400
 
 
 class ThetaPlot(PlotPanel):
@@ -38,6 +48,8 @@ class ThetaPlot(PlotPanel):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("CET-D1"), interactive=False, width=12)
         self.colorbar.setImageItem(self.heatmap, insert_in=self.plot)
         self._history: History | None = None
+        self._names: tuple[str, ...] | None = None
+        self._summary_labels: list[str] = []  # the summary's legend as last set
         self.log_x = False
 
     def set_log_x(self, log_x: bool) -> None:
@@ -47,23 +59,33 @@ class ThetaPlot(PlotPanel):
             set_log_x(self.plot, log_x)
             self.refresh()
 
-    def set_run(self, history: History) -> None:
-        self._history = history
+    def set_run(self, history: History, names: tuple[str, ...] | None = None) -> None:
+        """A new run; ``names``: its coordinates' names (default θ₀ … θ_{D−1})."""
+        self._history, self._names = history, names
         dim = history.dim
-        use_lines = dim <= MAX_LINES
-        while len(self.lines) < (dim if use_lines else 0):  # lines are kept and reused across runs
+        summary = dim > MAX_HEATMAP
+        line_count = dim if dim <= MAX_LINES else 1 + SUMMARY_COORDINATES if summary else 0
+        while len(self.lines) < line_count:  # lines are kept and reused across runs
             index = len(self.lines)
-            self.lines.append(self.plot.plot(pen=pen(SERIES[index % len(SERIES)]), name=f"θ{_sub(index)}"))
+            self.lines.append(self.plot.plot(pen=pen(SERIES[index % len(SERIES)])))
+        self._summary_labels = []
         for index, line in enumerate(self.lines):
-            line.setVisible(use_lines and index < dim)
+            line.setVisible(index < line_count)
+            line.setData([], [])
             self.legend.removeItem(line)
-            if use_lines and index < dim:
-                self.legend.addItem(line, f"θ{_sub(index)}")
-        self.legend.setVisible(use_lines)
-        self.heatmap.setVisible(not use_lines)
-        self.colorbar.setVisible(not use_lines)
-        set_label(self.plot, "left", "θ value" if use_lines else "coordinate i of θ")
+            if dim <= MAX_LINES and index < dim:
+                self.legend.addItem(line, self._name(index))
+        heatmap = line_count == 0
+        self.legend.setVisible(not heatmap)
+        self.heatmap.setVisible(heatmap)
+        self.colorbar.setVisible(heatmap)
+        set_label(self.plot, "left", "coordinate i of θ" if heatmap else "θ value")
+        self.note.setText(f"D = {dim:,}: RMS distance from θ₀ and the {SUMMARY_COORDINATES} coordinates "
+                          "that moved most" if summary else "")
         self.refresh()
+
+    def _name(self, index: int) -> str:
+        return self._names[index] if self._names is not None else f"θ{_sub(index)}"
 
     def refresh(self) -> None:
         history = self._history
@@ -76,10 +98,34 @@ class ThetaPlot(PlotPanel):
             for index in range(history.dim):
                 self.lines[index].setData(x, theta[:, index], skipFiniteCheck=True)
             follow_data(self.plot, x, [theta])
+        elif history.dim > MAX_HEATMAP:
+            self._draw_summary(history)
         else:
             self._draw_heatmap(history)
             follow_data(self.plot, plotted_steps(steps[[0, -1]], self.log_x),
                         [np.array([-0.5, history.dim - 0.5])])
+
+    def _draw_summary(self, history: History) -> None:
+        """RMS ‖θ − θ₀‖/√D (on θ's own scale) and the coordinates that moved most by the
+        last row, from at most :data:`SUMMARY_POINTS` rows."""
+        rows = history_rows(history, self.log_x, SUMMARY_POINTS)
+        x = plotted_steps(history.column("step")[rows], self.log_x)
+        theta = history.theta()[rows]
+        first = history.theta()[0]
+        with np.errstate(invalid="ignore", over="ignore"):
+            moved = np.abs(theta[-1] - first)
+            rms = np.sqrt(np.mean(np.square(theta - first), axis=1))
+        top = np.argsort(np.where(np.isfinite(moved), -moved, 0.0), kind="stable")[:SUMMARY_COORDINATES]
+        labels = ["RMS ‖θ − θ₀‖/√D", *(self._name(int(i)) for i in top)]
+        curves = [rms, *(theta[:, i] for i in top)]
+        if labels != self._summary_labels:
+            for line, label in zip(self.lines, labels, strict=False):  # relabelled only when they change
+                self.legend.removeItem(line)
+                self.legend.addItem(line, label)
+            self._summary_labels = labels
+        for line, values in zip(self.lines, curves, strict=False):
+            line.setData(x, np.where(np.isfinite(values), values, np.nan), connect="finite")
+        follow_data(self.plot, x, curves)
 
     def _draw_heatmap(self, history: History) -> None:
         """Resample θ onto steps evenly spaced along the step axis (linear or log) so the
