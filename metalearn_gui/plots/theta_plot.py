@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.history import History
+from metalearn_gui.core.objectives import Objective
 from metalearn_gui.plots.style import (
     SERIES,
     PlotPanel,
@@ -34,6 +35,13 @@ MAX_HEATMAP = 200
 #: each point is a row of D values to read.
 SUMMARY_COORDINATES = 4
 SUMMARY_POINTS = 400
+
+
+def own_names(objective: Objective) -> tuple[str, ...] | None:
+    """The objective's names of θ's coordinates if it gives them meaning; None for the
+    plots' own θ₀ … θ_{D−1} (counted as the landscape's pickers count)."""
+    named = type(objective).coordinate_names is not Objective.coordinate_names
+    return objective.coordinate_names() if named else None
 
 
 class ThetaPlot(PlotPanel):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 from metalearn_gui.core.record import RunRecord
 
 #: Figure names (as the exporter knows them) and their menu labels.
-FIGURE_LABELS = {"loss": "&Loss", "theta": "&Strategy θ", "landscape": "L&andscape"}
+FIGURE_LABELS = {"loss": "&Loss", "theta": "&Strategy θ", "landscape": "L&andscape", "taskview": "&Task view"}
 PNG_SCALES = (1, 2)
 
 

@@ -37,7 +37,7 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import learner_class
-from metalearn_gui.core.objectives import Objective, make_objective
+from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.objectives.tasks import is_task_distribution
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
@@ -49,7 +49,7 @@ from metalearn_gui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.plots.loss_plot import LossPlot
 from metalearn_gui.plots.style import apply_palette
 from metalearn_gui.plots.task_view import TaskViewPlot
-from metalearn_gui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.theta_plot import ThetaPlot, own_names
 from metalearn_gui.ui import screen
 from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
@@ -567,7 +567,7 @@ class MainWindow(QMainWindow):
         objective = make_objective(config.objective, config.dim)  # its D where the config has none
         self.history = History(objective.dim, history_extras(config.learner), capacity=RECORD_ROWS)
         self.loss_plot.set_run(self.history, objective.optimum_value)
-        self.theta_plot.set_run(self.history, _own_names(objective))
+        self.theta_plot.set_run(self.history, own_names(objective))
         self.landscape_plot.set_dim(objective.dim)
         self.landscape_plot.set_objective_axes(objective.landscape_axes())
         self._show_task_objective(is_task_distribution(objective))
@@ -655,9 +655,3 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()  # and its timer
         self.collector.stop()
         super().closeEvent(event)
-
-
-def _own_names(objective: Objective) -> tuple[str, ...] | None:
-    """The objective's names of θ's coordinates, if it gives them meaning (else the plots'
-    own θ₀ … θ_{D−1}, as the landscape's pickers count)."""
-    return objective.coordinate_names() if type(objective).coordinate_names is not Objective.coordinate_names else None
