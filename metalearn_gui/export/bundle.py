@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from metalearn_gui.core.generalisation import of_record
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
-from metalearn_gui.core.generalisation import of_record
 from metalearn_gui.export.figures import FORMATS, SIZE, FigureError, figure_names, render_figure
 from metalearn_gui.export.files import (
     ExportError,

@@ -94,7 +94,11 @@ def _missing(record: RunRecord, name: str) -> str | None:
     return None
 
 
-def _loss_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> tuple[PlotPanel, pg.PlotItem]:
+#: A figure's panel and the plot that gets its title.
+Figure = tuple[PlotPanel, pg.PlotItem]
+
+
+def _loss_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     panel = LossPlot()
     panel.set_log_x(log_x)
     panel.set_run(record.history, make_objective(record.config.objective, record.history.dim).optimum_value)
@@ -107,7 +111,7 @@ def _loss_figure(record: RunRecord, log_x: bool, generalisation: Generalisation 
     return panel, panel.plot
 
 
-def _theta_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> tuple[PlotPanel, pg.PlotItem]:
+def _theta_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     panel = ThetaPlot()
     panel.set_log_x(log_x)
     objective = make_objective(record.config.objective, record.history.dim)
@@ -115,8 +119,7 @@ def _theta_figure(record: RunRecord, log_x: bool, generalisation: Generalisation
     return panel, panel.plot
 
 
-def _landscape_figure(record: RunRecord, log_x: bool,
-                      generalisation: Generalisation | None) -> tuple[PlotPanel, pg.PlotItem]:
+def _landscape_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     """True L on the plane of the objective's first coordinates through the final θ (a
     1-D θ: the curve L(θ₀)), with the run's trajectory (no step axis: ``log_x`` does not apply)."""
     history = record.history
@@ -131,8 +134,7 @@ def _landscape_figure(record: RunRecord, log_x: bool,
     return panel, panel.true_surface.plot
 
 
-def _task_view_figure(record: RunRecord, log_x: bool,
-                      generalisation: Generalisation | None) -> tuple[PlotPanel, pg.PlotItem]:
+def _task_view_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     """One held-out task learned with the run's best θ and with the baselines (no step axis)."""
     assert generalisation is not None  # figure_names leaves it out otherwise
     panel = TaskViewPlot()
@@ -141,8 +143,7 @@ def _task_view_figure(record: RunRecord, log_x: bool,
     return panel, panel.loss
 
 
-FIGURES: dict[str, tuple[str, Callable[[RunRecord, bool, Generalisation | None],
-                                       tuple[PlotPanel, pg.PlotItem]]]] = {
+FIGURES: dict[str, tuple[str, Callable[[RunRecord, bool, Generalisation | None], Figure]]] = {
     "loss": ("Loss", _loss_figure),
     "theta": ("Strategy θ", _theta_figure),
     "landscape": ("True L through the final θ", _landscape_figure),

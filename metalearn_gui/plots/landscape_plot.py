@@ -114,7 +114,7 @@ class LandscapePlot(PlotPanel):
         self.reason.setWordWrap(True)
         self.reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.reason.setStyleSheet("color: gray; padding: 12px;")
-        self.layout().addWidget(self.reason, 1)
+        self.column.addWidget(self.reason, 1)
         self.reason.hide()
         self._dim = 2
         self._landscape: Landscape | None = None
@@ -141,13 +141,13 @@ class LandscapePlot(PlotPanel):
     def set_objective_axes(self, axes: tuple[int, int] | str) -> None:
         """The objective's first choice of coordinates (call after :meth:`set_dim`), or one
         line saying why it has no landscape, shown instead of a picture."""
-        has_picture = not isinstance(axes, str)
-        self.reason.setText("" if has_picture else f"No landscape: {axes}")
-        self.reason.setVisible(not has_picture)
-        self.graphics.setVisible(has_picture)
+        reason = axes if isinstance(axes, str) else ""
+        self.reason.setText(f"No landscape: {reason}" if reason else "")
+        self.reason.setVisible(bool(reason))
+        self.graphics.setVisible(not reason)
         for widget in self._axis_pickers:
-            widget.setVisible(has_picture and self._dim > 1)
-        if has_picture and self._dim > 1:
+            widget.setVisible(not reason and self._dim > 1)
+        if not isinstance(axes, str) and self._dim > 1:
             for box, axis in zip(self.axis_boxes, axes, strict=True):
                 box.blockSignals(True)
                 box.setValue(axis)

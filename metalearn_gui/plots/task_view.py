@@ -66,9 +66,10 @@ class TaskViewPlot(PlotPanel):
         set_label(self.loss, "left", "query loss")
         for plot, curves in ((self.loss, view.loss), (self.accuracy, view.accuracy or {})):
             for index, (label, values) in enumerate(curves.items()):
-                style = Qt.PenStyle.SolidLine if index == 0 else Qt.PenStyle.DashLine
-                plot.plot(view.steps, finite_or_nan(values), pen=pen(COLORS[index % len(COLORS)], 2 if index == 0 else 1,
-                                                               style), name=label, connect="finite")
+                learned = index == 0  # solid and wider than the baselines
+                line = pen(COLORS[index % len(COLORS)], 2 if learned else 1,
+                           Qt.PenStyle.SolidLine if learned else Qt.PenStyle.DashLine)
+                plot.plot(view.steps, finite_or_nan(values), pen=line, name=label, connect="finite")
             plot.enableAutoRange()
 
     def _draw_fits(self, view: FunctionFits) -> None:

@@ -104,7 +104,8 @@ def test_the_task_view_draws_function_fits_and_inner_curves_with_accuracy(qtbot,
     assert panel.note.text().startswith("held-out sine")
     curves = task_doubles.ToyFewShot().task_view(np.zeros(7))
     panel.set_view(curves)
-    assert panel.curve_labels(panel.loss) == panel.curve_labels(panel.accuracy) == ["learned", "tuned constant rate 0.1"]
+    expected = ["learned", "tuned constant rate 0.1"]
+    assert panel.curve_labels(panel.loss) == panel.curve_labels(panel.accuracy) == expected
     panel.set_view(None)
     assert panel.curve_labels(panel.loss) == [] and "first held-out evaluation" in panel.note.text()
 

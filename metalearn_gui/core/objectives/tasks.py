@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class FunctionFits:
     fits: dict[str, dict[int, np.ndarray]]
 
 
-TaskView = Union[InnerCurves, FunctionFits]
+TaskView = InnerCurves | FunctionFits
 
 
 class TaskDistribution(Objective):
