@@ -42,6 +42,8 @@ from metalearn_gui.plots.style import (
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]
+#: The legend's names of the held-out series and of the reference baseline's line.
+HELDOUT_LEGEND, BASELINE_LEGEND = "held-out (best θ)", "baseline (held-out)"
 #: Smoothing choices: label → moving-average window in consecutive steps.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
@@ -143,7 +145,7 @@ class LossPlot(PlotPanel):
         """The best θ's held-out results (:mod:`metalearn_gui.core.generalisation`), drawn
         and listed while not None; new rows are drawn by the next :meth:`refresh`."""
         self._heldout_history = history
-        list_in_legend(self.plot.legend, self.heldout, "held-out (best θ)", history is not None)
+        list_in_legend(self.plot.legend, self.heldout, HELDOUT_LEGEND, history is not None)
         self.heldout.setVisible(history is not None)
 
     def baseline_value(self) -> Baseline | None:
@@ -152,12 +154,12 @@ class LossPlot(PlotPanel):
     def set_baseline(self, baseline: Baseline | None) -> None:
         """The reference baseline's held-out loss as a dashed horizontal line (None: none)."""
         self._baseline_value = baseline
-        label = None if baseline is None else f"baseline held-out: {baseline.label}"
-        list_in_legend(self.plot.legend, self._baseline_key, label or "", baseline is not None)
+        # The legend stays narrow (the plot may be too); the line itself names the baseline.
+        list_in_legend(self.plot.legend, self._baseline_key, BASELINE_LEGEND, baseline is not None)
         if baseline is not None:
-            self.baseline.label.setFormat(f"{baseline.label} {baseline.loss:.4g}")
-            self.baseline.setToolTip(f"{label}: {baseline.loss:.6g} (computed the same way as the "
-                                     "held-out series, on the same held-out tasks)")
+            self.baseline.label.setFormat(f"{baseline.label}: {baseline.loss:.4g}")
+            self.baseline.setToolTip(f"held-out loss of the baseline {baseline.label}: {baseline.loss:.6g} "
+                                     "(computed the same way as the held-out series, on the same tasks)")
         self.baseline.setVisible(baseline is not None)
         self.refresh()
 

@@ -73,7 +73,7 @@ NOTICE_MS = 10_000
 #: An objective (not built in) that has not answered for this long is told about, once.
 UNANSWERED_SECONDS = 10
 RUNS_DOCK_HEIGHT = 190
-TASK_VIEW_DOCK_WIDTH = 420
+TASK_VIEW_DOCK_WIDTH = 340
 #: What a first launch shows: the headline learner on a 2-D problem whose landscape shows
 #: the whole trajectory, converging visibly within seconds.
 FIRST_RUN = RunConfig("neural", "rosenbrock", 2, steps=None)
@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
         self.runs_dock.hide()
         self.runs_dock.visibilityChanged.connect(self._on_runs_dock_visibility_changed)
         self.task_view = TaskViewPlot()
+        self.task_view.title.hide()  # the dock's title bar names it
         self.task_view_dock = QDockWidget("Task view", self)
         self.task_view_dock.setObjectName("task view")
         self.task_view_dock.setWidget(self.task_view)

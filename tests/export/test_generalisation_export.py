@@ -55,12 +55,12 @@ def test_the_loss_figure_shows_the_heldout_series_and_the_labelled_baseline(qapp
     with light_theme():
         panel = build_figure(lr_record, "loss", SMALL)
     labels = [label.text for _, label in panel.plot.legend.items]
-    assert "held-out (best θ)" in labels and any(label.startswith("baseline held-out: ") for label in labels)
+    assert "held-out (best θ)" in labels and "baseline (held-out)" in labels
     assert panel.heldout.isVisible() and panel.baseline.isVisible()
     _, y = panel.heldout.getData()
     assert np.isfinite(y).all()
     svg = render_figure(lr_record, "loss", "svg", size=SMALL).decode()
-    assert "held-out (best " in svg and "baseline held-out: tuned constant step" in svg
+    assert "held-out (best " in svg and "baseline (held-out)" in svg and "tuned constant step" in svg
 
 
 def test_the_bundle_of_a_task_distribution_run_holds_the_task_view_and_heldout_summary(qapp, lr_record, tmp_path):

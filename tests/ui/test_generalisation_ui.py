@@ -29,7 +29,7 @@ def test_lr_schedule_shows_the_heldout_series_the_baseline_line_and_the_task_vie
     assert len(x) >= 1 and np.isfinite(y).all()
     labels = legend_labels(window.loss_plot.plot)
     assert "held-out (best θ)" in labels
-    assert any(label.startswith("baseline held-out: tuned constant step") for label in labels)
+    assert "baseline (held-out)" in labels
     assert window.loss_plot.baseline.label.format.startswith("tuned constant step")
     assert window.loss_plot.baseline.value() == pytest.approx(window.loss_plot.baseline_value().loss)
     view = window.task_view.view
