@@ -304,6 +304,9 @@ class LossPlot(PlotPanel):
                     for overlay_steps, overlay_loss in self._overlay_data]
         drawn += [show(curve, *data) for (curve, _), data in zip(self._overlays, overlays, strict=True)]
         if heldout is not None:
+            if len(heldout_steps) and all_steps[-1] > heldout_steps[-1]:  # the best θ has held since
+                heldout_steps = np.append(heldout_steps, all_steps[-1])
+                heldout_loss = np.append(heldout_loss, heldout_loss[-1])
             drawn.append(show(self.heldout, plotted_steps(heldout_steps, self.log_x), heldout_loss))
         if len(baseline):
             drawn.append(self._place_baseline(finite_or_nan(baseline - shift, positive=log_y), log_y))
