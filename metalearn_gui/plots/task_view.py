@@ -5,7 +5,10 @@
   learned strategy solid, the baselines dashed.
 * Fitted functions (:class:`FunctionFits`, initialisations such as MAML's): the true
   function, the support points the learner saw, and each initialisation's fit after
-  0, 1, 10… inner steps (one colour per initialisation, dotted → solid with more steps).
+  0, 1, 10… inner steps (one colour per initialisation, dotted → solid with more steps;
+  the legend names each initialisation once, the note says which line is which step).
+
+The loss and accuracy plots are stacked: the panel lives in a tall, narrow dock.
 
 A new view comes with every held-out evaluation (at most about once a second), so the
 curves are rebuilt each time rather than updated in place.
@@ -18,23 +21,27 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.objectives.tasks import FunctionFits, InnerCurves, TaskView
-from metalearn_gui.plots.style import SERIES, PlotPanel, finite_or_nan, pen, set_label, setup_plot
+from metalearn_gui.plots.style import SERIES, PlotPanel, finite_or_nan, mix, pen, set_label, setup_plot
 
 #: The learned strategy and the baselines, in the order given (the learned one first).
 COLORS = (SERIES[1], SERIES[0], SERIES[2], SERIES[4], SERIES[5])
 TRUTH = "#7F7F7F"
 #: A fit's line after more inner steps is more solid.
 FIT_STYLES = (Qt.PenStyle.DotLine, Qt.PenStyle.DashLine, Qt.PenStyle.SolidLine)
+STYLE_NAMES = {Qt.PenStyle.DotLine: "dotted", Qt.PenStyle.DashLine: "dashed", Qt.PenStyle.SolidLine: "solid"}
 WAITING = "shown after the first held-out evaluation"
 
 
 class TaskViewPlot(PlotPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Task view", parent)
-        self.loss = setup_plot(self.graphics.addPlot(), "inner step", "query loss")
-        self.accuracy = setup_plot(self.graphics.addPlot(), "inner step", "query accuracy")
-        for plot in (self.loss, self.accuracy):
-            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.loss = setup_plot(self.graphics.addPlot(row=0, col=0), "inner step", "query loss")
+        self.accuracy = setup_plot(self.graphics.addPlot(row=1, col=0), "inner step", "query accuracy")
+        # Legends on a translucent ground (curves run under them in a narrow panel); accuracy
+        # rises to the top right, so its legend sits at the bottom right.
+        ground = mix(pg.mkColor(pg.getConfigOption("background")).name(), 200)
+        self.loss.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=ground)
+        self.accuracy.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=ground)
         self.view: TaskView | None = None
         self.set_view(None)
 
@@ -46,8 +53,8 @@ class TaskViewPlot(PlotPanel):
             plot.legend.clear()
         has_accuracy = isinstance(view, InnerCurves) and view.accuracy is not None
         self.accuracy.setVisible(has_accuracy)
-        self.accuracy.setMaximumWidth(-1 if has_accuracy else 0)
-        self.graphics.ci.layout.setColumnStretchFactor(1, 1 if has_accuracy else 0)
+        self.accuracy.setMaximumHeight(-1 if has_accuracy else 0)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1 if has_accuracy else 0)
         self.note.setText(WAITING if view is None else view.task)
         if isinstance(view, InnerCurves):
             self._draw_curves(view)
@@ -76,12 +83,16 @@ class TaskViewPlot(PlotPanel):
         set_label(self.loss, "bottom", "x")
         set_label(self.loss, "left", "y")
         self.loss.plot(view.x, finite_or_nan(view.truth), pen=pen(TRUTH, 3), name="true function")
+        styles: dict[int, Qt.PenStyle] = {}
         for index, (label, fits) in enumerate(view.fits.items()):
             color = COLORS[index % len(COLORS)]
             for order, (steps, values) in enumerate(sorted(fits.items())):
-                style = FIT_STYLES[max(len(FIT_STYLES) - len(fits) + order, 0)]
+                style = styles.setdefault(steps, FIT_STYLES[max(len(FIT_STYLES) - len(fits) + order, 0)])
+                named = order == len(fits) - 1  # one legend entry per initialisation: its last fit
                 self.loss.plot(view.x, finite_or_nan(values), pen=pen(color, 2, style), connect="finite",
-                               name=f"{label}, {steps} step{'s' if steps != 1 else ''}")
+                               name=label if named else None)
+        which = " · ".join(f"{STYLE_NAMES[style]} {steps}" for steps, style in sorted(styles.items()))
+        self.note.setText(f"{view.task}; inner steps: {which}")
         self.loss.plot(view.support_x, finite_or_nan(view.support_y), pen=None, symbol="o", symbolSize=8,
                        symbolBrush=pg.mkBrush("#000000"), symbolPen=pg.mkPen("#FFFFFF"),
                        name=f"{len(view.support_x)} support points")

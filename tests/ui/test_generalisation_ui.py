@@ -100,8 +100,9 @@ def test_the_task_view_draws_function_fits_and_inner_curves_with_accuracy(qtbot,
     assert isinstance(fits, FunctionFits) and not panel.accuracy.isVisible()
     labels = panel.curve_labels(panel.loss)
     assert labels[0] == "true function" and labels[-1] == "10 support points"
-    assert {"learned, 0 steps", "learned, 1 step", "learned, 10 steps", "pre-trained, 10 steps"} <= set(labels)
-    assert panel.note.text().startswith("held-out sine")
+    assert labels[1:3] == ["learned", "pre-trained"]  # once each, with the note saying which line is which step
+    assert panel.note.text().startswith("held-out sine") and "dotted 0 · dashed 1 · solid 10" in panel.note.text()
+    assert len(panel.loss.listDataItems()) == 1 + 2 * 3 + 1
     curves = task_doubles.ToyFewShot().task_view(np.zeros(7))
     panel.set_view(curves)
     expected = ["learned", "tuned constant rate 0.1"]
