@@ -99,7 +99,7 @@ class LossPlot(PlotPanel):
         self.plot.addItem(self.heldout)
         self.heldout.hide()
         self.baseline = pg.InfiniteLine(angle=0, pen=pen(BASELINE, style=Qt.PenStyle.DashLine), label="baseline",
-                                        labelOpts={"position": 0.02, "color": BASELINE, "anchors": [(0, 0), (0, 0)]})
+                                        labelOpts={"position": 0.98, "color": BASELINE, "anchors": [(1, 0), (1, 0)]})
         self.plot.addItem(self.baseline, ignoreBounds=True)
         self.baseline.hide()
         self._baseline_key = pg.PlotDataItem(pen=pen(BASELINE, style=Qt.PenStyle.DashLine))

@@ -42,6 +42,10 @@ class TaskViewPlot(PlotPanel):
         ground = mix(pg.mkColor(pg.getConfigOption("background")).name(), 200)
         self.loss.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=ground)
         self.accuracy.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=ground)
+        # The task's description goes on a line of its own and wraps, rather than widening the dock.
+        self.header.removeWidget(self.note)
+        self.column.insertWidget(1, self.note)
+        self.note.setWordWrap(True)
         self.view: TaskView | None = None
         self.set_view(None)
 
