@@ -90,8 +90,10 @@ class ThetaPlot(PlotPanel):
         self.heatmap.setVisible(heatmap)
         self.colorbar.setVisible(heatmap)
         set_label(self.plot, "left", "coordinate i of θ" if heatmap else "θ value")
-        self.note.setText(f"D = {dim:,}: RMS distance from θ₀ and the {SUMMARY_COORDINATES} coordinates "
-                          "that moved most" if summary else "")
+        # Short: a long note would widen the panel at its neighbour's expense.
+        self.note.setText(f"D = {dim:,}: summary" if summary else "")
+        self.note.setToolTip(f"too many coordinates to draw each: the RMS distance of θ from θ₀, and the "
+                             f"{SUMMARY_COORDINATES} coordinates that moved most from θ₀" if summary else "")
         self.refresh()
 
     def _name(self, index: int) -> str:
