@@ -16,6 +16,9 @@ curves are rebuilt each time rather than updated in place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
@@ -47,23 +50,31 @@ class TaskViewPlot(PlotPanel):
         self.column.insertWidget(1, self.note)
         self.note.setWordWrap(True)
         self.view: TaskView | None = None
+        self._curves: list[pg.PlotDataItem] = []
+        self._signature: tuple | None = None  # what the curves drawn are (see set_view)
         self.set_view(None)
 
     def set_view(self, view: TaskView | None) -> None:
-        """Draw ``view`` (None: nothing yet, and say when something comes)."""
+        """Draw ``view`` (None: nothing yet, and say when something comes). A view of the
+        same curves as the last (each held-out evaluation's, as a run goes on) only moves
+        them: rebuilding the plots cost ~70 ms of the GUI thread."""
         self.view = view
-        for plot in (self.loss, self.accuracy):
-            plot.clear()
-            plot.legend.clear()
-        has_accuracy = isinstance(view, InnerCurves) and view.accuracy is not None
-        self.accuracy.setVisible(has_accuracy)
-        self.accuracy.setMaximumHeight(-1 if has_accuracy else 0)
-        self.graphics.ci.layout.setRowStretchFactor(1, 1 if has_accuracy else 0)
-        self.note.setText(WAITING if view is None else view.task)
-        if isinstance(view, InnerCurves):
-            self._draw_curves(view)
-        elif isinstance(view, FunctionFits):
-            self._draw_fits(view)
+        if view is None and self._curves:  # a new run: the curves wait, empty, for its first view
+            for curve in self._curves:
+                curve.setData([], [])
+            self.note.setText(WAITING)
+            return
+        series, axes, note = _series(view)
+        signature = (tuple((item.plot, item.style, item.name) for item in series), axes)
+        if signature != self._signature:
+            self._rebuild(series, axes)
+            self._signature = signature
+        else:
+            for curve, item in zip(self._curves, series, strict=True):
+                curve.setData(item.x, finite_or_nan(item.y))
+        for index, plot in enumerate((self.loss, self.accuracy)):
+            _keep_in_view(plot, [item for item in series if item.plot == index])
+        self.note.setText(note)
 
     def refresh(self) -> None:
         """Nothing to do per frame: each view is drawn as it comes."""
@@ -72,32 +83,91 @@ class TaskViewPlot(PlotPanel):
         """What ``plot``'s legend lists, in order."""
         return [label.text for _, label in plot.legend.items]
 
-    def _draw_curves(self, view: InnerCurves) -> None:
-        set_label(self.loss, "bottom", "inner step")
-        set_label(self.loss, "left", "query loss")
-        for plot, curves in ((self.loss, view.loss), (self.accuracy, view.accuracy or {})):
+    def _rebuild(self, series: list[_Series], axes: tuple[str, str]) -> None:
+        plots = (self.loss, self.accuracy)
+        for plot in plots:
+            plot.clear()
+            plot.legend.clear()
+        has_accuracy = any(item.plot == 1 for item in series)
+        self.accuracy.setVisible(has_accuracy)
+        self.accuracy.setMaximumHeight(-1 if has_accuracy else 0)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1 if has_accuracy else 0)
+        set_label(self.loss, "bottom", axes[0])
+        set_label(self.loss, "left", axes[1])
+        self._curves = []
+        for item in series:
+            if item.style[0] == "points":
+                options = {"pen": None, "symbol": "o", "symbolSize": 8, "symbolBrush": pg.mkBrush("#000000"),
+                           "symbolPen": pg.mkPen("#FFFFFF")}
+            else:
+                _, color, width, style = item.style
+                options = {"pen": pen(color, width, style), "connect": "finite"}
+            self._curves.append(plots[item.plot].plot(item.x, finite_or_nan(item.y), name=item.name, **options))
+        for plot in plots:
+            plot.disableAutoRange()  # _keep_in_view moves the range, coarsely
+            plot.getViewBox().following = True
+
+
+def _keep_in_view(plot: pg.PlotItem, series: list[_Series]) -> None:
+    """Show every finite point, moving the range only when the data leave it or fill less
+    than half of it (re-laying out the axes is most of an update's cost), until the user
+    pans or zooms; the plot's "A" button fits the data again."""
+    view = plot.getViewBox()
+    if not hasattr(view, "following"):
+        view.sigRangeChangedManually.connect(lambda *_: setattr(view, "following", False))
+    if any(view.state["autoRange"]):  # the "A" button
+        view.disableAutoRange()
+        view.following = True
+    if not series or not view.following:
+        return
+    ranges = []
+    for axis in ("x", "y"):
+        values = np.concatenate([np.asarray(getattr(item, axis), float).ravel() for item in series])
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return
+        low, high = float(values.min()), float(values.max())
+        shown_low, shown_high = view.viewRange()[0 if axis == "x" else 1]
+        span = (high - low) or (abs(low) or 1.0)
+        moved = low < shown_low or high > shown_high or span < 0.5 * (shown_high - shown_low)
+        ranges.append((low - 0.05 * span, high + 0.05 * span) if moved else None)
+    if ranges[0] or ranges[1]:
+        view.setRange(xRange=ranges[0], yRange=ranges[1], padding=0)
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One curve of a view: on which plot (0 loss, 1 accuracy), its data, its look
+    (``("line", colour, width, pen style)`` or ``("points",)``) and its legend name."""
+
+    plot: int
+    x: np.ndarray
+    y: np.ndarray
+    style: tuple
+    name: str | None
+
+
+def _series(view: TaskView | None) -> tuple[list[_Series], tuple[str, str], str]:
+    """The curves of ``view``, its loss plot's axis names and the note above it."""
+    if isinstance(view, InnerCurves):
+        series = []
+        for plot, curves in enumerate((view.loss, view.accuracy or {})):
             for index, (label, values) in enumerate(curves.items()):
                 learned = index == 0  # solid and wider than the baselines
-                line = pen(COLORS[index % len(COLORS)], 2 if learned else 1,
-                           Qt.PenStyle.SolidLine if learned else Qt.PenStyle.DashLine)
-                plot.plot(view.steps, finite_or_nan(values), pen=line, name=label, connect="finite")
-            plot.enableAutoRange()
-
-    def _draw_fits(self, view: FunctionFits) -> None:
-        set_label(self.loss, "bottom", "x")
-        set_label(self.loss, "left", "y")
-        self.loss.plot(view.x, finite_or_nan(view.truth), pen=pen(TRUTH, 3), name="true function")
+                style = ("line", COLORS[index % len(COLORS)], 2 if learned else 1,
+                         Qt.PenStyle.SolidLine if learned else Qt.PenStyle.DashLine)
+                series.append(_Series(plot, view.steps, values, style, label))
+        return series, ("inner step", "query loss"), view.task
+    if isinstance(view, FunctionFits):
+        series = [_Series(0, view.x, view.truth, ("line", TRUTH, 3, Qt.PenStyle.SolidLine), "true function")]
         styles: dict[int, Qt.PenStyle] = {}
         for index, (label, fits) in enumerate(view.fits.items()):
-            color = COLORS[index % len(COLORS)]
             for order, (steps, values) in enumerate(sorted(fits.items())):
                 style = styles.setdefault(steps, FIT_STYLES[max(len(FIT_STYLES) - len(fits) + order, 0)])
                 named = order == len(fits) - 1  # one legend entry per initialisation: its last fit
-                self.loss.plot(view.x, finite_or_nan(values), pen=pen(color, 2, style), connect="finite",
-                               name=label if named else None)
+                series.append(_Series(0, view.x, values, ("line", COLORS[index % len(COLORS)], 2, style),
+                                      label if named else None))
+        series.append(_Series(0, view.support_x, view.support_y, ("points",), f"{len(view.support_x)} support points"))
         which = " · ".join(f"{STYLE_NAMES[style]} {steps}" for steps, style in sorted(styles.items()))
-        self.note.setText(f"{view.task}; inner steps: {which}")
-        self.loss.plot(view.support_x, finite_or_nan(view.support_y), pen=None, symbol="o", symbolSize=8,
-                       symbolBrush=pg.mkBrush("#000000"), symbolPen=pg.mkPen("#FFFFFF"),
-                       name=f"{len(view.support_x)} support points")
-        self.loss.enableAutoRange()
+        return series, ("x", "y"), f"{view.task}; inner steps: {which}"
+    return [], ("inner step", "query loss"), WAITING

@@ -107,8 +107,14 @@ def test_the_task_view_draws_function_fits_and_inner_curves_with_accuracy(qtbot,
     panel.set_view(curves)
     expected = ["learned", "tuned constant rate 0.1"]
     assert panel.curve_labels(panel.loss) == panel.curve_labels(panel.accuracy) == expected
+    moved = task_doubles.ToyFewShot().task_view(np.ones(7))
+    first_curve = panel.loss.listDataItems()[0]
+    panel.set_view(moved)  # the same curves, moved in place
+    assert panel.loss.listDataItems()[0] is first_curve
+    assert np.allclose(first_curve.getData()[1], moved.loss["learned"])
     panel.set_view(None)
-    assert panel.curve_labels(panel.loss) == [] and "first held-out evaluation" in panel.note.text()
+    assert "first held-out evaluation" in panel.note.text()
+    assert all(curve.getData()[0] is None or len(curve.getData()[0]) == 0 for curve in panel.loss.listDataItems())
 
 
 def test_the_theta_view_of_two_thousand_coordinates_shows_its_summary(qtbot):
