@@ -341,7 +341,8 @@ class LossPlot(PlotPanel):
 
     def _log_possible(self, loss: np.ndarray) -> bool:
         """A log axis needs positive values: the gap to a known optimum, or a positive loss."""
-        possible = self._optimum is not None or len(loss) == 0 or float(np.min(loss)) > 0
+        finite = loss[np.isfinite(loss)]  # a held-out loss may be NaN or inf (an inner run diverged)
+        possible = self._optimum is not None or len(finite) == 0 or float(np.min(finite)) > 0
         self.log_box.setEnabled(possible)
         self.log_box.setToolTip(
             "logarithmic loss axis; with a known optimum L* it shows the gap L − L*" if possible

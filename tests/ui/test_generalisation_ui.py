@@ -141,3 +141,36 @@ def test_the_theta_view_of_two_thousand_coordinates_shows_its_summary(qtbot):
     small.append(np.arange(3), np.ones(3), np.ones(3), np.arange(3), np.zeros((3, 3)))
     panel.set_run(small)
     assert legend_labels(panel.plot) == ["θ₀", "θ₁", "θ₂"] and panel.note.text() == ""
+
+
+def test_the_heldout_series_and_baseline_follow_log_axes_and_skip_what_cannot_be_drawn(qtbot):
+    from metalearn_gui.core.events import HeldOutResult
+    from metalearn_gui.core.generalisation import HELDOUT_ROWS, add_result, heldout_history
+    from metalearn_gui.core.objectives.tasks import Baseline
+    from metalearn_gui.plots.loss_plot import LossPlot
+
+    history = History(2)
+    loss = np.linspace(2.0, 0.5, 100)
+    history.append(np.arange(100), loss, np.minimum.accumulate(loss), np.arange(100), np.zeros((100, 2)))
+    heldout = heldout_history()
+    for step, value in ((0, 3.0), (10, np.inf), (20, np.nan), (30, 0.8)):
+        add_result(heldout, HeldOutResult(1, step, step, value, None, None))
+    panel = LossPlot()
+    qtbot.addWidget(panel)
+    panel.set_run(history, None)
+    panel.set_heldout(heldout)
+    panel.set_baseline(Baseline("tuned constant rate", 1.0))
+    assert panel.log_box.isChecked() and panel.plot.getAxis("left").logMode
+    x, y = panel.heldout.getOriginalDataset()  # as handed over, before the log transform
+    assert list(x) == [0, 10, 20, 30, 99]  # and held to the last step
+    assert np.isnan(y[1]) and np.isnan(y[2]) and y[3] == pytest.approx(0.8)  # not finite: gaps
+    assert panel.baseline.value() == pytest.approx(0.0)  # log10(1.0): the line is placed in view coordinates
+    panel.set_log_x(True)
+    assert list(panel.heldout.getOriginalDataset()[0]) == [1, 11, 21, 31, 100]
+    panel.set_baseline(Baseline("below zero", -1.0))  # a log axis cannot show it: the axis goes linear
+    assert not panel.plot.getAxis("left").logMode and panel.baseline.value() == pytest.approx(-1.0)
+    many = heldout_history()
+    for step in range(3 * HELDOUT_ROWS):
+        add_result(many, HeldOutResult(1, step, step, 1.0 + np.sin(step), None, None))
+    assert len(many) <= HELDOUT_ROWS and many.column("step")[-1] == 3 * HELDOUT_ROWS - 1
+    assert many.column("loss").min() == pytest.approx((1.0 + np.sin(np.arange(3 * HELDOUT_ROWS))).min())
