@@ -68,16 +68,13 @@ def of_record(record: RunRecord, points: int = RECORD_POINTS) -> Generalisation 
         return None
     rows = np.unique(rows[np.linspace(0, len(rows) - 1, min(points, len(rows))).round().astype(int)])
     thetas = history.theta()[rows]
-    results = objective.heldout(thetas)
-    steps = history.column("step")[rows]
-    evaluations = history.column("evaluations")[rows]
-    last_step = history.column("step")[-1]
+    heldout = objective.heldout(thetas)
+    # The last best θ holds to the end of the run: its result again at the last row.
+    rows = np.append(rows, len(history) - 1) if rows[-1] < len(history) - 1 else rows
+    results = [*range(len(thetas)), len(thetas) - 1][: len(rows)]
     series = heldout_history()
-    for index, (step, count) in enumerate(zip(steps, evaluations, strict=True)):
-        accuracy = None if results.accuracy is None else float(results.accuracy[index])
-        add_result(series, HeldOutResult(0, int(step), int(count), float(results.loss[index]), accuracy, None))
-    if last_step > steps[-1]:  # the best θ held to the end of the run
-        accuracy = None if results.accuracy is None else float(results.accuracy[-1])
-        add_result(series, HeldOutResult(0, int(last_step), int(history.column("evaluations")[-1]),
-                                         float(results.loss[-1]), accuracy, None))
+    for row, result in zip(rows, results, strict=True):
+        accuracy = None if heldout.accuracy is None else float(heldout.accuracy[result])
+        add_result(series, HeldOutResult(0, int(history.column("step")[row]), int(history.column("evaluations")[row]),
+                                         float(heldout.loss[result]), accuracy, None))
     return Generalisation(series, tuple(objective.baselines()), objective.task_view(thetas[-1]))
