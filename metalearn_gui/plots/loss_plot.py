@@ -308,6 +308,8 @@ class LossPlot(PlotPanel):
                 heldout_steps = np.append(heldout_steps, all_steps[-1])
                 heldout_loss = np.append(heldout_loss, heldout_loss[-1])
             drawn.append(show(self.heldout, plotted_steps(heldout_steps, self.log_x), heldout_loss))
+            if not np.isfinite(drawn[-1]).any():  # pyqtgraph's points warn on bounds of NaN alone
+                self.heldout.setData([], [])
         if len(baseline):
             drawn.append(self._place_baseline(finite_or_nan(baseline - shift, positive=log_y), log_y))
         follow_data(self.plot, _span(steps, *(overlay_steps for overlay_steps, _ in overlays)), drawn)

@@ -174,3 +174,26 @@ def test_the_heldout_series_and_baseline_follow_log_axes_and_skip_what_cannot_be
         add_result(many, HeldOutResult(1, step, step, 1.0 + np.sin(step), None, None))
     assert len(many) <= HELDOUT_ROWS and many.column("step")[-1] == 3 * HELDOUT_ROWS - 1
     assert many.column("loss").min() == pytest.approx((1.0 + np.sin(np.arange(3 * HELDOUT_ROWS))).min())
+
+
+def test_a_heldout_series_with_nothing_drawable_draws_nothing_without_warnings(qtbot):
+    import warnings
+
+    from metalearn_gui.core.events import HeldOutResult
+    from metalearn_gui.core.generalisation import add_result, heldout_history
+    from metalearn_gui.plots.loss_plot import LossPlot
+
+    history = History(2)
+    history.append(np.arange(3), np.ones(3), np.ones(3), np.arange(3), np.zeros((3, 2)))
+    heldout = heldout_history()
+    add_result(heldout, HeldOutResult(1, 0, 0, np.inf, None, None))  # an inner run diverged on every task
+    panel = LossPlot()
+    qtbot.addWidget(panel)
+    panel.set_run(history, None)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        panel.set_heldout(heldout)
+        panel.refresh()
+        panel.plot.getViewBox().autoRange()  # asks every item for its bounds
+    assert not [str(w.message) for w in warned]
+    assert panel.heldout.getData()[0] is None or len(panel.heldout.getData()[0]) == 0
