@@ -145,6 +145,7 @@ class LossPlot(PlotPanel):
         """The best θ's held-out results (:mod:`metalearn_gui.core.generalisation`), drawn
         and listed while not None; new rows are drawn by the next :meth:`refresh`."""
         self._heldout_history = history
+        self.heldout.setData([], [])  # the last run's points, read on an axis they may not fit, must go
         list_in_legend(self.plot.legend, self.heldout, HELDOUT_LEGEND, history is not None)
         self.heldout.setVisible(history is not None)
 

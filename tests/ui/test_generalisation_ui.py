@@ -197,3 +197,30 @@ def test_a_heldout_series_with_nothing_drawable_draws_nothing_without_warnings(q
         panel.plot.getViewBox().autoRange()  # asks every item for its bounds
     assert not [str(w.message) for w in warned]
     assert panel.heldout.getData()[0] is None or len(panel.heldout.getData()[0]) == 0
+
+
+def test_a_new_run_drops_the_last_runs_heldout_points(qtbot):
+    """lr-schedule's negative held-out losses, left on the item while the next run turned
+    the axis logarithmic, became NaN points whose bounds warned."""
+    import warnings
+
+    from metalearn_gui.core.events import HeldOutResult
+    from metalearn_gui.core.generalisation import add_result, heldout_history
+    from metalearn_gui.plots.loss_plot import LossPlot
+
+    negative = History(2)
+    negative.append(np.arange(3), -np.ones(3), -np.ones(3), np.arange(3), np.zeros((3, 2)))
+    heldout = heldout_history()
+    add_result(heldout, HeldOutResult(1, 1, 1, -1.2, None, None))
+    panel = LossPlot()
+    qtbot.addWidget(panel)
+    panel.set_run(negative, None)
+    panel.set_heldout(heldout)
+    panel.refresh()
+    assert not panel.plot.getAxis("left").logMode
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        panel.set_run(History(2), None)  # empty: a log axis is possible again, and is taken
+        panel.set_heldout(heldout_history())
+        panel.plot.getViewBox().autoRange()
+    assert panel.plot.getAxis("left").logMode and not [str(w.message) for w in warned]
