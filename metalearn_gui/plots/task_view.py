@@ -150,13 +150,13 @@ class _Series:
 def _series(view: TaskView | None) -> tuple[list[_Series], tuple[str, str], str]:
     """The curves of ``view``, its loss plot's axis names and the note above it."""
     if isinstance(view, InnerCurves):
-        series = []
+        series: list[_Series] = []
         for plot, curves in enumerate((view.loss, view.accuracy or {})):
             for index, (label, values) in enumerate(curves.items()):
                 learned = index == 0  # solid and wider than the baselines
-                style = ("line", COLORS[index % len(COLORS)], 2 if learned else 1,
-                         Qt.PenStyle.SolidLine if learned else Qt.PenStyle.DashLine)
-                series.append(_Series(plot, view.steps, values, style, label))
+                look = ("line", COLORS[index % len(COLORS)], 2 if learned else 1,
+                        Qt.PenStyle.SolidLine if learned else Qt.PenStyle.DashLine)
+                series.append(_Series(plot, view.steps, values, look, label))
         return series, ("inner step", "query loss"), view.task
     if isinstance(view, FunctionFits):
         series = [_Series(0, view.x, view.truth, ("line", TRUTH, 3, Qt.PenStyle.SolidLine), "true function")]
