@@ -31,6 +31,7 @@ from metalearn_gui.plots.style import (
     finite_or_nan,
     follow_data,
     history_rows,
+    legend_ground,
     list_in_legend,
     pen,
     plotted_steps,
@@ -87,7 +88,9 @@ class LossPlot(PlotPanel):
                                       "not drawn where older steps are thinned")
         self.header.addWidget(self.smoothing_box)
         self.plot = setup_plot(self.graphics.addPlot(), "step", "loss")
-        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # On a translucent ground: the legend sits over the curves' top right, where the
+        # held-out series and the baseline's label often are.
+        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=legend_ground())
         self.ghost = self.plot.plot(pen=pen(GHOST))
         self.ghost.hide()
         self.loss = self.plot.plot(pen=pen(LOSS), name="loss")

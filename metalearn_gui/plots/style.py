@@ -278,6 +278,16 @@ def list_in_legend(legend: pg.LegendItem, item: pg.GraphicsObject, label: str, l
         legend.addItem(item, label)
 
 
+def legend_ground() -> QColor:
+    """A translucent fill of the plots' background, for legends that curves run under."""
+    try:
+        color = pg.mkColor(pg.getConfigOption("background"))
+    except ValueError:  # pyqtgraph's "default" (no apply_palette yet): the palette's own
+        color = QApplication.palette().color(QPalette.ColorRole.Base)
+    color.setAlpha(200)
+    return color
+
+
 def mix(color: str, alpha: int) -> QColor:
     qcolor = QColor(color)
     qcolor.setAlpha(alpha)

@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from metalearn_gui.core.objectives.tasks import FunctionFits, InnerCurves, TaskView
-from metalearn_gui.plots.style import SERIES, PlotPanel, finite_or_nan, mix, pen, set_label, setup_plot
+from metalearn_gui.plots.style import SERIES, PlotPanel, finite_or_nan, legend_ground, pen, set_label, setup_plot
 
 #: The learned strategy and the baselines, in the order given (the learned one first).
 COLORS = (SERIES[1], SERIES[0], SERIES[2], SERIES[4], SERIES[5])
@@ -42,9 +42,8 @@ class TaskViewPlot(PlotPanel):
         self.accuracy = setup_plot(self.graphics.addPlot(row=1, col=0), "inner step", "query accuracy")
         # Legends on a translucent ground (curves run under them in a narrow panel); accuracy
         # rises to the top right, so its legend sits at the bottom right.
-        ground = mix(pg.mkColor(pg.getConfigOption("background")).name(), 200)
-        self.loss.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=ground)
-        self.accuracy.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=ground)
+        self.loss.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=legend_ground())
+        self.accuracy.addLegend(offset=(-10, -10), labelTextSize="8pt", brush=legend_ground())
         # The task's description goes on a line of its own and wraps, rather than widening the dock.
         self.header.removeWidget(self.note)
         self.column.insertWidget(1, self.note)
