@@ -421,8 +421,11 @@ def _format_summary(summary: RunSummary) -> str:
         f"  best loss   {num(summary.best_loss)}   (optimum {num(summary.optimum)})",
     ]
     if summary.baseline_heldout_loss is not None:
-        lines.append(f"  held-out    {num(summary.heldout_loss)}   "
-                     f"(tuned constant baseline {num(summary.baseline_heldout_loss)})")
+        lines.append(f"  held-out    loss {num(summary.heldout_loss)}   "
+                     f"(reference baseline {num(summary.baseline_heldout_loss)})")
+    if summary.baseline_heldout_accuracy is not None:
+        lines.append(f"  held-out    accuracy {num(summary.heldout_accuracy)}   "
+                     f"(reference baseline {num(summary.baseline_heldout_accuracy)})")
     return "\n".join(lines)
 
 

@@ -18,7 +18,17 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal
 
 from metalearn_gui.core.evaluation import Evaluation
-from metalearn_gui.core.events import ChunkMessage, Event, InputRejected, Notice, RecordCopy, RunFailed, RunState
+from metalearn_gui.core.events import (
+    BaselinesReady,
+    ChunkMessage,
+    Event,
+    HeldOutResult,
+    InputRejected,
+    Notice,
+    RecordCopy,
+    RunFailed,
+    RunState,
+)
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.race import Race
@@ -42,6 +52,8 @@ class Worker(QObject):
     chunk_ready = Signal(object)  # ChunkMessage
     state_changed = Signal(object)  # RunState
     landscape_ready = Signal(object)  # Landscape
+    heldout_ready = Signal(object)  # HeldOutResult
+    baselines_ready = Signal(object)  # BaselinesReady
     record_ready = Signal(object)  # RecordCopy
     input_rejected = Signal(str)  # a bad value from the user, one line
     run_failed = Signal(str, str)  # one line, traceback
@@ -65,6 +77,10 @@ class Worker(QObject):
                 self.state_changed.emit(event)
             case Landscape():
                 self.landscape_ready.emit(event)
+            case HeldOutResult():
+                self.heldout_ready.emit(event)
+            case BaselinesReady():
+                self.baselines_ready.emit(event)
             case RecordCopy():
                 self.record_ready.emit(event)
             case InputRejected(message=message):

@@ -55,3 +55,13 @@ def faulty_objectives():
     module.register()
     yield module
     module.unregister()
+
+
+@pytest.fixture
+def task_doubles():
+    """The task-distribution objectives of ``tests/task_doubles.py``, registered for this test only."""
+    import task_doubles as module
+
+    module.register()
+    yield module
+    module.unregister()

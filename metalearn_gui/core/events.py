@@ -1,6 +1,6 @@
 """What a run session hands out (:mod:`metalearn_gui.core.session`): plain values a
-consumer on another thread may keep — chunks, states, landscapes and messages, never
-the learner.
+consumer on another thread may keep — chunks, states, landscapes, held-out results and
+messages, never the learner.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from metalearn_gui.core.hyperparams import Change, Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import Chunk
+from metalearn_gui.core.objectives.tasks import Baseline, TaskView
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.status import Status
@@ -55,6 +56,28 @@ class RecordCopy:
 
 
 @dataclass(frozen=True)
+class HeldOutResult:
+    """A task-distribution objective's held-out tasks learned with the run's best θ as it
+    was at ``step`` (after ``evaluations`` evaluations): its mean query loss, accuracy
+    (classification only) and the task view (one held-out task, beside the baselines)."""
+
+    serial: int
+    step: int
+    evaluations: int
+    loss: float
+    accuracy: float | None
+    task_view: TaskView | None
+
+
+@dataclass(frozen=True)
+class BaselinesReady:
+    """The objective's baselines on its held-out tasks, the reference first (sent once per run)."""
+
+    serial: int
+    baselines: tuple[Baseline, ...]
+
+
+@dataclass(frozen=True)
 class InputRejected:
     """A value the learner refused; one line naming it."""
 
@@ -77,4 +100,5 @@ class Notice:
     message: str
 
 
-Event = RunState | ChunkMessage | Landscape | RecordCopy | InputRejected | RunFailed | Notice
+Event = (RunState | ChunkMessage | Landscape | HeldOutResult | BaselinesReady | RecordCopy | InputRejected
+         | RunFailed | Notice)

@@ -190,10 +190,12 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
     if learner.seed is None:
         raise ValueError("a learner that was never reset has no result")
     objective, failure = learner.objective, learner.failure
-    baseline = objective.baseline_heldout_loss()
-    heldout = None
+    baseline, baseline_accuracy = objective.baseline_heldout_loss(), objective.baseline_heldout_accuracy()
+    heldout = heldout_accuracy = None
     if baseline is not None and learner.theta_best is not None:
         heldout = _number(objective.heldout_loss(learner.theta_best))
+        if baseline_accuracy is not None:
+            heldout_accuracy = _number(objective.heldout_accuracy(learner.theta_best))
     return RunSummary(
         version=__version__,
         learner=learner.name,
@@ -214,7 +216,9 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         failed_at=None if failure is None else failure.evaluation.step,
         failure=None if failure is None else str(failure),
         heldout_loss=heldout,
-        baseline_heldout_loss=baseline,
+        baseline_heldout_loss=_number(baseline),
+        heldout_accuracy=heldout_accuracy,
+        baseline_heldout_accuracy=_number(baseline_accuracy),
     )
 
 

@@ -12,7 +12,8 @@ takes only the steps its speed has allowed since its last chunk ended: what it l
 its share shortens the round, so the others' next turns come sooner. A chunk ends at the
 first step (or block of steps) past its deadline, so a session overruns its share by at
 most one block. A landscape takes at most 1/``LANDSCAPE_COST_SHARE`` of its session's
-time (:meth:`RunSession.draw_landscape_if_due`).
+time (:meth:`RunSession.draw_landscape_if_due`), and so does a held-out evaluation
+(1/``HELDOUT_COST_SHARE``, :meth:`RunSession.evaluate_heldout_if_due`).
 
 Commands are callables (a session's methods with their arguments) queued from any
 thread with :meth:`Scheduler.post` and run on the scheduler's thread between rounds,
@@ -64,12 +65,14 @@ class Scheduler:
         log.debug("scheduler stopped")
 
     def run_round(self) -> None:
-        """One chunk for every running session (see the fairness rule), then landscapes."""
+        """One chunk for every running session (see the fairness rule), then landscapes
+        and held-out evaluations."""
         running = [session for session in self.sessions if session.running]
         for session in running:
             session.advance(CHUNK_SECONDS / len(running))
         for session in self.sessions:
             session.draw_landscape_if_due()
+            session.evaluate_heldout_if_due()
 
     def wait_seconds(self) -> float | None:
         """How long to wait for a command before the next round (None: until one comes)."""

@@ -5,9 +5,11 @@ A :class:`RunSession` owns one learner. It prepares it for a :class:`RunConfig` 
 the learner, and its compiled graphs, when only the seed or values differ), starts,
 pauses and steps it, applies live hyper-parameter changes between chunks, paces it
 (steps per second, or as fast as possible), records it (run store and TensorBoard,
-through a :class:`RunRecorder`) and computes its landscape when due. What it produces
-goes to one callback, ``on_event``, as plain values (:mod:`metalearn_gui.core.events`):
-chunks, states, landscapes and messages, never the learner. The window's worker turns them into Qt
+through a :class:`RunRecorder`) and computes its landscape when due; for an objective
+with held-out tasks, it evaluates the best θ on them (and the objective's task view)
+on a schedule of its own, sending the baselines once. What it produces goes to one
+callback, ``on_event``, as plain values (:mod:`metalearn_gui.core.events`): chunks,
+states, landscapes, held-out results and messages, never the learner. The window's worker turns them into Qt
 signals; a test collects them in a list.
 
 Every method runs on the thread that drives the session (commands are taken between
@@ -33,8 +35,10 @@ import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.events import (
+    BaselinesReady,
     ChunkMessage,
     Event,
+    HeldOutResult,
     InputRejected,
     Notice,
     RecordCopy,
@@ -45,6 +49,7 @@ from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import compute_landscape
 from metalearn_gui.core.learners import Chunk, Learner, learner_class
+from metalearn_gui.core.objectives.tasks import TaskDistribution
 from metalearn_gui.core.record import RECORD_CHUNK_ROWS, RaceEntry
 from metalearn_gui.core.recorder import RunRecorder
 from metalearn_gui.core.run import RunConfig, summarize
@@ -70,6 +75,11 @@ LANDSCAPE_SECONDS = 0.5
 #: …and takes at most 1/LANDSCAPE_COST_SHARE of the session's time (an expensive plane,
 #: as lr-schedule's thousands of inner training runs, must not starve the run).
 LANDSCAPE_COST_SHARE = 10
+#: The held-out evaluation of the best θ (and its task view) follows a new best at most
+#: this often, and takes at most 1/HELDOUT_COST_SHARE of the session's time (for
+#: fewshot-digits it trains networks on every held-out task).
+HELDOUT_SECONDS = 1.0
+HELDOUT_COST_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,10 @@ class RunSession:
         self._landscape_due = 0.0
         self._landscape_wanted = False
         self._landscape_failed = False  # this run's objective cannot draw it: not tried again
+        self._heldout_due = 0.0
+        self._heldout_of: np.ndarray | None = None  # the best θ last evaluated on held-out tasks
+        self._heldout_failed = False
+        self._baselines_sent = False
         self.store: RunStore | None = None
         self._tensorboard_dir: Path | None = None
         self.recorder: RunRecorder | None = None
@@ -177,6 +191,8 @@ class RunSession:
         self.recorder = None  # a reset that fails must not leave the last run's id on this one
         self.serial += 1
         self._landscape_failed = False
+        self._heldout_due, self._heldout_of, self._heldout_failed = 0.0, None, False
+        self._baselines_sent = False
         self._held = None
         learner = self.learner if config.same_problem(self.config) else None
         if learner is None:  # drop the old learner first: a failed build must not leave it half-used,
@@ -315,11 +331,13 @@ class RunSession:
         """How long until the session wants the thread again (None: not before a command)."""
         if self._landscape_pending():
             return 0.0
+        heldout = max(self._heldout_due - self.clock(), 0.0) if self._heldout_pending() else None
         if not self.running:
-            return None
+            return heldout
         if self.steps_per_second is None or self._step_budget >= 1.0:
             return 0.0
-        return (1.0 - self._step_budget) / self.steps_per_second
+        pace = (1.0 - self._step_budget) / self.steps_per_second
+        return pace if heldout is None else min(pace, heldout)
 
     @_guarded
     def advance(self, seconds: float = CHUNK_SECONDS) -> None:
@@ -372,10 +390,50 @@ class RunSession:
         self._landscape_due = self.clock() + max(LANDSCAPE_SECONDS, LANDSCAPE_COST_SHARE * cost)
         self.on_event(landscape)
 
+    @_guarded
+    def evaluate_heldout_if_due(self) -> None:
+        """For an objective with held-out tasks: once the best θ has changed and
+        :data:`HELDOUT_SECONDS` have passed (and the last evaluation's cost share allows),
+        hand out its results on them and its task view — the baselines first, once."""
+        learner = self.learner
+        if learner is None or not self._heldout_pending() or self.clock() < self._heldout_due:
+            return
+        objective, theta = learner.objective, learner.theta_best
+        assert isinstance(objective, TaskDistribution) and theta is not None  # _heldout_pending
+        try:
+            if not self._baselines_sent:  # once per objective, seconds perhaps: not in the cost share
+                self.on_event(BaselinesReady(self.serial, tuple(objective.baselines())))
+                self._baselines_sent = True
+            started = self.clock()
+            result = objective.heldout(theta[None, :])
+            view = objective.task_view(theta)
+        except Exception as error:  # a bug in the objective: the comparison is lost, not the run
+            log.exception("held-out evaluation failed")
+            self._heldout_failed = True
+            self._warn(f"the held-out tasks cannot be evaluated: {type(error).__name__}: {error}")
+            return
+        cost = self.clock() - started
+        self._heldout_of = theta
+        self._heldout_due = self.clock() + max(HELDOUT_SECONDS, HELDOUT_COST_SHARE * cost)
+        accuracy = None if result.accuracy is None else float(result.accuracy[0])
+        self.on_event(HeldOutResult(self.serial, learner.step, learner.evaluations, float(result.loss[0]),
+                                    accuracy, view))
+
     # -- internals ----------------------------------------------------------------------------
     def _landscape_pending(self) -> bool:
         return (self.draws_landscape and self._landscape_wanted and not self._landscape_failed
-                and self.learner is not None and self.learner.theta is not None)
+                and self.learner is not None and self.learner.theta is not None
+                and not isinstance(self.learner.objective.landscape_axes(), str))
+
+    def _heldout_pending(self) -> bool:
+        """Whether the best θ has changed since its last held-out evaluation (the learner
+        replaces ``theta_best`` with a new array at every improvement). Not in a race: its
+        entrants are compared on their own losses, at equal evaluations and shares of time."""
+        learner = self.learner
+        return (learner is not None and self.race is None and not self._heldout_failed
+                and learner.theta_best is not None
+                and learner.theta_best is not self._heldout_of
+                and isinstance(learner.objective, TaskDistribution))
 
     def _publish(self, chunk: Chunk) -> None:
         if self.on_rows is not None:

@@ -46,18 +46,22 @@ class RunSummary:
     #: The step whose evaluation failed and what the objective did (status ``failed``).
     failed_at: int | None = None
     failure: str | None = None
-    #: Objectives with held-out tasks (lr-schedule): the best θ's loss on them, and the
-    #: loss of the best constant schedule to compare it with.
+    #: Objectives with held-out tasks (task distributions): the best θ's loss on them, and
+    #: the reference baseline's (e.g. the tuned constant rate) to compare it with; for
+    #: classification, the query accuracies too.
     heldout_loss: float | None = None
     baseline_heldout_loss: float | None = None
+    heldout_accuracy: float | None = None
+    baseline_heldout_accuracy: float | None = None
     #: What the rows tell of a run that ended without a summary (interrupted, or running).
     from_rows: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values, keyed as documented. The keys of abilities a run did not have
         are left out: ``failed_at``/``failure`` unless it failed, ``heldout_loss`` and
-        ``baseline_heldout_loss`` unless its objective has held-out tasks, ``from_rows``
-        unless it is true."""
+        ``baseline_heldout_loss`` unless its objective has held-out tasks, the
+        ``*_accuracy`` ones unless they are classification tasks, ``from_rows`` unless it
+        is true."""
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
@@ -68,6 +72,8 @@ class RunSummary:
             del data["failed_at"], data["failure"]
         if self.baseline_heldout_loss is None:
             del data["heldout_loss"], data["baseline_heldout_loss"]
+        if self.baseline_heldout_accuracy is None:
+            del data["heldout_accuracy"], data["baseline_heldout_accuracy"]
         if not self.from_rows:
             del data["from_rows"]
         return data

@@ -2,7 +2,10 @@
 
 The same plot classes as the window draw the figures, so an export looks like the
 screen — but always in a light theme, for print — with the window's choice of a
-linear or log-scaled step axis (``log_x``). SVG goes through ``QSvgGenerator``:
+linear or log-scaled step axis (``log_x``). For objectives with held-out tasks, the loss
+figure carries the best θ's held-out series and the baseline's line, and a task view
+figure is drawn (:mod:`metalearn_gui.core.generalisation`, recomputed from the recorded
+rows). SVG goes through ``QSvgGenerator``:
 pyqtgraph's own SVG exporter raises ValueError on PySide6 ≥ 6.11 (pyqtgraph 0.14).
 """
 
@@ -20,13 +23,16 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication
 
 from metalearn_gui import __version__
+from metalearn_gui.core.generalisation import Generalisation, of_record
 from metalearn_gui.core.landscape import true_landscape
 from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.objectives.tasks import is_task_distribution
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.plots.loss_plot import LossPlot
 from metalearn_gui.plots.style import PlotPanel
-from metalearn_gui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.task_view import TaskViewPlot
+from metalearn_gui.plots.theta_plot import ThetaPlot, own_names
 
 #: Figure size in logical pixels; a PNG at scale s is s times as many pixels.
 SIZE = (800, 500)
@@ -61,56 +67,112 @@ def light_theme() -> Iterator[None]:
 
 
 # -- figures ------------------------------------------------------------------------------
+class FigureError(ValueError):
+    """A figure the run cannot have (a task view of an objective without held-out tasks);
+    the message says why in one line."""
+
+
 def figure_title(record: RunRecord, name: str) -> str:
     config = record.config
     return (f"{FIGURES[name][0]} — {config.learner} on {config.objective} ({record.history.dim}-D), "
             f"seed {config.seed}")
 
 
-def _loss_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
+def figure_names(record: RunRecord) -> tuple[str, ...]:
+    """The figures ``record``'s run has: a landscape unless its objective says why it has
+    none, a task view if it has held-out tasks."""
+    return tuple(name for name in FIGURES if _missing(record, name) is None)
+
+
+def _missing(record: RunRecord, name: str) -> str | None:
+    """Why ``record``'s run has no figure ``name`` (one line), or None."""
+    objective = make_objective(record.config.objective, record.history.dim)
+    if name == "landscape" and isinstance(reason := objective.landscape_axes(), str):
+        return f"{objective.name} has no landscape: {reason}"
+    if name == "taskview" and not is_task_distribution(objective):
+        return f"{objective.name} has no held-out tasks, so no task view"
+    return None
+
+
+#: A figure's panel and the plot that gets its title.
+Figure = tuple[PlotPanel, pg.PlotItem]
+
+
+def _loss_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     panel = LossPlot()
     panel.set_log_x(log_x)
     panel.set_run(record.history, make_objective(record.config.objective, record.history.dim).optimum_value)
     panel.set_changes(tuple(record.changes))
     panel.set_divergence(record.summary.diverged_at if record.summary else None)
     panel.divergence.label.setPosition(0.5)  # a divergence is always at the right, by the legend
+    if generalisation is not None:
+        panel.set_heldout(generalisation.heldout)
+        panel.set_baseline(generalisation.baselines[0] if generalisation.baselines else None)
     return panel, panel.plot
 
 
-def _theta_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
+def _theta_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
     panel = ThetaPlot()
     panel.set_log_x(log_x)
-    panel.set_run(record.history)
+    objective = make_objective(record.config.objective, record.history.dim)
+    panel.set_run(record.history, own_names(objective))
     return panel, panel.plot
 
 
-def _landscape_figure(record: RunRecord, log_x: bool) -> tuple[PlotPanel, pg.PlotItem]:
-    """True L on the plane of θ₀, θ₁ through the final θ (a 1-D θ: the curve L(θ₀)), with the
-    run's trajectory (no step axis: ``log_x`` does not apply)."""
+def _landscape_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
+    """True L on the plane of the objective's first coordinates through the final θ (a
+    1-D θ: the curve L(θ₀)), with the run's trajectory (no step axis: ``log_x`` does not apply)."""
     history = record.history
+    objective = make_objective(record.config.objective, history.dim)
+    axes = objective.landscape_axes()
+    assert not isinstance(axes, str)  # figure_names leaves it out
     panel = LandscapePlot()
     panel.set_dim(history.dim)
+    panel.set_objective_axes(axes)
     panel.set_run(history, population_visible=False)
-    objective = make_objective(record.config.objective, history.dim)
-    panel.set_landscape(true_landscape(objective, history.theta()[-1], axes=(0, 1)))
+    panel.set_landscape(true_landscape(objective, history.theta()[-1], axes=axes, grid=objective.landscape_grid))
     return panel, panel.true_surface.plot
 
 
-FIGURES: dict[str, tuple[str, Callable[[RunRecord, bool], tuple[PlotPanel, pg.PlotItem]]]] = {
+def _task_view_figure(record: RunRecord, log_x: bool, generalisation: Generalisation | None) -> Figure:
+    """One held-out task learned with the run's best θ and with the baselines (no step axis)."""
+    assert generalisation is not None  # figure_names leaves it out otherwise
+    panel = TaskViewPlot()
+    panel.set_view(generalisation.task_view)
+    panel.accuracy.setTitle(generalisation.task_view.task if panel.accuracy.isVisible() else None)
+    return panel, panel.loss
+
+
+FIGURES: dict[str, tuple[str, Callable[[RunRecord, bool, Generalisation | None], Figure]]] = {
     "loss": ("Loss", _loss_figure),
     "theta": ("Strategy θ", _theta_figure),
     "landscape": ("True L through the final θ", _landscape_figure),
+    "taskview": ("Task view of the best θ", _task_view_figure),
 }
 
 
 def build_figure(record: RunRecord, name: str, size: tuple[int, int] = SIZE, scale: int = 1,
-                 log_x: bool = False) -> PlotPanel:
+                 log_x: bool = False, generalisation: Generalisation | None = None) -> PlotPanel:
     """A plot panel drawing ``record``, laid out at ``size`` with pens for ``scale`` and a
     log-scaled step axis if ``log_x``, ready for :func:`render_png`/:func:`render_svg`
-    (call inside :func:`light_theme`)."""
+    (call inside :func:`light_theme`). ``generalisation``: the run's held-out results, if
+    already computed (:func:`~metalearn_gui.core.generalisation.of_record`); else they
+    are computed here where the figure needs them. Raises :class:`FigureError` for a
+    figure the run cannot have."""
     application()
-    panel, plot = FIGURES[name][1](record, log_x)
+    panel, plot = _draw(record, name, log_x, generalisation)
     return lay_out_figure(panel, plot, figure_title(record, name), size, scale)
+
+
+def _draw(record: RunRecord, name: str, log_x: bool,
+          generalisation: Generalisation | None) -> tuple[PlotPanel, pg.PlotItem]:
+    """The panel drawing figure ``name`` of ``record`` and its plot, not laid out yet."""
+    missing = _missing(record, name)
+    if missing is not None:
+        raise FigureError(missing)
+    if generalisation is None and name in ("loss", "taskview"):
+        generalisation = of_record(record)
+    return FIGURES[name][1](record, log_x, generalisation)
 
 
 def lay_out_figure(panel: PlotPanel, plot: pg.PlotItem, title: str, size: tuple[int, int] = SIZE,
@@ -151,9 +213,11 @@ def _fit_finished_run(plot: pg.PlotItem) -> None:
 
 
 def render_figure(record: RunRecord, name: str, fmt: str, scale: int = 1,
-                  size: tuple[int, int] = SIZE, log_x: bool = False) -> bytes:
-    """One figure (``loss``, ``theta`` or ``landscape``) as PNG or SVG bytes."""
-    return render_panel(lambda: FIGURES[name][1](record, log_x), figure_title(record, name), fmt, scale, size)
+                  size: tuple[int, int] = SIZE, log_x: bool = False,
+                  generalisation: Generalisation | None = None) -> bytes:
+    """One figure (``loss``, ``theta``, ``landscape`` or ``taskview``) as PNG or SVG bytes."""
+    return render_panel(lambda: _draw(record, name, log_x, generalisation), figure_title(record, name), fmt,
+                        scale, size)
 
 
 def render_panel(draw: Callable[[], tuple[PlotPanel, pg.PlotItem]], title: str, fmt: str, scale: int = 1,

@@ -2,7 +2,9 @@
 population's mean for the genetic and evolution learners), with the trajectory, the population,
 for the evolution learner its search distribution's 1σ and 2σ ellipses, and for the neural
 learner the model's predicted surface beside the true one. A 1-D θ has no plane: L(θ₀) is
-drawn as a curve, with the trajectory's points on it."""
+drawn as a curve, with the trajectory's points on it. An objective may choose the first
+two coordinates, or say why no two make a meaningful picture: then the panel says so
+instead (:meth:`LandscapePlot.set_objective_axes`)."""
 
 from __future__ import annotations
 
@@ -108,6 +110,12 @@ class LandscapePlot(PlotPanel):
             plot.addItem(curve, ignoreBounds=True)
         for item in (self.population, self.current):
             plot.addItem(item)
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reason.setStyleSheet("color: gray; padding: 12px;")
+        self.column.addWidget(self.reason, 1)
+        self.reason.hide()
         self._dim = 2
         self._landscape: Landscape | None = None
         self._history: History | None = None
@@ -129,6 +137,22 @@ class LandscapePlot(PlotPanel):
             widget.setVisible(dim > 1)  # a 1-D θ has one coordinate: nothing to pick
         self._set_trajectory_style(on_curve=dim == 1)
         self._label_axes()
+
+    def set_objective_axes(self, axes: tuple[int, int] | str) -> None:
+        """The objective's first choice of coordinates (call after :meth:`set_dim`), or one
+        line saying why it has no landscape, shown instead of a picture."""
+        reason = axes if isinstance(axes, str) else ""
+        self.reason.setText(f"No landscape: {reason}" if reason else "")
+        self.reason.setVisible(bool(reason))
+        self.graphics.setVisible(not reason)
+        for widget in self._axis_pickers:
+            widget.setVisible(not reason and self._dim > 1)
+        if not isinstance(axes, str) and self._dim > 1:
+            for box, axis in zip(self.axis_boxes, axes, strict=True):
+                box.blockSignals(True)
+                box.setValue(axis)
+                box.blockSignals(False)
+            self._label_axes()
 
     def axes(self) -> tuple[int, int]:
         return self.axis_boxes[0].value(), self.axis_boxes[1].value()

@@ -1,6 +1,9 @@
 """Loss vs step: the loss, a smoothed line, best so far, the previous run's ghost,
 a vertical marker wherever a hyper-parameter changed mid-run, and a dashed one
-wherever the learner restarted (its ``restarts`` count rose). The step axis can be
+wherever the learner restarted (its ``restarts`` count rose). For objectives with
+held-out tasks, the best θ's held-out loss as points on a line and the reference
+baseline's held-out loss as a labelled dashed horizontal line: the gap between the
+meta-training loss and the held-out one is generalisation at work. The step axis can be
 log-scaled (:meth:`LossPlot.set_log_x`)."""
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Change
+from metalearn_gui.core.objectives.tasks import Baseline
 from metalearn_gui.plots.style import (
+    BASELINE,
     BEST,
     DIVERGED,
     GHOST,
+    HELDOUT,
     LOSS,
     MARKER,
     RESTART,
@@ -25,6 +31,8 @@ from metalearn_gui.plots.style import (
     finite_or_nan,
     follow_data,
     history_rows,
+    legend_ground,
+    list_in_legend,
     pen,
     plotted_steps,
     set_log_x,
@@ -35,6 +43,8 @@ from metalearn_gui.plots.style import (
 
 #: Overlaid stored runs: colours apart from the current run's loss, best and smoothed lines.
 OVERLAY_COLORS = SERIES[3:]
+#: The legend's names of the held-out series and of the reference baseline's line.
+HELDOUT_LEGEND, BASELINE_LEGEND = "held-out (best θ)", "baseline (held-out)"
 #: Smoothing choices: label → moving-average window in consecutive steps.
 SMOOTHING = {"no smoothing": 1, "smooth ×20": 20, "smooth ×200": 200}
 
@@ -78,12 +88,26 @@ class LossPlot(PlotPanel):
                                       "not drawn where older steps are thinned")
         self.header.addWidget(self.smoothing_box)
         self.plot = setup_plot(self.graphics.addPlot(), "step", "loss")
-        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # On a translucent ground: the legend sits over the curves' top right, where the
+        # held-out series and the baseline's label often are.
+        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt", brush=legend_ground())
         self.ghost = self.plot.plot(pen=pen(GHOST))
         self.ghost.hide()
         self.loss = self.plot.plot(pen=pen(LOSS), name="loss")
         self.smooth = self.plot.plot(pen=pen(SMOOTH), name="smoothed")
         self.best = self.plot.plot(pen=pen(BEST), name="best so far")
+        # Listed in the legend only for objectives with held-out tasks (set_heldout).
+        self.heldout = pg.PlotDataItem(pen=pen(HELDOUT), symbol="o", symbolSize=5, symbolPen=None,
+                                       symbolBrush=pg.mkBrush(HELDOUT))
+        self.plot.addItem(self.heldout)
+        self.heldout.hide()
+        self.baseline = pg.InfiniteLine(angle=0, pen=pen(BASELINE, style=Qt.PenStyle.DashLine), label="baseline",
+                                        labelOpts={"position": 0.98, "color": BASELINE, "anchors": [(1, 0), (1, 0)]})
+        self.plot.addItem(self.baseline, ignoreBounds=True)
+        self.baseline.hide()
+        self._baseline_key = pg.PlotDataItem(pen=pen(BASELINE, style=Qt.PenStyle.DashLine))
+        self._heldout_history: History | None = None
+        self._baseline_value: Baseline | None = None
         self.markers: list[pg.InfiniteLine] = []
         self.divergence = pg.InfiniteLine(angle=90, pen=pen(DIVERGED, style=Qt.PenStyle.DashLine),
                                           label="diverged", labelOpts={"position": 0.9, "color": DIVERGED})
@@ -114,8 +138,33 @@ class LossPlot(PlotPanel):
         if self._history is not None and len(self._history) > 1:
             self._ghost_data = (self._history.column("step").copy(), self._history.column("loss").copy())
         self._history, self._optimum = history, optimum
+        self.set_heldout(None)
+        self.set_baseline(None)
         self.set_changes(())
         self.set_divergence(None)
+        self.refresh()
+
+    def set_heldout(self, history: History | None) -> None:
+        """The best θ's held-out results (:mod:`metalearn_gui.core.generalisation`), drawn
+        and listed while not None; new rows are drawn by the next :meth:`refresh`."""
+        self._heldout_history = history
+        self.heldout.setData([], [])  # the last run's points, read on an axis they may not fit, must go
+        list_in_legend(self.plot.legend, self.heldout, HELDOUT_LEGEND, history is not None)
+        self.heldout.setVisible(history is not None)
+
+    def baseline_value(self) -> Baseline | None:
+        return self._baseline_value
+
+    def set_baseline(self, baseline: Baseline | None) -> None:
+        """The reference baseline's held-out loss as a dashed horizontal line (None: none)."""
+        self._baseline_value = baseline
+        # The legend stays narrow (the plot may be too); the line itself names the baseline.
+        list_in_legend(self.plot.legend, self._baseline_key, BASELINE_LEGEND, baseline is not None)
+        if baseline is not None:
+            self.baseline.label.setFormat(f"{baseline.label}: {baseline.loss:.4g}")
+            self.baseline.setToolTip(f"held-out loss of the baseline {baseline.label}: {baseline.loss:.6g} "
+                                     "(computed the same way as the held-out series, on the same tasks)")
+        self.baseline.setVisible(baseline is not None)
         self.refresh()
 
     def clear_ghost(self) -> None:
@@ -230,7 +279,11 @@ class LossPlot(PlotPanel):
         all_steps, all_loss, all_best = history.column("step"), history.column("loss"), history.column("best_loss")
         rows = history_rows(history, self.log_x)
         steps, loss = plotted_steps(all_steps[rows], self.log_x), all_loss[rows]
-        log_y = self._log_possible(loss) and self.log_box.isChecked()
+        heldout = self._heldout_history
+        heldout_steps, heldout_loss = ((heldout.column("step"), heldout.column("loss")) if heldout is not None
+                                       else (np.empty(0), np.empty(0)))
+        baseline = np.array([self._baseline_value.loss]) if self._baseline_value is not None else np.empty(0)
+        log_y = self._log_possible(np.concatenate([loss, heldout_loss, baseline])) and self.log_box.isChecked()
         shift = self._optimum if (log_y and self._optimum is not None) else 0.0
         label = "loss L(θ)" if shift == 0.0 else "gap L(θ) − L*"
         # A gap the floats cannot tell from zero (the optimum reached) is drawn at their
@@ -254,6 +307,15 @@ class LossPlot(PlotPanel):
         overlays = [(plotted_steps(overlay_steps, self.log_x), overlay_loss)
                     for overlay_steps, overlay_loss in self._overlay_data]
         drawn += [show(curve, *data) for (curve, _), data in zip(self._overlays, overlays, strict=True)]
+        if heldout is not None:
+            if len(heldout_steps) and all_steps[-1] > heldout_steps[-1]:  # the best θ has held since
+                heldout_steps = np.append(heldout_steps, all_steps[-1])
+                heldout_loss = np.append(heldout_loss, heldout_loss[-1])
+            drawn.append(show(self.heldout, plotted_steps(heldout_steps, self.log_x), heldout_loss))
+            if not np.isfinite(drawn[-1]).any():  # pyqtgraph's points warn on bounds of NaN alone
+                self.heldout.setData([], [])
+        if len(baseline):
+            drawn.append(self._place_baseline(finite_or_nan(baseline - shift, positive=log_y), log_y))
         follow_data(self.plot, _span(steps, *(overlay_steps for overlay_steps, _ in overlays)), drawn)
         if self._ghost_data is not None:
             ghost_steps, ghost_loss = self._ghost_data
@@ -263,6 +325,15 @@ class LossPlot(PlotPanel):
         thinned = history.rows_seen - len(history)
         self.note.setText(f"older steps thinned ({len(history):,} of {history.rows_seen:,} kept)"
                           if thinned > 0 else "")
+
+    def _place_baseline(self, value: np.ndarray, log_y: bool) -> np.ndarray:
+        """Put the baseline's line at ``value`` (one, already shifted; NaN: not drawable on
+        this axis), in view coordinates (an InfiniteLine is not log-transformed)."""
+        drawable = bool(np.isfinite(value[0]))
+        self.baseline.setVisible(drawable)
+        if drawable:
+            self.baseline.setPos(float(np.log10(value[0]) if log_y else value[0]))
+        return value
 
     def _show_ghost(self, visible: bool) -> None:
         """Only a drawn ghost has a legend entry."""
@@ -276,7 +347,8 @@ class LossPlot(PlotPanel):
 
     def _log_possible(self, loss: np.ndarray) -> bool:
         """A log axis needs positive values: the gap to a known optimum, or a positive loss."""
-        possible = self._optimum is not None or len(loss) == 0 or float(np.min(loss)) > 0
+        finite = loss[np.isfinite(loss)]  # a held-out loss may be NaN or inf (an inner run diverged)
+        possible = self._optimum is not None or len(finite) == 0 or float(np.min(finite)) > 0
         self.log_box.setEnabled(possible)
         self.log_box.setToolTip(
             "logarithmic loss axis; with a known optimum L* it shows the gap L − L*" if possible

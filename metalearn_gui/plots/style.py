@@ -20,6 +20,8 @@ GHOST = (150, 150, 150, 140)
 MARKER = "#CC79A7"
 DIVERGED = "#E03030"
 RESTART = "#E69F00"
+HELDOUT = "#9467BD"
+BASELINE = "#7F7F7F"
 SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F",
           "#BCBD22", "#17BECF", "#9467BD", "#F0E442")
 #: Most points drawn per curve: a plot is ~500–1000 px wide,
@@ -247,7 +249,7 @@ class PlotPanel(QWidget):
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        layout = self.column = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
         self.header = QHBoxLayout()
@@ -268,6 +270,28 @@ class PlotPanel(QWidget):
         box.setChecked(checked)
         self.header.addWidget(box)
         return box
+
+
+def list_in_legend(legend: pg.LegendItem, item: pg.GraphicsObject, label: str, listed: bool) -> None:
+    """List ``item`` in ``legend`` as ``label`` (relabelled if listed already), or not at all."""
+    for sample, text in legend.items:
+        if sample.item is item:
+            if listed and text.text == label:
+                return
+            legend.removeItem(item)
+            break
+    if listed:
+        legend.addItem(item, label)
+
+
+def legend_ground() -> QColor:
+    """A translucent fill of the plots' background, for legends that curves run under."""
+    try:
+        color = pg.mkColor(pg.getConfigOption("background"))
+    except ValueError:  # pyqtgraph's "default" (no apply_palette yet): the palette's own
+        color = QApplication.palette().color(QPalette.ColorRole.Base)
+    color.setAlpha(200)
+    return color
 
 
 def mix(color: str, alpha: int) -> QColor:

@@ -242,7 +242,7 @@ class ControlPanel(QWidget):
         for box in (self.learner_box, self.objective_box, self.function_box):
             box.currentIndexChanged.connect(self._on_problem_changed)
         self.instance_box.valueChanged.connect(self._on_problem_changed)
-        self.dim_box.valueChanged.connect(self._mark_pending_problem)
+        self.dim_box.valueChanged.connect(self._on_dim_changed)
         self.seed_box.valueChanged.connect(self._mark_pending_problem)
 
     def _setup_ui(self) -> None:
@@ -380,7 +380,7 @@ class ControlPanel(QWidget):
         return ""
 
     def _show_problem(self, config: RunConfig) -> None:
-        boxes = (self.learner_box, self.objective_box, self.function_box, self.instance_box)
+        boxes = (self.learner_box, self.objective_box, self.function_box, self.instance_box, self.dim_box)
         for box in boxes:
             box.blockSignals(True)
         self.learner_box.setCurrentIndex(LEARNER_NAMES.index(config.learner))
@@ -391,18 +391,18 @@ class ControlPanel(QWidget):
             self.objective_box.setCurrentIndex(self.objective_box.findData(BBOB_ENTRY))
             self.function_box.setCurrentIndex(self.function_box.findData(bbob[0]))
             self.instance_box.setValue(bbob[1])
+        self._update_dim_range(config.objective)
+        self.dim_box.setValue(config.dim or make_objective(config.objective).dim)
         for box in boxes:
             box.blockSignals(False)
         self._show_learners_that_apply()
-        self._update_dim_range(config.objective)
-        self.dim_box.setValue(config.dim or make_objective(config.objective).dim)
         self.seed_box.setValue(config.seed)
         self._wanted = dict(config.hyperparameters)
 
     # -- reactions ----------------------------------------------------------------------
     def _on_problem_changed(self) -> None:
-        self._show_learners_that_apply()
         self._update_dim_range(self.objective())
+        self._show_learners_that_apply()
         self._wanted = {}  # values chosen for another learner or objective
         self._rebuild_hyperparameters()
         self.problem_changed.emit()
@@ -411,30 +411,52 @@ class ControlPanel(QWidget):
         self.speed_label.setText(speed_text(SPEEDS[index]))
         self.speed_changed.emit(SPEEDS[index])
 
-    def _update_dim_range(self, objective: str) -> None:
-        cls = objective_class(objective)
-        self.dim_box.setRange(cls.min_dim, cls.max_dim)
+    def _on_dim_changed(self) -> None:
+        """A D beyond the chosen learner's largest switches learners (a new problem);
+        otherwise the D waits for a reset."""
+        if self._show_learners_that_apply():
+            self._on_problem_changed()
+        else:
+            self._mark_pending_problem()
 
-    def _show_learners_that_apply(self) -> None:
+    def _update_dim_range(self, objective: str) -> None:
+        """The objective's range of D; an objective of one fixed D shows it, unchangeable."""
+        cls = objective_class(objective)
+        blocked = self.dim_box.blockSignals(True)  # the caller shows the learners for the new D
+        self.dim_box.setRange(cls.min_dim, cls.max_dim)
+        self.dim_box.blockSignals(blocked)
+        fixed = cls.min_dim == cls.max_dim
+        self.dim_box.setEnabled(not fixed)
+        self.dim_box.setToolTip(f"{cls.name} has a fixed dimension D = {cls.min_dim:,}" if fixed
+                                else f"dimension D of the strategy θ; {ON_RESET}")
+
+    def _show_learners_that_apply(self) -> bool:
         """Show the function picker for a BBOB objective; disable the learners the objective
-        refuses, with the reason as their tooltip. If the chosen one is refused, switch to
-        :data:`FALLBACK_LEARNER` and say so."""
+        refuses at the current D, with the reason as their tooltip. If the chosen one is
+        refused, switch to :data:`FALLBACK_LEARNER` (or the first that applies), say so and
+        return True."""
         for box in (self.function_box, self.instance_box):
             self._problem_form.setRowVisible(box, self.objective_box.currentData() == BBOB_ENTRY)
         objective = objective_class(self.objective())  # what it is, without building it
         model = self.learner_box.model()
+        dim = self.dim_box.value()
+        applies = []
         for index, name in enumerate(LEARNER_NAMES):
-            reason = refusal(name, objective)
+            reason = refusal(name, objective, dim)
             model.item(index).setEnabled(reason is None)  # type: ignore[attr-defined]
             self.learner_box.setItemData(index, reason or learner_class(name).description,
                                          Qt.ItemDataRole.ToolTipRole)
-        reason = refusal(self.learner(), objective)
-        if reason is not None:
-            self.learner_box.blockSignals(True)
-            self.learner_box.setCurrentIndex(LEARNER_NAMES.index(FALLBACK_LEARNER))
-            self.learner_box.blockSignals(False)
-            fallback = learner_class(FALLBACK_LEARNER).label
-            self.notice.emit(f"Switched to {fallback}: {reason.partition('. ')[0]}")
+            if reason is None:
+                applies.append(name)
+        reason = refusal(self.learner(), objective, dim)
+        if reason is None or not applies:
+            return False
+        fallback = FALLBACK_LEARNER if FALLBACK_LEARNER in applies else applies[0]
+        self.learner_box.blockSignals(True)
+        self.learner_box.setCurrentIndex(LEARNER_NAMES.index(fallback))
+        self.learner_box.blockSignals(False)
+        self.notice.emit(f"Switched to {learner_class(fallback).label}: {reason.partition('. ')[0]}")
+        return True
 
     def _rebuild_hyperparameters(self) -> None:
         """Rows for the current learner, with the objective's suggested values as defaults."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from metalearn_gui.core.race_store import StoredRace
 
 #: Figure names (as the exporter knows them) and their menu labels.
-FIGURE_LABELS = {"loss": "&Loss", "theta": "&Strategy θ", "landscape": "L&andscape"}
+FIGURE_LABELS = {"loss": "&Loss", "theta": "&Strategy θ", "landscape": "L&andscape", "taskview": "&Task view"}
 PNG_SCALES = (1, 2)
 
 

@@ -1,4 +1,5 @@
-"""The main window: control panel on the left, four live plots, a status bar.
+"""The main window: control panel on the left, four live plots, a status bar; for
+objectives with held-out tasks, a task view dock beside them.
 
 Chunks from the worker are appended to a bounded :class:`History` as they arrive and
 drawn by a frame timer (≤ 30 Hz), so the GUI thread's cost does not depend on how
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
@@ -29,12 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from metalearn_gui.core.evaluation import Evaluation
-from metalearn_gui.core.events import ChunkMessage, RecordCopy, RunState
+from metalearn_gui.core.events import BaselinesReady, ChunkMessage, HeldOutResult, RecordCopy, RunState
+from metalearn_gui.core.generalisation import add_result, heldout_history
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import make_objective
+from metalearn_gui.core.objectives.tasks import is_task_distribution
 from metalearn_gui.core.record import RECORD_ROWS, RunRecord
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.session import Recording
@@ -44,7 +48,8 @@ from metalearn_gui.plots.landscape_plot import LandscapePlot
 from metalearn_gui.plots.learner_plot import LearnerPlot, history_extras
 from metalearn_gui.plots.loss_plot import LossPlot
 from metalearn_gui.plots.style import apply_palette
-from metalearn_gui.plots.theta_plot import ThetaPlot
+from metalearn_gui.plots.task_view import TaskViewPlot
+from metalearn_gui.plots.theta_plot import ThetaPlot, own_names
 from metalearn_gui.ui import screen
 from metalearn_gui.ui.about import about_text, app_icon
 from metalearn_gui.ui.collector import GuiThreadCollector
@@ -69,6 +74,7 @@ NOTICE_MS = 10_000
 #: An objective (not built in) that has not answered for this long is told about, once.
 UNANSWERED_SECONDS = 10
 RUNS_DOCK_HEIGHT = 190
+TASK_VIEW_DOCK_WIDTH = 340
 #: What a first launch shows: the headline learner on a 2-D problem whose landscape shows
 #: the whole trajectory, converging visibly within seconds.
 FIRST_RUN = RunConfig("neural", "rosenbrock", 2, steps=None)
@@ -132,6 +138,8 @@ class MainWindow(QMainWindow):
         self._export: Callable[[RunRecord], None] | None = None  # an export waiting for the run's record
         #: The current run's rows as drawn (thinned for the plots; exports use the recorded run).
         self.history: History | None = None
+        #: The best θ's held-out results (None: the objective has no held-out tasks).
+        self.heldout: History | None = None
         self.state: RunState | None = None
         self.serial = 0  # which of the worker's runs the plots show
         self.steps_per_second = 0.0
@@ -278,6 +286,14 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
         self.runs_dock.hide()
         self.runs_dock.visibilityChanged.connect(self._on_runs_dock_visibility_changed)
+        self.task_view = TaskViewPlot()
+        self.task_view.title.hide()  # the dock's title bar names it
+        self.task_view_dock = QDockWidget("Task view", self)
+        self.task_view_dock.setObjectName("task view")
+        self.task_view_dock.setWidget(self.task_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.task_view_dock)
+        self.task_view_dock.hide()
+        self._task_objective = False  # whether the run on screen has held-out tasks
         self._setup_actions()
         self._setup_status_bar()
 
@@ -328,6 +344,13 @@ class MainWindow(QMainWindow):
         self.runs_action.setEnabled(False)  # until the run store is open
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.runs_action)
+        self.task_view_action = self.task_view_dock.toggleViewAction()
+        self.task_view_action.setText("&Task view")
+        self.task_view_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.task_view_action.setToolTip("one held-out task learned with the best θ beside the baselines "
+                                         "(objectives with held-out tasks only) (Ctrl+T)")
+        self.task_view_action.setEnabled(False)
+        view_menu.addAction(self.task_view_action)
         view_menu.addAction(self.log_x_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main toolbar")
@@ -342,7 +365,10 @@ class MainWindow(QMainWindow):
     def _setup_status_bar(self) -> None:
         self.status_labels: dict[str, QLabel] = {}
         for name, tip in (("state", "run state"), ("step", "steps taken"), ("loss", "current loss"),
-                          ("best", "best loss so far"), ("evaluations", "loss evaluations"),
+                          ("best", "best loss so far"),
+                          ("heldout", "the best θ's loss (and accuracy) on held-out tasks, as last evaluated, "
+                                      "and the reference baseline's"),
+                          ("evaluations", "loss evaluations"),
                           ("speed", "steps per second"), ("tf", "TensorFlow")):
             label = QLabel()
             label.setToolTip(tip)
@@ -354,6 +380,8 @@ class MainWindow(QMainWindow):
         worker.chunk_ready.connect(self._on_worker_chunk_ready)
         worker.state_changed.connect(self._on_worker_state_changed)
         worker.landscape_ready.connect(self._on_worker_landscape_ready)
+        worker.heldout_ready.connect(self._on_worker_heldout_ready)
+        worker.baselines_ready.connect(self._on_worker_baselines_ready)
         worker.input_rejected.connect(self._on_worker_input_rejected)
         worker.run_failed.connect(self._on_worker_run_failed)
         worker.record_ready.connect(self._on_worker_record_ready)
@@ -446,6 +474,33 @@ class MainWindow(QMainWindow):
         if landscape.serial == self.serial and not self.race_mode.active:
             self.landscape_plot.set_landscape(landscape)
 
+    @Slot(object)
+    def _on_worker_heldout_ready(self, result: HeldOutResult) -> None:
+        if result.serial != self.serial or self.heldout is None:
+            return
+        add_result(self.heldout, result)
+        self.task_view.set_view(result.task_view)
+        self._stale.add(self.loss_plot)
+        self._show_heldout_status()
+
+    @Slot(object)
+    def _on_worker_baselines_ready(self, ready: BaselinesReady) -> None:
+        if ready.serial == self.serial and ready.baselines:
+            self.loss_plot.set_baseline(ready.baselines[0])
+            self._show_heldout_status()
+
+    def _show_heldout_status(self) -> None:
+        heldout, baseline = self.heldout, self.loss_plot.baseline_value()
+        parts = []
+        if heldout is not None and len(heldout):
+            accuracy = heldout.column("accuracy")[-1]
+            parts.append(f"held-out {heldout.column('loss')[-1]:.4g}"
+                         + (f" (acc {accuracy:.1%})" if np.isfinite(accuracy) else ""))
+        if baseline is not None:
+            parts.append(f"baseline {baseline.loss:.4g}"
+                         + (f" (acc {baseline.accuracy:.1%})" if baseline.accuracy is not None else ""))
+        self.status_labels["heldout"].setText(" · ".join(parts))
+
     @Slot(str)
     def _on_worker_input_rejected(self, message: str) -> None:
         self.banner.show_message("warning", f"Not applied: {message}")
@@ -524,14 +579,30 @@ class MainWindow(QMainWindow):
         objective = make_objective(config.objective, config.dim)  # its D where the config has none
         self.history = History(objective.dim, history_extras(config.learner), capacity=RECORD_ROWS)
         self.loss_plot.set_run(self.history, objective.optimum_value)
-        self.theta_plot.set_run(self.history)
+        self.theta_plot.set_run(self.history, own_names(objective))
         self.landscape_plot.set_dim(objective.dim)
+        self.landscape_plot.set_objective_axes(objective.landscape_axes())
+        self._show_task_objective(is_task_distribution(objective))
         self.landscape_plot.set_run(self.history, population_visible=config.learner in POPULATION_LEARNERS)
         self.landscape_plot.set_model_visible(config.learner == "neural")
         self.learner_plot.set_run(config.learner, self.history)
         self.controller.set_landscape_axes(self.landscape_plot.axes())
         label = learner_class(config.learner).label
         self.setWindowTitle(f"{label} on {config.objective} ({config.dim}-D) — {APP_NAME}")
+
+    def _show_task_objective(self, task: bool) -> None:
+        """A fresh held-out series and task view; the dock shows up when the objective comes
+        to have held-out tasks and goes when it no longer has (the user may close it between)."""
+        self.heldout = heldout_history() if task else None
+        self.loss_plot.set_heldout(self.heldout)
+        self.task_view.set_view(None)
+        self.status_labels["heldout"].setText("")
+        self.task_view_action.setEnabled(task)
+        if task != self._task_objective:
+            self._task_objective = task
+            self.task_view_dock.setVisible(task)
+            if task:
+                self.resizeDocks([self.task_view_dock], [TASK_VIEW_DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     def _show_phase(self, state: RunState) -> None:
         self.start_action.setText("Pause" if state.phase is Status.RUNNING else "Start")

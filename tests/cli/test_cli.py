@@ -270,3 +270,14 @@ def test_version():
     result = subprocess.run([sys.executable, "-m", "metalearn_gui", "--version"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == f"metalearn-gui {__version__}"
+
+
+def test_a_classification_run_reports_heldout_accuracy_in_text_and_json(capsys, tmp_path, task_doubles):
+    json_path = tmp_path / "run.json"
+    code, out, _ = run_cli(capsys, "run", "--learner", "genetic", "--objective", "toy-fewshot",
+                           "--steps", "5", "--json", str(json_path))
+    summary = json.loads(json_path.read_text())
+    assert code == 0
+    assert 0 < summary["heldout_accuracy"] <= 1 and 0 < summary["baseline_heldout_accuracy"] <= 1
+    assert f"held-out    accuracy {summary['heldout_accuracy']:.6g}" in out
+    assert f"(reference baseline {summary['baseline_heldout_accuracy']:.6g})" in out

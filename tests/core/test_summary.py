@@ -71,3 +71,15 @@ def test_a_run_without_a_summary_is_summarised_from_its_rows_with_the_same_keys(
 def test_a_summary_that_is_not_one_is_refused_naming_why(data, problem):
     with pytest.raises(ValueError, match=problem):
         RunSummary.from_dict(data)
+
+
+def test_classification_adds_heldout_accuracies_after_the_losses_and_round_trips(finished):
+    learner, _ = finished
+    summary = replace(summarize(learner, 1.0), heldout_loss=0.5, baseline_heldout_loss=0.75,
+                      heldout_accuracy=0.9, baseline_heldout_accuracy=0.8)
+    data = summary.to_dict()
+    assert list(data) == KEYS + ["heldout_loss", "baseline_heldout_loss", "heldout_accuracy",
+                                 "baseline_heldout_accuracy"]
+    assert RunSummary.from_dict(json.loads(json.dumps(data))) == summary
+    regression = replace(summary, heldout_accuracy=None, baseline_heldout_accuracy=None).to_dict()
+    assert "heldout_accuracy" not in regression and "baseline_heldout_accuracy" not in regression
