@@ -452,6 +452,11 @@ def _list(out: IO[str]) -> None:
         out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
                   f"bounds [{low:g}, {high:g}]; optimum {objective.describe_optimum()}\n")
         out.write(f"    kind: {', '.join(objective.capabilities())}\n")
+        names = objective.coordinate_names()
+        if names != Objective.coordinate_names(objective):  # the objective gives θ's coordinates meaning
+            shown = ", ".join(names[:LISTED_COORDINATES])
+            more = f", … ({len(names):,} in all)" if len(names) > LISTED_COORDINATES else ""
+            out.write(f"    coordinates: {shown}{more}\n")
         if suggestions:
             out.write(f"    its own defaults: {suggestions}\n")
     out.write(f"\nCOCO BBOB functions: {FAMILY} is function NN (01 … 24), instance NN (01 … {MAX_INSTANCE}),\n"
@@ -484,6 +489,10 @@ def _spec_json(spec: HyperParam) -> dict[str, object]:
     return {"name": spec.name, "label": spec.label, "default": spec.default, "low": spec.low, "high": spec.high,
             "integer": spec.integer, "log": spec.log, "live": spec.live, "choices": spec.choices,
             "low_means": spec.low_means, "help": spec.help}
+
+
+#: Coordinate names ``list`` shows for an objective that names them.
+LISTED_COORDINATES = 8
 
 
 def _objective_json(objective: Objective) -> dict[str, object]:

@@ -113,3 +113,14 @@ def test_list_json_describes_learners_and_objectives_for_scripts(capsys):
     assert f08["default_dim"] == 5 and f08["bounds"] == [-5.0, 5.0] and "black box" in f08["kind"]
     assert isinstance(f08["optimum"], float)
     assert "1000" in listing["family"]["note"] and listing["family"]["min_dim"] == 2
+
+
+def test_list_names_the_coordinates_of_objectives_that_give_them_meaning(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    fewshot = out[out.index("  fewshot-digits —"):]
+    assert "coordinates: log₁₀ lr steps 1–5, " in fewshot.split("\n\n")[0]
+    maml = out[out.index("  maml-sine —"):].split("\n\n")[0]
+    assert "coordinates: W1[0,0], " in maml and "… (1,761 in all)" in maml
+    sphere = out[out.index("  sphere —"):].split("\n\n")[0]
+    assert "coordinates" not in sphere  # θ1 … θD: nothing to say
