@@ -135,8 +135,13 @@ def bench_stall() -> None:
     # stops within a second, converged in a local minimum).
     for learner, objective, dim, values in (("gradient", "seed", 10, {"alpha": 1e-6}),
                                             ("genetic", "rastrigin", 10, {"population": 1000}),
-                                            ("evolution", "bbob-f15-i01", 10, {}),
-                                            ("neural", "bbob-f15-i01", 5, {})):
+                                            # More restarts than the default: faster generations
+                                            # may otherwise finish the run inside the probe.
+                                            ("evolution", "bbob-f15-i01", 10, {"restarts": 20}),
+                                            ("neural", "bbob-f15-i01", 5, {}),
+                                            # Populations of networks trained in XLA, and the held-out
+                                            # evaluations and task view on top.
+                                            ("genetic", "fewshot-digits", 7, {})):
         app, window = _window(learner, objective, dim, **values)
         window.start_action.trigger()
         _pump(app, 1.0)
