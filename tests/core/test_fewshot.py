@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from metalearn_gui.core.learners import learner_class
 from metalearn_gui.core.objectives import fewshot, make_objective
 from metalearn_gui.core.objectives.fewshot import (
     BASELINE_GRID,
@@ -187,3 +188,9 @@ def test_the_task_view_trains_one_heldout_task_with_each_strategy(objective):
     assert ((accuracies >= 0) & (accuracies <= 1)).all()
     # Accuracies of 45 query images: multiples of 1/45.
     assert np.allclose(accuracies * 45, np.round(accuracies * 45), atol=1e-4)
+
+
+def test_evolution_gets_a_population_that_averages_the_task_noise(objective):
+    learner = learner_class("evolution")(objective, {})
+    assert learner.evaluations_next_step() == 16
+    assert learner_class("evolution")(objective, {"population": 9}).evaluations_next_step() == 9
