@@ -167,16 +167,3 @@ def test_restarts_take_it_out_of_ackleys_local_basins(make_learner):
     # A local model alone settles in the first basin (the seed's learner: 5.1, median of 5 seeds).
     assert best[-1] < 3.0 and best[-1] < 0.5 * first_region_best
 
-
-def test_a_restart_starts_down_the_funnel_where_the_model_puts_the_optimum(make_learner):
-    # Ackley is a funnel with ripples: the best θ sits in a local basin, and the basins
-    # nearer the centre (θ = 0) are better. A restart starts with the optimum the model
-    # predicts from the observations around the best θ, not with a random hop from it.
-    learner = make_learner("neural", "ackley", dim=10, max_steps=299)
-    chunks = run_all(learner, seed=0)
-    restarts, loss = _rows(chunks, "restarts"), np.concatenate([c.loss for c in chunks])
-    thetas = np.concatenate([c.theta for c in chunks])
-    starts = np.flatnonzero(np.diff(restarts) > 0)  # each a region's last row; its design follows
-    nearer = [np.linalg.norm(thetas[i + 1]) < np.linalg.norm(thetas[np.argmin(loss[:i + 1])]) for i in starts]
-    print(f"restarts starting nearer the centre than the best θ: {sum(nearer)} of {len(nearer)}")
-    assert len(nearer) >= 3 and sum(nearer) >= len(nearer) - 1, nearer
