@@ -51,3 +51,14 @@ def test_a_learner_is_refused_beyond_its_largest_dimension(monkeypatch):
     assert "Learners that apply: " in reason and "genetic" not in reason.split("apply: ")[1]
     assert refusal("genetic", make_objective("sphere", 5)) is None
     assert Learner.max_dim is None
+
+
+def test_a_summarys_loss_and_accuracy_of_one_theta_cost_one_heldout_evaluation(monkeypatch):
+    objective = make_objective("lr-schedule")
+    calls = []
+    evaluate = objective.heldout
+    monkeypatch.setattr(objective, "heldout", lambda thetas: calls.append(len(thetas)) or evaluate(thetas))
+    theta = np.zeros(objective.dim)
+    loss = objective.heldout_loss(theta)
+    assert objective.heldout_accuracy(theta) is None and calls == [1]
+    assert objective.heldout_loss(theta + 0.1) != loss and calls == [1, 1]  # another θ: evaluated anew

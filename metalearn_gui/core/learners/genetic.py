@@ -168,8 +168,7 @@ class GeneticLearner(Learner):
         self._restart_best = float(self._losses.min())
         self._stalled = 0
         self._restart_due = self._exhausted = False
-        self._population_mean = _mean_row(self._population)
-        self._sigma_median = _median(self._sigma)
+        self._note_population()
         dim = self.objective.dim
         self._shape = np.eye(dim) if dim <= ROTATION_MAX_DIM else np.ones(dim)
         self._axes = _principal_axes(self._shape)
@@ -210,12 +209,16 @@ class GeneticLearner(Learner):
         else:
             self._losses = np.concatenate([elite_losses, self._evaluate(children)])
             self._evaluated += size - elite
-        self._population_mean = _mean_row(self._population)
-        self._sigma_median = _median(self._sigma)
+        self._note_population()
         stagnated = self._stagnated()
         self._restart_due = stagnated and self._restarts < int(self.hp["restarts"])
         self._exhausted = stagnated and not self._restart_due
         return self._row()
+
+    def _note_population(self) -> None:
+        """The new population's mean and median σ, used several times a generation."""
+        self._population_mean = _mean_row(self._population)
+        self._sigma_median = _median(self._sigma)
 
     def _restart_size(self) -> int:
         return min(POPULATION_GROWTH * len(self._population), max(MAX_POPULATION, len(self._population)))

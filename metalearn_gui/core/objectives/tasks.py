@@ -94,11 +94,21 @@ class TaskDistribution(Objective):
 
     # -- the single-θ forms the summary uses --------------------------------------------
     def heldout_loss(self, theta: np.ndarray) -> float:
-        return float(self.heldout(np.asarray(theta, dtype=np.float64)[None, :]).loss[0])
+        return float(self._heldout_of_one(theta).loss[0])
 
     def heldout_accuracy(self, theta: np.ndarray) -> float | None:
-        accuracy = self.heldout(np.asarray(theta, dtype=np.float64)[None, :]).accuracy
+        accuracy = self._heldout_of_one(theta).accuracy
         return None if accuracy is None else float(accuracy[0])
+
+    def _heldout_of_one(self, theta: np.ndarray) -> HeldOut:
+        """:meth:`heldout` of one θ, remembered for the last θ asked: a summary asks for
+        its loss and then its accuracy, and one evaluation may train hundreds of networks."""
+        theta = np.asarray(theta, dtype=np.float64)
+        key = theta.tobytes()
+        last = getattr(self, "_last_heldout", None)
+        if last is None or last[0] != key:
+            last = self._last_heldout = (key, self.heldout(theta[None, :]))
+        return last[1]
 
     def baseline_heldout_loss(self) -> float:
         return self.baselines()[0].loss
