@@ -35,6 +35,8 @@ from metalearn_gui.core.tf_runtime import get_tf
 
 PREFIX = "formula:"
 DEFAULT_DIM = 10
+#: How many dimensions from the smallest are tried for a formula whose slices do not fit D = 10.
+DIMENSIONS_SEARCHED = 200
 
 
 class _Operations:
@@ -212,10 +214,12 @@ def _formula_class(text: str) -> type[Objective]:
     min_dim = smallest_dimension(tree)
     default_dim = max(DEFAULT_DIM, min_dim)
     problem = dimension_problem(tree, default_dim)
-    if problem is not None:
-        if dimension_problem(tree, min_dim) is not None:  # e.g. x[1:] - x: lengths differ at every D
+    if problem is not None:  # slices whose lengths differ at D = 10, e.g. x[1:] * x[:3]: fits D = 4 only
+        fitting = (dim for dim in range(min_dim, min_dim + DIMENSIONS_SEARCHED)
+                   if dimension_problem(tree, dim) is None)
+        min_dim = default_dim = next(fitting, 0)
+        if not min_dim:  # e.g. x[1:] - x, which fits no D
             raise ObjectiveError(problem)
-        default_dim = min_dim  # e.g. x[:3] - x: only D = 3 fits
     return type("Formula", (FormulaObjective,), {
         "name": PREFIX + text,
         "description": f"your formula {text.strip()} on [−5, 5]^D",

@@ -283,7 +283,7 @@ class _Reader:
 
     def _index(self, node: ast.AST, index: int) -> int:
         if not -MAX_INDEX <= index < MAX_INDEX:
-            raise self.error(node, f"index {index} is beyond the largest dimension ({MAX_INDEX})")
+            raise self.error(node, f"is beyond the largest dimension: indices are −{MAX_INDEX} … {MAX_INDEX - 1}")
         return index
 
     def _integer(self, node: ast.expr | None) -> int | None:
