@@ -60,8 +60,7 @@ _REFUSED_SYNTAX: dict[type, str] = {
     ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set", ast.Dict: "a dict",
     ast.JoinedStr: "an f-string", ast.FormattedValue: "an f-string", ast.NamedExpr: "assignment (:=)",
     ast.Compare: "a comparison", ast.BoolOp: "and/or", ast.IfExp: "a conditional (… if … else …)",
-    ast.Starred: "unpacking (*)", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
-    ast.Slice: "a slice",
+    ast.Starred: "unpacking (*)",
 }
 
 
@@ -128,10 +127,6 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def is_constant(node: Node) -> bool:
-    return isinstance(node, Number)
-
-
 # -- reading ------------------------------------------------------------------------------
 def parse_formula(text: object, fold: Callable[[Node], float]) -> Node:
     """The expression tree of formula ``text``; raises :class:`ObjectiveError` (one line).
@@ -169,7 +164,7 @@ def _check_text(text: str) -> None:
     if not text.strip():
         raise ObjectiveError("formula: empty; write an expression in x, e.g. sum(x**2)")
     for column, char in enumerate(text, 1):
-        if not (char.isascii() and (char.isprintable())):
+        if not (char.isascii() and char.isprintable()):
             what = unicodedata.name(char, f"U+{ord(char):04X}")
             hint = _HINTS.get(char, " (a look-alike of an ASCII letter?)" if char.isalpha() else "")
             raise ObjectiveError(f"formula: character {char!r} ({what}) at column {column} is not allowed{hint}; "
@@ -242,10 +237,9 @@ class _Reader:
         return ObjectiveError(f"formula: `{self.snippet(node)}`{where}{separator}{message}")
 
     def _folded(self, node: Node, at: ast.AST) -> Node:
-        """``node``, or its number when it has no θ in it (which must then be finite)."""
-        if isinstance(node, Number) or any(not is_constant(child) for child in children(node)):
-            return node
-        if not children(node):  # D: a number only once the dimension is known
+        """``node`` (a function of its children), or its number when they are all numbers
+        (which must then be finite)."""
+        if any(not isinstance(child, Number) for child in children(node)):
             return node
         value = self.fold(node)
         if not math.isfinite(value):
@@ -310,19 +304,20 @@ class _Reader:
         assert index is not None
         return Coordinate(snippet, False, index)
 
+    def _check_operator(self, node: ast.UnaryOp | ast.BinOp) -> None:
+        refused = _REFUSED_OPERATORS.get(type(node.op))
+        if refused is not None:
+            raise self.error(node, f"operator {refused} is not supported; operators: + - * / **")
+
     def _unary(self, node: ast.UnaryOp) -> Node:
-        if isinstance(node.op, (ast.Invert, ast.Not)):
-            raise self.error(node, f"operator {_REFUSED_OPERATORS[type(node.op)]} is not supported; "
-                                   f"operators: + - * / **")
+        self._check_operator(node)
         operand = self.read(node.operand)
         if isinstance(node.op, ast.UAdd):
             return operand
         return self._folded(Apply(self.snippet(node), operand.vector, "neg", (operand,)), node)
 
     def _binary(self, node: ast.BinOp) -> Node:
-        if type(node.op) in _REFUSED_OPERATORS:
-            raise self.error(node, f"operator {_REFUSED_OPERATORS[type(node.op)]} is not supported; "
-                                   f"operators: + - * / **")
+        self._check_operator(node)
         if isinstance(node.op, ast.Pow):
             return self._power(node)
         kind = _chain_kind(node)
@@ -357,7 +352,7 @@ class _Reader:
             function, vector = ("minimum" if name == "min" else "maximum"), any(arg.vector for arg in args)
         elif len(args) != 1:
             raise self.error(node, f"{name}() takes one argument, not {len(args)}"
-                                   + ("" if name in ELEMENTWISE else " (min and max: one vector, or several)"))
+                                   + (" (or several, elementwise)" if name in ("min", "max") else ""))
         else:
             function, vector = name, args[0].vector and name in ELEMENTWISE
         return self._folded(Apply(snippet, vector, function, args), node)
