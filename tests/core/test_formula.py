@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import pickle
 import random
 import subprocess
 
@@ -83,6 +84,8 @@ def test_a_formula_is_a_vectorised_differentiable_objective_recording_its_source
     assert (objective.dim, objective.min_dim, objective.bounds) == (10, 6, (-5.0, 5.0))
     assert objective.capabilities() == ["differentiable", "vectorised"] and objective.optimum_value is None
     assert objective.coordinate_names()[:2] == ("x0", "x1")
+    copy = pickle.loads(pickle.dumps(objective))  # made from the text again, e.g. in another process
+    assert type(copy) is cls and copy.dim == 10
 
 
 @pytest.mark.parametrize("text,dim,message", [

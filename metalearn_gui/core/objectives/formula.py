@@ -10,6 +10,7 @@ XLA-compiled loop traces it like a built-in objective.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -175,14 +176,18 @@ class FormulaObjective(Objective):
     bounds = (-5.0, 5.0)
 
     def __init__(self, dim: int | None = None) -> None:
-        too_small = isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and 0 < dim < self.min_dim
-        problem = dimension_problem(self.tree, int(dim)) if too_small else None  # type: ignore[arg-type]
-        if problem is not None:  # name the coordinate that is missing
-            raise ObjectiveError(f"{problem} (allowed: {self.min_dim} … {self.max_dim})")
+        if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and 0 < dim < self.min_dim:
+            problem = dimension_problem(self.tree, int(dim))
+            if problem is not None:  # name the coordinate that is missing
+                raise ObjectiveError(f"{problem} (allowed: {self.min_dim} … {self.max_dim})")
         super().__init__(dim)
         problem = dimension_problem(self.tree, self.dim)
         if problem is not None:
             raise ObjectiveError(problem)
+
+    def __reduce__(self):
+        # The class is made at run time, so a copy in another process is made from the text.
+        return (_rebuilt, (self.formula, self.dim))
 
     def loss_np(self, thetas, rng=None):
         return _evaluate_numpy(self.tree, thetas)
@@ -200,16 +205,27 @@ class FormulaObjective(Objective):
         return (0, 1)
 
 
-def formula_objective_class(text: str) -> type[Objective]:
+_CLASSES: dict[str, type[FormulaObjective]] = {}
+_CLASSES_LOCK = threading.Lock()  # the window's thread and a run's may ask for the same formula at once
+
+
+def formula_objective_class(text: str) -> type[FormulaObjective]:
     """The objective class of formula ``text`` (the same class for the same text within a
     process); raises :class:`ObjectiveError` with one line naming what is wrong."""
     if not isinstance(text, str):
         raise ObjectiveError(f"a formula is text, not {type(text).__name__}")
-    return _formula_class(text)
+    with _CLASSES_LOCK:
+        cls = _CLASSES.get(text)
+        if cls is None:
+            cls = _CLASSES[text] = _new_class(text)
+        return cls
 
 
-@functools.cache
-def _formula_class(text: str) -> type[Objective]:
+def _rebuilt(text: str, dim: int) -> FormulaObjective:
+    return formula_objective_class(text)(dim)
+
+
+def _new_class(text: str) -> type[FormulaObjective]:
     tree = parse_formula(text, _fold)
     min_dim = smallest_dimension(tree)
     default_dim = max(DEFAULT_DIM, min_dim)
