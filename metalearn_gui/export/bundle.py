@@ -72,6 +72,7 @@ def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
         "versions": library_versions(),
         "learner": config.learner,
         "objective": config.objective,
+        **({} if (source := config.objective_source()) is None else {"objective_source": source.to_json()}),
         "dim": record.history.dim,
         "seed": config.seed,
         "status": record.status,

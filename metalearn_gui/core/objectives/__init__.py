@@ -14,7 +14,7 @@ from metalearn_gui.core.objectives.classic import Ackley, Rastrigin, Rosenbrock,
 from metalearn_gui.core.objectives.fewshot import FewShotDigits
 from metalearn_gui.core.objectives.lr_schedule import LRSchedule
 from metalearn_gui.core.objectives.maml_sine import MAMLSine
-from metalearn_gui.core.objectives.user import user_objective_class
+from metalearn_gui.core.objectives.user import Plugin, plugins, user_objective_class
 
 BUILT_IN: tuple[type[Objective], ...] = (Seed, Sphere, Rosenbrock, Rastrigin, Ackley, LRSchedule, FewShotDigits,
                                           MAMLSine)
@@ -47,6 +47,20 @@ def objective_class(name: str) -> type[Objective]:
                                      f"or {USER_SPECS}")
             _user_classes[name] = cls
         return _user_classes[name]
+
+
+def plugin_objectives() -> list[tuple[Plugin, type[Objective] | ObjectiveError]]:
+    """Every objective installed packages register (loaded now), with its class or the
+    one-line error that loading it raised; one whose name a built-in has is left out."""
+    found: list[tuple[Plugin, type[Objective] | ObjectiveError]] = []
+    for plugin in plugins():
+        if plugin.name in OBJECTIVES or parse_bbob_name(plugin.name) is not None:
+            continue
+        try:
+            found.append((plugin, objective_class(plugin.name)))
+        except ObjectiveError as error:
+            found.append((plugin, error))
+    return found
 
 
 def make_objective(name: str, dim: int | None = None) -> Objective:
@@ -83,4 +97,4 @@ def is_built_in(objective: Objective) -> bool:
 
 
 __all__ = ["BUILT_IN", "FAMILY", "OBJECTIVES", "USER_SPECS", "Objective", "ObjectiveError", "is_built_in",
-           "make_objective", "objective_class", "register_objective"]
+           "make_objective", "objective_class", "plugin_objectives", "register_objective"]

@@ -88,7 +88,7 @@ def source_module(source: str, path: str, sha256: str) -> types.ModuleType:
             sys.path.append(folder)  # the file's neighbours import as they do under `python FILE`
         sys.modules[name] = module
         try:
-            exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - the user's own file
+            exec(compile(source, path, "exec"), module.__dict__)  # the user's own file, as `python FILE` would
         except BaseException:
             del sys.modules[name]
             raise

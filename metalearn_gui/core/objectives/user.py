@@ -137,7 +137,6 @@ def objective(dim: Any = None, bounds: Sequence[float] = (-5.0, 5.0), names: Seq
 class UserObjective(Objective):
     """An objective a user brought (built per spec by the functions below): a black box."""
 
-    source: ClassVar[ObjectiveSource | None] = None
     #: How lists show it (the spec in ``name`` is what rebuilds it).
     title: ClassVar[str] = ""
     differentiable = False
@@ -278,14 +277,6 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def file_sha256(path_text: str) -> str | None:
-    """The sha256 of the file's bytes now (None if it cannot be read)."""
-    try:
-        return hashlib.sha256(Path(path_text).expanduser().read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 # -- a module: package.module:function --------------------------------------------------------
 def module_objective_class(spec: str, module_name: str, function: str,
                            source: ObjectiveSource | None = None, title: str | None = None) -> type[Objective]:
@@ -403,17 +394,5 @@ def canonical_spec(spec: str) -> str:
     return spec
 
 
-def changed_file_warning(recorded: ObjectiveSource | None) -> str | None:
-    """One line if ``recorded`` is a file whose bytes differ now (None otherwise)."""
-    if recorded is None or recorded.kind != "file" or recorded.sha256 is None:
-        return None
-    path = recorded.spec.rpartition(":")[0]
-    now = file_sha256(path)
-    if now is None or now == recorded.sha256:
-        return None
-    return (f"warning: {path} has changed since the configuration was recorded (sha256 {recorded.sha256[:12]}… "
-            f"then, {now[:12]}… now); running it as it is now")
-
-
 __all__ = ["PLUGIN_GROUP", "BatchedObjective", "Declaration", "Plugin", "RowObjective", "UserObjective",
-           "canonical_spec", "changed_file_warning", "objective", "plugins", "user_objective_class"]
+           "canonical_spec", "objective", "plugins", "user_objective_class"]
