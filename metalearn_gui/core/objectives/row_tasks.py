@@ -20,6 +20,7 @@ whose message is one line saying what went wrong.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -74,13 +75,14 @@ _modules_lock = threading.Lock()
 
 def source_module(source: str, path: str, sha256: str) -> types.ModuleType:
     """The module that Python ``source`` (read from ``path``) defines, executed once per
-    process and content: under a private name, registered in ``sys.modules`` (so that
+    process, content and path: under a private name, registered in ``sys.modules`` (so that
     pickle and dataclasses work inside it). Raises what executing it raises."""
+    key = hashlib.sha256(f"{sha256}:{path}".encode()).hexdigest()[:16]
     with _modules_lock:
-        module = _modules.get(sha256)
+        module = _modules.get(key)
         if module is not None:
             return module
-        name = f"_metalearn_gui_user_{sha256[:16]}"
+        name = f"_metalearn_gui_user_{key}"
         module = types.ModuleType(name)
         module.__file__ = path
         folder = os.path.dirname(os.path.abspath(path))
@@ -92,7 +94,7 @@ def source_module(source: str, path: str, sha256: str) -> types.ModuleType:
         except BaseException:
             del sys.modules[name]
             raise
-        _modules[sha256] = module
+        _modules[key] = module
         return module
 
 

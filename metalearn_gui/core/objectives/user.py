@@ -193,7 +193,7 @@ def function_objective_class(spec: str, function: Callable[..., Any], title: str
     try:
         declaration = Declaration.of(function)
     except ObjectiveError as error:
-        raise ObjectiveError(f"objective {spec!r}: {error}") from None
+        raise ObjectiveError(f"objective '{spec}': {error}") from None
     accepts_rng = declaration.noisy and _takes_rng(function)
     doc = (inspect.getdoc(function) or "").strip().splitlines()
     title = declaration.name or title
@@ -223,11 +223,11 @@ def _from_target(spec: str, target: Any, title: str, source: ObjectiveSource,
     """The objective class of what a spec points at: an Objective subclass or a function."""
     if isinstance(target, type) and issubclass(target, Objective):
         if inspect.isabstract(target):
-            raise ObjectiveError(f"objective {spec!r}: {target.__name__} is abstract")
+            raise ObjectiveError(f"objective '{spec}': {target.__name__} is abstract")
         return type(target.__name__, (target,), {"name": spec, "source": source,
                                                  "title": getattr(target, "title", "") or title})
     if not callable(target):
-        raise ObjectiveError(f"objective {spec!r}: {title} is a {type(target).__name__}, not a function")
+        raise ObjectiveError(f"objective '{spec}': {title} is a {type(target).__name__}, not a function")
     return function_objective_class(spec, target, title, source, task)
 
 
@@ -237,9 +237,9 @@ def file_objective_class(spec: str, path_text: str, function: str) -> type[Objec
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ObjectiveError(f"objective {spec!r}: file {path_text!r} not found") from None
+        raise ObjectiveError(f"objective '{spec}': file '{path_text}' not found") from None
     except OSError as error:
-        raise ObjectiveError(f"objective {spec!r}: file {path_text!r} cannot be read: "
+        raise ObjectiveError(f"objective '{spec}': file '{path_text}' cannot be read: "
                              f"{error.strerror or error}") from None
     try:
         text = importlib.util.decode_source(data)
@@ -260,7 +260,7 @@ def file_objective_class(spec: str, path_text: str, function: str) -> type[Objec
         defined = [key for key, value in vars(module).items()
                    if inspect.isfunction(value) and value.__module__ == module.__name__]
         hint = f" (it defines: {', '.join(defined[:6])})" if defined else " (it defines no function)"
-        raise ObjectiveError(f"objective {spec!r}: {path_text} has no function {function!r}{hint}") from None
+        raise ObjectiveError(f"objective '{spec}': {path_text} has no function {function!r}{hint}") from None
     source = ObjectiveSource("file", spec, sha256)
     return _from_target(spec, target, f"{path.name}:{function}", source,
                         lambda rng: FileFunctionTask(text, function, display, sha256, rng))
@@ -284,15 +284,15 @@ def module_objective_class(spec: str, module_name: str, function: str,
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name and (module_name == error.name or module_name.startswith(error.name + ".")):
-            raise ObjectiveError(f"objective {spec!r}: no module named {module_name!r} "
+            raise ObjectiveError(f"objective '{spec}': no module named {module_name!r} "
                                  "(is its folder on PYTHONPATH?)") from None
-        raise ObjectiveError(f"objective {spec!r}: importing {module_name} raised {_one_line(error)}") from None
+        raise ObjectiveError(f"objective '{spec}': importing {module_name} raised {_one_line(error)}") from None
     except Exception as error:  # noqa: BLE001 - whatever the user's module raises is named in one line
-        raise ObjectiveError(f"objective {spec!r}: importing {module_name} raised {_one_line(error)}") from None
+        raise ObjectiveError(f"objective '{spec}': importing {module_name} raised {_one_line(error)}") from None
     try:
         target = attribute(module, function)
     except AttributeError:
-        raise ObjectiveError(f"objective {spec!r}: module {module_name} has no {function!r}") from None
+        raise ObjectiveError(f"objective '{spec}': module {module_name} has no {function!r}") from None
     return _from_target(spec, target, title or f"{module_name}:{function}", source or ObjectiveSource("module", spec),
                         lambda rng: ModuleFunctionTask(module_name, function, rng))
 
@@ -305,12 +305,12 @@ def command_objective_class(spec: str) -> type[Objective]:
     try:
         argv = split_command(text)
     except ValueError as error:
-        raise ObjectiveError(f"objective {spec!r}: the command cannot be split into words ({error})") from None
+        raise ObjectiveError(f"objective '{spec}': the command cannot be split into words ({error})") from None
     if not argv:
-        raise ObjectiveError(f"objective {spec!r}: no command after {COMMAND_PREFIX!r}")
+        raise ObjectiveError(f"objective '{spec}': no command after {COMMAND_PREFIX!r}")
     if shutil.which(argv[0]) is None:
         where = "" if os.sep in argv[0] or "/" in argv[0] else " on PATH"
-        raise ObjectiveError(f"objective {spec!r}: program {argv[0]!r} not found{where}")
+        raise ObjectiveError(f"objective '{spec}': program {argv[0]!r} not found{where}")
     title = shlex.join(argv)
     return _class(RowObjective, spec, title, {
         "description": f"external command `{title}`: θ as JSON on stdin, the loss on stdout",
@@ -356,7 +356,7 @@ def plugin_objective_class(spec: str) -> type[Objective] | None:
     module_name, _, function = plugin.value.partition(":")
     function = function.split("[")[0].strip()  # "module:attr [extra]" → attr
     if not function:
-        raise ObjectiveError(f"objective {spec!r} ({plugin.origin()}): its entry point {plugin.value!r} "
+        raise ObjectiveError(f"objective '{spec}' ({plugin.origin()}): its entry point {plugin.value!r} "
                              "names no object (module:object)")
     return module_objective_class(spec, module_name.strip(), function, ObjectiveSource("plugin", spec), spec)
 
@@ -376,10 +376,10 @@ def user_objective_class(spec: str) -> type[Objective] | None:
     head, colon, tail = spec.rpartition(":")  # the last colon: C:\dir\file.py:f keeps its drive
     if colon and head.lower().endswith(".py"):
         if not _DOTTED.fullmatch(tail):
-            raise ObjectiveError(f"objective {spec!r}: {tail!r} is not a function name")
+            raise ObjectiveError(f"objective '{spec}': {tail!r} is not a function name")
         return file_objective_class(spec, head, tail)
     if spec.lower().endswith(".py"):
-        raise ObjectiveError(f"objective {spec!r}: name the function too, as {spec}:FUNCTION")
+        raise ObjectiveError(f"objective '{spec}': name the function too, as {spec}:FUNCTION")
     if colon and _DOTTED.fullmatch(head) and _DOTTED.fullmatch(tail):
         return module_objective_class(spec, head, tail)
     return plugin_objective_class(spec)
