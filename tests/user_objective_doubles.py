@@ -36,6 +36,9 @@ def batched(thetas, rng):
 def bare(theta):
     return float(theta[0])
 
+def rng_undeclared(theta, rng):
+    return float(rng.normal())
+
 not_callable = 3
 '''
 

@@ -98,8 +98,9 @@ def test_the_decorator_refuses_bad_declarations_in_one_line(kwargs, message):
 
 @pytest.mark.parametrize("spec, message", [
     ("{dir}/gone.py:f", "file '{dir}/gone.py' not found"),
-    ("{path}:nope", "has no function 'nope' (it defines: sphere, plain, noisy_by_hand, batched, bare)"),
+    ("{path}:nope", "has no function 'nope' (it defines: sphere, plain, noisy_by_hand, batched, bare, rng_undeclared)"),
     ("{path}:not_callable", "is a int, not a function"),
+    ("{path}:rng_undeclared", "needs an rng argument but is not declared noisy"),
     ("{path}", "name the function too"),
     ("C:\\dir\\x.py:f", "file 'C:\\dir\\x.py' not found"),  # a drive letter: split at the last colon
     ("{dir}/broken.py:f", "{dir}/broken.py:2: SyntaxError: '(' was never closed"),

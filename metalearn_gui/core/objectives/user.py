@@ -195,6 +195,9 @@ def function_objective_class(spec: str, function: Callable[..., Any], title: str
     except ObjectiveError as error:
         raise ObjectiveError(f"objective '{spec}': {error}") from None
     accepts_rng = declaration.noisy and _takes_rng(function)
+    if not declaration.noisy and _needs_rng(function):
+        raise ObjectiveError(f"objective '{spec}': {title} needs an rng argument but is not declared noisy "
+                             "(declare noisy=True, or give rng a default)")
     doc = (inspect.getdoc(function) or "").strip().splitlines()
     title = declaration.name or title
     attributes: dict[str, Any] = {
@@ -216,6 +219,14 @@ def _takes_rng(function: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name == "rng" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def _needs_rng(function: Callable[..., Any]) -> bool:
+    try:
+        rng = inspect.signature(function).parameters.get("rng")
+    except (TypeError, ValueError):
+        return False
+    return rng is not None and rng.default is inspect.Parameter.empty
 
 
 def _from_target(spec: str, target: Any, title: str, source: ObjectiveSource,
