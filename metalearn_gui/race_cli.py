@@ -208,7 +208,11 @@ def _config_from_file(args: argparse.Namespace) -> RaceConfig:
         if value is not None:
             raise ConfigError(f"{option} cannot be combined with --config (the file names the race's "
                               f"objective and entrants); edit {str(args.config)!r} instead")
-    data = RaceConfig.load(args.config).to_dict()
+    loaded = RaceConfig.load(args.config)
+    warning = loaded.source_warning()
+    if warning:
+        print(f"{PROG}: {warning}", file=sys.stderr)
+    data = loaded.to_dict()
     overrides = {"dim": args.dim, "seeds": args.seeds, "seed": args.seed, "budget": args.budget,
                  "target": args.target}
     data.update({key: value for key, value in overrides.items() if value is not None})

@@ -59,19 +59,11 @@ class RunConfig:
 
     def objective_source(self) -> ObjectiveSource | None:
         """Where the objective comes from now (the recorded source if it cannot be built)."""
-        try:
-            return objective_class(self.objective).source
-        except ObjectiveError:
-            return self.recorded_source
+        return current_source(self.objective, self.recorded_source)
 
     def source_warning(self) -> str | None:
         """One line if the recorded objective file's content differs from the one that runs."""
-        recorded, now = self.recorded_source, self.objective_source()
-        if recorded is None or recorded.kind != "file" or now is None or now.sha256 == recorded.sha256:
-            return None
-        path = recorded.spec.rpartition(":")[0]
-        return (f"warning: {path} has changed since the configuration was recorded (sha256 "
-                f"{str(recorded.sha256)[:12]}… then, {str(now.sha256)[:12]}… now); running it as it is now")
+        return source_warning(self.objective, self.recorded_source)
 
     def same_problem(self, other: RunConfig | None) -> bool:
         """Whether ``other``'s learner (and its compiled graphs) can serve this run by a reset."""
@@ -102,7 +94,7 @@ class RunConfig:
             "budget": self.budget,
             "seed": self.seed,
             "hyperparameters": dict(self.hyperparameters),
-            **_source_json(self.objective_source()),
+            **source_json(self.objective_source()),
         }
 
     @classmethod
@@ -131,12 +123,8 @@ class RunConfig:
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
-        try:
-            recorded = (None if data.get("objective_source") is None
-                        else ObjectiveSource.from_json(data["objective_source"]))
-        except ValueError as error:
-            raise ConfigError(f"{origin}: {error}") from None
-        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters), budget, recorded)
+        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters), budget,
+                     recorded_source(data, origin))
         try:
             config.build()  # checks the dimension and every hyper-parameter; cheap, no TensorFlow
         except ValueError as error:
@@ -250,9 +238,37 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
     )
 
 
-def _source_json(source: ObjectiveSource | None) -> dict[str, Any]:
+# -- a user objective's source in configuration files ---------------------------------------
+def current_source(objective: str, recorded: ObjectiveSource | None = None) -> ObjectiveSource | None:
+    """Where ``objective`` comes from now (``recorded`` if it cannot be built)."""
+    try:
+        return objective_class(objective).source
+    except ObjectiveError:
+        return recorded
+
+
+def source_json(source: ObjectiveSource | None) -> dict[str, Any]:
     """``{"objective_source": …}`` for a user's objective; nothing for a built-in one."""
     return {} if source is None else {"objective_source": source.to_json()}
+
+
+def recorded_source(data: dict[str, Any], origin: str) -> ObjectiveSource | None:
+    """The ``objective_source`` a configuration file recorded (None: none); raises
+    :class:`ConfigError` naming ``origin`` for one that is not a source."""
+    try:
+        return None if data.get("objective_source") is None else ObjectiveSource.from_json(data["objective_source"])
+    except ValueError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+
+
+def source_warning(objective: str, recorded: ObjectiveSource | None) -> str | None:
+    """One line if the file ``recorded`` hashes differs from the one ``objective`` runs now."""
+    now = current_source(objective, recorded)
+    if recorded is None or recorded.kind != "file" or now is None or now.sha256 == recorded.sha256:
+        return None
+    path = recorded.spec.rpartition(":")[0]
+    return (f"warning: {path} has changed since the configuration was recorded (sha256 "
+            f"{str(recorded.sha256)[:12]}… then, {str(now.sha256)[:12]}… now); running it as it is now")
 
 
 def check_header(data: Any, origin: str, fmt: str, version: int, keys: tuple[str, ...]) -> None:

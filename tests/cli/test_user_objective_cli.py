@@ -123,9 +123,16 @@ def test_a_stored_run_whose_file_vanished_is_listed_and_shown_as_one_line(capsys
     assert code == 2 and err.count("\n") == 1 and f"file '{path}' not found" in err
 
 
-def test_a_race_takes_a_users_objective(capsys, tmp_path):
+def test_a_race_on_a_users_objective_records_it_and_warns_when_the_file_changed(capsys, tmp_path, monkeypatch):
     path = write_file(tmp_path)
     code, out, err = cli(capsys, "race", "--objective", f"{path}:sphere", "--learners", "genetic,evolution",
-                         "--budget", "60", "--seeds", "1", "--data-dir", tmp_path / "data", "--quiet")
+                         "--budget", "60", "--seeds", "1", "--no-store", "--quiet", "--export", tmp_path / "race")
     assert code == 0, err
     assert f"race on {path}:sphere (3-D)" in out
+    recorded = json.loads((tmp_path / "race" / "config.json").read_text())["objective_source"]
+    assert recorded["kind"] == "file" and recorded["spec"] == f"{path}:sphere"
+    assert json.loads((tmp_path / "race" / "race.json").read_text())["objective_source"] == recorded
+    path.write_text(path.read_text() + "\n# tuned\n")
+    monkeypatch.setattr("metalearn_gui.core.objectives._user_classes", {})  # a new process
+    code, _, err = cli(capsys, "race", "--config", tmp_path / "race" / "config.json", "--no-store", "--quiet")
+    assert code == 0 and f"warning: {path} has changed since the configuration was recorded" in err
