@@ -67,6 +67,15 @@ def test_the_source_records_the_files_sha256_and_one_spec_gives_one_class(tmp_pa
     assert objective_class("sphere").source is None  # built-in
 
 
+def test_a_file_runs_once_however_its_path_is_typed(tmp_path, monkeypatch):
+    counter = tmp_path / "runs.txt"
+    write_file(tmp_path, f"open({str(counter)!r}, 'a').write('ran\\n')\ndef f(theta):\n    return 1.0\n", "once.py")
+    monkeypatch.chdir(tmp_path)
+    relative, absolute = objective_class("once.py:f"), objective_class(f"{tmp_path}/once.py:f")
+    assert relative is not absolute and relative.source.sha256 == absolute.source.sha256
+    assert counter.read_text() == "ran\n"
+
+
 def test_a_noisy_function_gets_a_seeded_rng_per_row_drawn_from_the_learners_rng(tmp_path):
     loss = make_objective(f"{write_file(tmp_path)}:noisy_by_hand")
     thetas = np.zeros((4, 2))

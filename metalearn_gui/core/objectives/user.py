@@ -257,7 +257,7 @@ def file_objective_class(spec: str, path_text: str, function: str) -> type[Objec
     except (UnicodeDecodeError, SyntaxError) as error:
         raise ObjectiveError(f"{path_text}: not Python source text ({error})") from None
     sha256 = hashlib.sha256(data).hexdigest()
-    display = str(path)
+    display = str(path.resolve())  # one module per file, however its path was typed
     try:
         module = source_module(text, display, sha256)
     except SyntaxError as error:
