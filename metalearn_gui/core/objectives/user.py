@@ -194,8 +194,9 @@ def function_objective_class(spec: str, function: Callable[..., Any], title: str
         declaration = Declaration.of(function)
     except ObjectiveError as error:
         raise ObjectiveError(f"objective '{spec}': {error}") from None
-    accepts_rng = declaration.noisy and _takes_rng(function)
-    if not declaration.noisy and _needs_rng(function):
+    takes_rng, needs_rng = _rng_parameter(function)
+    accepts_rng = declaration.noisy and takes_rng
+    if needs_rng and not declaration.noisy:
         raise ObjectiveError(f"objective '{spec}': {title} needs an rng argument but is not declared noisy "
                              "(declare noisy=True, or give rng a default)")
     doc = (inspect.getdoc(function) or "").strip().splitlines()
@@ -213,20 +214,15 @@ def function_objective_class(spec: str, function: Callable[..., Any], title: str
     return _class(RowObjective, spec, title, {**attributes, "task": task(accepts_rng)})
 
 
-def _takes_rng(function: Callable[..., Any]) -> bool:
+def _rng_parameter(function: Callable[..., Any]) -> tuple[bool, bool]:
+    """Whether ``function`` takes an ``rng`` keyword, and whether it must be given one."""
     try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "rng" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
-
-
-def _needs_rng(function: Callable[..., Any]) -> bool:
-    try:
-        rng = inspect.signature(function).parameters.get("rng")
-    except (TypeError, ValueError):
-        return False
-    return rng is not None and rng.default is inspect.Parameter.empty
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: θ only
+        return False, False
+    rng = parameters.get("rng")
+    takes = rng is not None or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return takes, rng is not None and rng.default is inspect.Parameter.empty
 
 
 def _from_target(spec: str, target: Any, title: str, source: ObjectiveSource,
