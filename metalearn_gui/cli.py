@@ -27,12 +27,15 @@ from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, l
 from metalearn_gui.core.objectives import (
     FAMILY,
     OBJECTIVES,
+    USER_SPECS,
     Objective,
     ObjectiveError,
     make_objective,
     objective_class,
+    plugin_objectives,
 )
 from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, BBOBObjective, bbob_name
+from metalearn_gui.core.objectives.user import COMMAND_PREFIX, FORMULA_PREFIX, PLUGIN_GROUP, Plugin, canonical_spec
 from metalearn_gui.core.race_config import parse_values
 from metalearn_gui.core.record import RunRecord
 from metalearn_gui.core.recorder import RunRecorder
@@ -94,12 +97,33 @@ _budget = _integer_from(1, "a positive integer", MAX_EVALUATIONS)
 
 
 def _objective_name(text: str) -> str:
-    """An argparse type: a registered objective or a BBOB function instance."""
+    """An argparse type: a registered objective, a BBOB function instance or a user's spec
+    (a file's path made absolute, so that a recorded configuration finds it from anywhere)."""
     try:
         objective_class(text)
+        spec = canonical_spec(text)
+        objective_class(spec)
     except ObjectiveError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+    return spec
+
+
+def add_objective_options(parser: argparse.ArgumentParser, required: str) -> None:
+    """``--objective`` and its sugar ``--objective-cmd`` / ``--objective-formula`` (one of them;
+    ``required``: when, for the help)."""
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--objective", type=_objective_name, metavar="NAME",
+                        help=f"one of: {', '.join(OBJECTIVES)}, COCO's {FAMILY} (e.g. bbob-f08-i01), or "
+                             f"your own: {USER_SPECS} (see `list`); {required}")
+    chosen.add_argument("--objective-cmd", dest="objective", metavar="CMD",
+                        type=lambda text: _objective_name(COMMAND_PREFIX + text),
+                        help="an external command as the objective, run once per θ (no shell): it reads "
+                             '{"theta": [...], "seed": null} as one line of JSON on stdin and prints the loss '
+                             "as the last line of its stdout; same as --objective 'command:CMD'")
+    chosen.add_argument("--objective-formula", dest="objective", metavar="EXPR",
+                        type=lambda text: _objective_name(FORMULA_PREFIX + text),
+                        help="a formula of θ as the objective, e.g. \"sum(x**2) + 0.1*sin(5*x0)\"; "
+                             "same as --objective 'formula:EXPR'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,9 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "then --dim, --steps, --budget, --seed and --set override the file's values, and "
                     "--learner/--objective are refused (they would not fit its hyper-parameters).")
     run.add_argument("--learner", choices=LEARNER_NAMES, help="required unless --config is given")
-    run.add_argument("--objective", type=_objective_name, metavar="NAME",
-                     help=f"one of: {', '.join(OBJECTIVES)}, or COCO's {FAMILY} (e.g. bbob-f08-i01; "
-                          "see `list`); required unless --config is given")
+    add_objective_options(run, "required unless --config is given")
     run.add_argument("--config", type=Path, metavar="FILE",
                      help="run the configuration in FILE; other flags override its values")
     run.add_argument("--dim", type=_positive_int, metavar="D",
@@ -161,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true",
                          help="write them as JSON for scripts (learners with their hyper-parameters' "
                               "ranges and defaults; objectives with kind, D, bounds and optimum)")
-    add_race_command(commands, _objective_name, _positive_int, _seed, _budget)
+    add_race_command(commands, add_objective_options, _positive_int, _seed, _budget)
     add_runs_command(commands, _positive_int)
     return parser
 
@@ -359,7 +381,11 @@ def _config_from_file(args: argparse.Namespace) -> RunConfig:
             raise UsageError(f"{option} cannot be combined with --config (the file names the learner "
                              f"and objective its hyper-parameters are for); edit {str(args.config)!r} instead")
     try:
-        data = RunConfig.load(args.config).to_dict()
+        loaded = RunConfig.load(args.config)
+        warning = loaded.source_warning()
+        if warning:
+            print(f"{PROG}: {warning}", file=sys.stderr)
+        data = loaded.to_dict()
         overrides = {"dim": args.dim, "steps": args.steps, "seed": args.seed, "budget": args.budget}
         data.update({key: value for key, value in overrides.items() if value is not None})
         data["hyperparameters"].update(_parse_settings(data["learner"], args.settings))
@@ -442,23 +468,24 @@ def _list(out: IO[str]) -> None:
             out.write(f"    {'':<11} {spec.help}\n")
     out.write("\nObjectives (--objective NAME, --dim D):\n")
     for name, objective_type in OBJECTIVES.items():
-        objective = objective_type()
-        suggestions = "; ".join(
-            f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-            for learner, values in objective_type.suggested.items()
-        )
-        out.write(f"\n  {name} — {objective_type.description}\n")
-        low, high = objective.bounds
-        out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
-                  f"bounds [{low:g}, {high:g}]; optimum {objective.describe_optimum()}\n")
-        out.write(f"    kind: {', '.join(objective.capabilities())}\n")
-        names = objective.coordinate_names()
-        if names != Objective.coordinate_names(objective):  # the objective gives θ's coordinates meaning
-            shown = ", ".join(names[:LISTED_COORDINATES])
-            more = f", … ({len(names):,} in all)" if len(names) > LISTED_COORDINATES else ""
-            out.write(f"    coordinates: {shown}{more}\n")
-        if suggestions:
-            out.write(f"    its own defaults: {suggestions}\n")
+        _describe_objective(out, name, objective_type)
+    plugged = plugin_objectives()
+    if plugged:
+        out.write(f"\nPlugin objectives (installed packages' entry points, group {PLUGIN_GROUP}):\n")
+    for plugin, found in plugged:
+        if isinstance(found, ObjectiveError):
+            out.write(f"\n  {plugin.name} — cannot be loaded: {found}\n    {plugin.origin()}\n")
+        else:
+            _describe_objective(out, plugin.name, found, plugin.origin())
+    out.write("\nYour own objectives (black boxes; dimension from --dim, default 10, and bounds [−5, 5] "
+              "unless declared):\n"
+              "  --objective path/to/file.py:FUNCTION or --objective package.module:FUNCTION\n"
+              "      a Python function of θ (a numpy vector) returning a float; declare its dim, bounds, names,\n"
+              "      batched, noisy, optimum with @metalearn_gui.objective(...) or attributes of the function\n"
+              "  --objective-cmd \"CMD\"   a command run once per θ: one line of JSON {\"theta\": [...], "
+              "\"seed\": null}\n"
+              "      on stdin, the loss as the last line of its stdout\n"
+              "  --objective-formula \"EXPR\"   a formula of θ, e.g. \"sum(x**2) + 0.1*sin(5*x0)\"\n")
     out.write(f"\nCOCO BBOB functions: {FAMILY} is function NN (01 … 24), instance NN (01 … {MAX_INSTANCE}),\n"
               f"  e.g. bbob-f08-i01; dimension {BBOBObjective.default_dim} by default, "
               f"any D ≥ {BBOBObjective.min_dim}; bounds [−5, 5]^D;\n"
@@ -466,6 +493,32 @@ def _list(out: IO[str]) -> None:
     for function, title in BBOB_FUNCTIONS.items():
         out.write(f"  f{function:02d}  {title}\n")
     out.write("\n")
+
+
+def _describe_objective(out: IO[str], name: str, objective_type: type[Objective], origin: str | None = None) -> None:
+    try:
+        objective = objective_type()
+    except Exception as error:  # noqa: BLE001 - a plugin's own class: named, the listing goes on
+        out.write(f"\n  {name} — cannot be built: {type(error).__name__}: {error}\n")
+        return
+    suggestions = "; ".join(
+        f"{learner}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        for learner, values in objective_type.suggested.items()
+    )
+    out.write(f"\n  {name} — {objective_type.description}\n")
+    if origin:
+        out.write(f"    {origin}\n")
+    low, high = objective.bounds
+    out.write(f"    dimension {objective.dim} by default ({objective_type.min_dim} … {objective_type.max_dim}); "
+              f"bounds [{low:g}, {high:g}]; optimum {objective.describe_optimum()}\n")
+    out.write(f"    kind: {', '.join(objective.capabilities())}\n")
+    names = objective.coordinate_names()
+    if names != Objective.coordinate_names(objective):  # the objective gives θ's coordinates meaning
+        shown = ", ".join(names[:LISTED_COORDINATES])
+        more = f", … ({len(names):,} in all)" if len(names) > LISTED_COORDINATES else ""
+        out.write(f"    coordinates: {shown}{more}\n")
+    if suggestions:
+        out.write(f"    its own defaults: {suggestions}\n")
 
 
 def _list_json(out: IO[str]) -> None:
@@ -476,6 +529,7 @@ def _list_json(out: IO[str]) -> None:
     } for name, cls in ((name, learner_class(name)) for name in LEARNER_NAMES)]
     objectives = [_objective_json(cls()) for cls in OBJECTIVES.values()]
     objectives += [_objective_json(make_objective(bbob_name(function, 1))) for function in BBOB_FUNCTIONS]
+    objectives += [_plugin_json(plugin, found) for plugin, found in plugin_objectives()]
     family = {"pattern": FAMILY, "functions": {f"f{number:02d}": title for number, title in BBOB_FUNCTIONS.items()},
               "instances": [1, MAX_INSTANCE], "min_dim": BBOBObjective.min_dim,
               "note": f"every function has instances 1 … {MAX_INSTANCE} (bbob-fNN-i01 … bbob-fNN-i{MAX_INSTANCE}) "
@@ -493,6 +547,17 @@ def _spec_json(spec: HyperParam) -> dict[str, object]:
 
 #: Coordinate names ``list`` shows for an objective that names them.
 LISTED_COORDINATES = 8
+
+
+def _plugin_json(plugin: Plugin, found: type[Objective] | ObjectiveError) -> dict[str, object]:
+    """A plugin objective as ``list --json`` shows it: ``source`` says where it is from."""
+    about: dict[str, object] = {"name": plugin.name, "source": plugin.origin(), "entry_point": plugin.value}
+    try:
+        if isinstance(found, ObjectiveError):
+            raise found
+        return {**_objective_json(found()), **about}
+    except Exception as error:  # noqa: BLE001 - a plugin's own class: named, the listing goes on
+        return {**about, "error": str(error).splitlines()[0] if str(error) else type(error).__name__}
 
 
 def _objective_json(objective: Objective) -> dict[str, object]:

@@ -38,7 +38,8 @@ from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
 from metalearn_gui.runs_cli import PROG, add_data_dir_option, add_figure_options, open_store
 
 
-def add_race_command(commands: argparse._SubParsersAction, objective_name: Callable[[str], str],
+def add_race_command(commands: argparse._SubParsersAction,
+                     add_objective_options: Callable[[argparse.ArgumentParser, str], None],
                      positive_int: Callable[[str], int], seed: Callable[[str], int],
                      budget: Callable[[str], int]) -> None:
     race = commands.add_parser(
@@ -52,8 +53,7 @@ def add_race_command(commands: argparse._SubParsersAction, objective_name: Calla
                       help=f"learners to race with their default values ({', '.join(LEARNER_NAMES)})")
     race.add_argument("--entrant", dest="entrants", action="append", default=[], metavar='"LEARNER NAME=VALUE …"',
                       help="an entrant with its own values, e.g. \"genetic sigma=0.3 population=50\" (repeatable)")
-    race.add_argument("--objective", type=objective_name, metavar="NAME",
-                      help=f"one of: {', '.join(OBJECTIVES)}, or COCO's {FAMILY} (see `list`)")
+    add_objective_options(race, "required unless --config is given")
     race.add_argument("--dim", type=positive_int, metavar="D", help="dimension of θ (default: the objective's)")
     race.add_argument("--seeds", type=positive_int, metavar="N",
                       help=f"runs per entrant, with seeds S … S+N−1 (default {DEFAULT_SEEDS})")
@@ -208,7 +208,11 @@ def _config_from_file(args: argparse.Namespace) -> RaceConfig:
         if value is not None:
             raise ConfigError(f"{option} cannot be combined with --config (the file names the race's "
                               f"objective and entrants); edit {str(args.config)!r} instead")
-    data = RaceConfig.load(args.config).to_dict()
+    loaded = RaceConfig.load(args.config)
+    warning = loaded.source_warning()
+    if warning:
+        print(f"{PROG}: {warning}", file=sys.stderr)
+    data = loaded.to_dict()
     overrides = {"dim": args.dim, "seeds": args.seeds, "seed": args.seed, "budget": args.budget,
                  "target": args.target}
     data.update({key: value for key, value in overrides.items() if value is not None})

@@ -17,6 +17,7 @@ from typing import Any
 from metalearn_gui.core.hyperparams import HyperParamError, Value, brief, resolve
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class, refusal
 from metalearn_gui.core.objectives import ObjectiveError, make_objective, objective_class
+from metalearn_gui.core.objectives.source import ObjectiveSource
 from metalearn_gui.core.run import (
     MAX_EVALUATIONS,
     MAX_SEED,
@@ -24,8 +25,12 @@ from metalearn_gui.core.run import (
     RunConfig,
     check_header,
     checked_int,
+    current_source,
     parse_json,
     read_config_file,
+    recorded_source,
+    source_json,
+    source_warning,
 )
 
 RACE_FORMAT = "metalearn-gui race configuration"
@@ -89,10 +94,17 @@ class RaceConfig:
     seeds: int = DEFAULT_SEEDS
     target: float | None = None
     seed: int = 0
+    #: A user objective's source as the configuration file recorded it (see
+    #: :attr:`RunConfig.recorded_source`).
+    recorded_source: ObjectiveSource | None = field(default=None, compare=False)
 
     @property
     def seed_values(self) -> range:
         return range(self.seed, self.seed + self.seeds)
+
+    def source_warning(self) -> str | None:
+        """One line if the recorded objective file's content differs from the one that runs."""
+        return source_warning(self.objective, self.recorded_source)
 
     def refusals(self) -> dict[str, str]:
         """Entrant label → why the objective refuses that entrant's learner (one line each)."""
@@ -143,13 +155,14 @@ class RaceConfig:
             "seed": self.seed,
             "target": self.target,
             "entrants": [entrant.to_dict() for entrant in self.entrants],
+            **source_json(current_source(self.objective, self.recorded_source)),
         }
 
     @classmethod
     def from_dict(cls, data: Any, origin: str = "race configuration") -> RaceConfig:
         """A checked config; raises :class:`ConfigError` naming ``origin`` and the bad value."""
         check_header(data, origin, RACE_FORMAT, RACE_VERSION,
-                     ("objective", "dim", "budget", "seeds", "seed", "target", "entrants"))
+                     ("objective", "dim", "budget", "seeds", "seed", "target", "entrants", "objective_source"))
         objective = data.get("objective")
         if not isinstance(objective, str):
             raise ConfigError(f"{origin}: objective {brief(objective)} is not a name")
@@ -170,6 +183,7 @@ class RaceConfig:
             seeds=data.get("seeds", DEFAULT_SEEDS),
             target=data.get("target"),
             seed=data.get("seed", 0),
+            recorded_source=recorded_source(data, origin),
         )
         config.check(origin)
         return config

@@ -90,6 +90,7 @@ class RunRecord:
             optimum=learner.objective.optimum_value,
             theta_final=tuple(history.theta()[-1].tolist()), theta_best=tuple(history.theta()[best].tolist()),
             hyperparameters=hyperparameters, from_rows=True,
+            objective_source=None if learner.objective.source is None else learner.objective.source.to_json(),
         )
 
     def add(self, chunk: Chunk) -> None:

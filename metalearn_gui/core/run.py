@@ -19,6 +19,7 @@ from metalearn_gui import __version__
 from metalearn_gui.core.hyperparams import Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class, refusal
 from metalearn_gui.core.objectives import ObjectiveError, make_objective, objective_class
+from metalearn_gui.core.objectives.source import ObjectiveSource
 from metalearn_gui.core.summary import RunSummary
 
 #: Written into every configuration file; a file without it is not ours.
@@ -52,6 +53,17 @@ class RunConfig:
     seed: int = 0
     hyperparameters: Mapping[str, Value] = field(default_factory=dict)
     budget: int | None = None
+    #: A user objective's source as the configuration file recorded it (None: not read
+    #: from a file, or a built-in objective); :meth:`source_warning` compares it with now.
+    recorded_source: ObjectiveSource | None = field(default=None, compare=False)
+
+    def objective_source(self) -> ObjectiveSource | None:
+        """Where the objective comes from now (the recorded source if it cannot be built)."""
+        return current_source(self.objective, self.recorded_source)
+
+    def source_warning(self) -> str | None:
+        """One line if the recorded objective file's content differs from the one that runs."""
+        return source_warning(self.objective, self.recorded_source)
 
     def same_problem(self, other: RunConfig | None) -> bool:
         """Whether ``other``'s learner (and its compiled graphs) can serve this run by a reset."""
@@ -82,6 +94,7 @@ class RunConfig:
             "budget": self.budget,
             "seed": self.seed,
             "hyperparameters": dict(self.hyperparameters),
+            **source_json(self.objective_source()),
         }
 
     @classmethod
@@ -92,7 +105,8 @@ class RunConfig:
         ignored: a reproduction that silently differs is worse than none.
         """
         check_header(data, origin, CONFIG_FORMAT, CONFIG_VERSION,
-                     ("learner", "objective", "dim", "steps", "budget", "seed", "hyperparameters"))
+                     ("learner", "objective", "dim", "steps", "budget", "seed", "hyperparameters",
+                      "objective_source"))
         learner, objective = data.get("learner"), data.get("objective")
         if not isinstance(learner, str) or learner not in LEARNER_NAMES:
             raise ConfigError(f"{origin}: learner {brief(learner)} is not one of: {', '.join(LEARNER_NAMES)}")
@@ -109,7 +123,8 @@ class RunConfig:
         hyperparameters = data.get("hyperparameters", {})
         if not isinstance(hyperparameters, dict):
             raise ConfigError(f"{origin}: \"hyperparameters\" must be an object of NAME: VALUE")
-        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters), budget)
+        config = cls(learner, objective, dim, steps, seed, dict(hyperparameters), budget,
+                     recorded_source(data, origin))
         try:
             config.build()  # checks the dimension and every hyper-parameter; cheap, no TensorFlow
         except ValueError as error:
@@ -219,7 +234,41 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         baseline_heldout_loss=_number(baseline),
         heldout_accuracy=heldout_accuracy,
         baseline_heldout_accuracy=_number(baseline_accuracy),
+        objective_source=None if objective.source is None else objective.source.to_json(),
     )
+
+
+# -- a user objective's source in configuration files ---------------------------------------
+def current_source(objective: str, recorded: ObjectiveSource | None = None) -> ObjectiveSource | None:
+    """Where ``objective`` comes from now (``recorded`` if it cannot be built)."""
+    try:
+        return objective_class(objective).source
+    except ObjectiveError:
+        return recorded
+
+
+def source_json(source: ObjectiveSource | None) -> dict[str, Any]:
+    """``{"objective_source": …}`` for a user's objective; nothing for a built-in one."""
+    return {} if source is None else {"objective_source": source.to_json()}
+
+
+def recorded_source(data: dict[str, Any], origin: str) -> ObjectiveSource | None:
+    """The ``objective_source`` a configuration file recorded (None: none); raises
+    :class:`ConfigError` naming ``origin`` for one that is not a source."""
+    try:
+        return None if data.get("objective_source") is None else ObjectiveSource.from_json(data["objective_source"])
+    except ValueError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+
+
+def source_warning(objective: str, recorded: ObjectiveSource | None) -> str | None:
+    """One line if the file ``recorded`` hashes differs from the one ``objective`` runs now."""
+    now = current_source(objective, recorded)
+    if recorded is None or recorded.kind != "file" or now is None or now.sha256 == recorded.sha256:
+        return None
+    path = recorded.spec.rpartition(":")[0]
+    return (f"warning: {path} has changed since the configuration was recorded (sha256 "
+            f"{str(recorded.sha256)[:12]}… then, {str(now.sha256)[:12]}… now); running it as it is now")
 
 
 def check_header(data: Any, origin: str, fmt: str, version: int, keys: tuple[str, ...]) -> None:

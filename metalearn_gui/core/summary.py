@@ -53,6 +53,9 @@ class RunSummary:
     baseline_heldout_loss: float | None = None
     heldout_accuracy: float | None = None
     baseline_heldout_accuracy: float | None = None
+    #: A user objective's origin (``ObjectiveSource.to_json()``: kind, spec, sha256); None
+    #: for a built-in objective.
+    objective_source: Mapping[str, Any] | None = None
     #: What the rows tell of a run that ended without a summary (interrupted, or running).
     from_rows: bool = False
 
@@ -60,8 +63,8 @@ class RunSummary:
         """JSON-ready values, keyed as documented. The keys of abilities a run did not have
         are left out: ``failed_at``/``failure`` unless it failed, ``heldout_loss`` and
         ``baseline_heldout_loss`` unless its objective has held-out tasks, the
-        ``*_accuracy`` ones unless they are classification tasks, ``from_rows`` unless it
-        is true."""
+        ``*_accuracy`` ones unless they are classification tasks, ``objective_source``
+        for a built-in objective, ``from_rows`` unless it is true."""
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
@@ -74,6 +77,10 @@ class RunSummary:
             del data["heldout_loss"], data["baseline_heldout_loss"]
         if self.baseline_heldout_accuracy is None:
             del data["heldout_accuracy"], data["baseline_heldout_accuracy"]
+        if self.objective_source is None:
+            del data["objective_source"]
+        else:
+            data["objective_source"] = dict(self.objective_source)
         if not self.from_rows:
             del data["from_rows"]
         return data

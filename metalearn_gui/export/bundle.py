@@ -14,7 +14,7 @@ from typing import Any
 
 from metalearn_gui.core.generalisation import of_record
 from metalearn_gui.core.record import RunRecord
-from metalearn_gui.core.run import RunConfig
+from metalearn_gui.core.run import RunConfig, source_json
 from metalearn_gui.export.figures import FORMATS, SIZE, FigureError, figure_names, render_figure
 from metalearn_gui.export.files import (
     ExportError,
@@ -72,6 +72,7 @@ def manifest(record: RunRecord, files: tuple[str, ...]) -> dict[str, Any]:
         "versions": library_versions(),
         "learner": config.learner,
         "objective": config.objective,
+        **source_json(config.objective_source()),
         "dim": record.history.dim,
         "seed": config.seed,
         "status": record.status,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from metalearn_gui.core.objectives import make_objective
 from metalearn_gui.core.race_results import TRACE_COLUMNS, Standing
+from metalearn_gui.core.run import current_source, source_json
 from metalearn_gui.export.files import check_file, write_bytes, write_json
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def race_summary(race: Race | StoredRace, standings: list[Standing]) -> dict[str
     config = race.config
     return {
         "objective": config.objective,
+        **source_json(current_source(config.objective, config.recorded_source)),
         "dim": make_objective(config.objective, config.dim).dim,
         "budget": config.budget,
         "seeds": list(config.seed_values),

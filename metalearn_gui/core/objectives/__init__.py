@@ -1,9 +1,12 @@
-"""Registry of objectives by command-line name: the built-in ones, and any a user adds
-at run time with :func:`register_objective`."""
+"""Registry of objectives by command-line name: the built-in ones, any a user adds at run
+time with :func:`register_objective`, and users' own named by a spec string (a Python
+function in a file or module, an external command, a formula, a plugin's name: see
+:mod:`metalearn_gui.core.objectives.user`)."""
 
 from __future__ import annotations
 
 import inspect
+import threading
 
 from metalearn_gui.core.objectives.base import Objective, ObjectiveError
 from metalearn_gui.core.objectives.bbob import FAMILY, BBOBObjective, bbob_objective_class, parse_bbob_name
@@ -11,21 +14,53 @@ from metalearn_gui.core.objectives.classic import Ackley, Rastrigin, Rosenbrock,
 from metalearn_gui.core.objectives.fewshot import FewShotDigits
 from metalearn_gui.core.objectives.lr_schedule import LRSchedule
 from metalearn_gui.core.objectives.maml_sine import MAMLSine
+from metalearn_gui.core.objectives.user import Plugin, plugins, user_objective_class
 
 BUILT_IN: tuple[type[Objective], ...] = (Seed, Sphere, Rosenbrock, Rastrigin, Ackley, LRSchedule, FewShotDigits,
                                           MAMLSine)
 OBJECTIVES: dict[str, type[Objective]] = {cls.name: cls for cls in BUILT_IN}
+#: What else a name may be: users' own objectives' spec strings.
+USER_SPECS = "FILE.py:FUNCTION, MODULE:FUNCTION, command:CMD, formula:EXPR or a plugin's name"
+
+#: Users' objective classes by spec: one class per spec and process (a learner's compiled
+#: graphs are keyed by class). Reentrant: resolving a file runs its code, which may look up others.
+_user_classes: dict[str, type[Objective]] = {}
+_user_classes_lock = threading.RLock()
 
 
 def objective_class(name: str) -> type[Objective]:
-    """The objective class called ``name``: a registered one, or a BBOB function instance
-    such as ``bbob-f08-i01``; raises :class:`ObjectiveError` naming what is allowed."""
+    """The objective class called ``name``: a registered one, a BBOB function instance such
+    as ``bbob-f08-i01``, or a user's spec (see :data:`USER_SPECS`); raises
+    :class:`ObjectiveError` naming what is allowed, or the one thing wrong with a spec."""
     if name in OBJECTIVES:
         return OBJECTIVES[name]
-    bbob = parse_bbob_name(name) if isinstance(name, str) else None
-    if bbob is None:
-        raise ObjectiveError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}, {FAMILY}")
-    return bbob_objective_class(*bbob)
+    if not isinstance(name, str):
+        raise ObjectiveError(f"objective {name!r} is not a name")
+    bbob = parse_bbob_name(name)
+    if bbob is not None:
+        return bbob_objective_class(*bbob)
+    with _user_classes_lock:
+        if name not in _user_classes:
+            cls = user_objective_class(name)
+            if cls is None:
+                raise ObjectiveError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}, {FAMILY}, "
+                                     f"or {USER_SPECS}")
+            _user_classes[name] = cls
+        return _user_classes[name]
+
+
+def plugin_objectives() -> list[tuple[Plugin, type[Objective] | ObjectiveError]]:
+    """Every objective installed packages register (loaded now), with its class or the
+    one-line error that loading it raised; one whose name a built-in has is left out."""
+    found: list[tuple[Plugin, type[Objective] | ObjectiveError]] = []
+    for plugin in plugins():
+        if plugin.name in OBJECTIVES or parse_bbob_name(plugin.name) is not None:
+            continue
+        try:
+            found.append((plugin, objective_class(plugin.name)))
+        except ObjectiveError as error:
+            found.append((plugin, error))
+    return found
 
 
 def make_objective(name: str, dim: int | None = None) -> Objective:
@@ -61,5 +96,5 @@ def is_built_in(objective: Objective) -> bool:
     return type(objective) in BUILT_IN or isinstance(objective, BBOBObjective)
 
 
-__all__ = ["BUILT_IN", "FAMILY", "OBJECTIVES", "Objective", "ObjectiveError", "is_built_in", "make_objective",
-           "objective_class", "register_objective"]
+__all__ = ["BUILT_IN", "FAMILY", "OBJECTIVES", "USER_SPECS", "Objective", "ObjectiveError", "is_built_in",
+           "make_objective", "objective_class", "plugin_objectives", "register_objective"]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from metalearn_gui.core.hyperparams import brief
+from metalearn_gui.core.objectives.source import ObjectiveSource
 
 
 class ObjectiveError(ValueError):
@@ -48,6 +49,9 @@ class Objective(ABC):
     #: Per-learner hyper-parameter values that suit this objective better than the
     #: learner's generic defaults, e.g. ``{"gradient": {"alpha": 0.05}}``.
     suggested: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: Where a user's objective came from (recorded in configurations and summaries);
+    #: None for the built-in ones.
+    source: ClassVar[ObjectiveSource | None] = None
 
     def __init__(self, dim: int | None = None) -> None:
         dim = self.default_dim if dim is None else dim
