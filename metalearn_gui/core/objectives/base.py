@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from metalearn_gui.core.hyperparams import brief
-from metalearn_gui.core.objectives.source import ObjectiveSource
+
+if TYPE_CHECKING:  # source.py raises this module's ObjectiveError
+    from metalearn_gui.core.objectives.source import ObjectiveSource
 
 
 class ObjectiveError(ValueError):
