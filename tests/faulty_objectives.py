@@ -9,6 +9,10 @@ neural learner calls the objective once per step; step 0 is the reset's call), w
 * ``nan-at-step`` answers NaN for every θ,
 * ``hangs-at-step`` never answers until :func:`unregister`.
 
+``nan-in-region`` answers NaN wherever θ_1 > 1 (two fifths of the box, away from the
+optimum at 0) and ``nan-everywhere`` for every θ: user objectives failing for some or all θ,
+each noting the θs it failed for in ``failed``.
+
 ``unbounded-sphere`` never fails by itself: it is the sphere on bounds so wide that a
 learner's steps, kept inside them, can still overflow the loss (a learning rate too large
 makes the gradient learner diverge there).
@@ -97,6 +101,32 @@ class HangsAtStep(_FaultAtStep):
         return losses
 
 
+class NanInRegion(Sphere):
+    name = "nan-in-region"
+    description = "Σ θ_i², NaN wherever θ_1 > 1 (tests only)"
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__(dim)
+        self.failed: list[np.ndarray] = []
+
+    def fails(self, thetas):
+        return thetas[:, 0] > 1.0
+
+    def loss_np(self, thetas, rng=None):
+        failing = self.fails(thetas)
+        if len(thetas) <= PICTURE_ROWS:
+            self.failed += list(thetas[failing])
+        return np.where(failing, np.nan, super().loss_np(thetas, rng))
+
+
+class NanEverywhere(NanInRegion):
+    name = "nan-everywhere"
+    description = "NaN for every θ (tests only)"
+
+    def fails(self, thetas):
+        return np.ones(len(thetas), dtype=bool)
+
+
 class UnboundedSphere(Sphere):
     name = "unbounded-sphere"
     description = "Σ θ_i² on bounds ±1e300, where too large a step overflows the loss (tests only)"
@@ -111,4 +141,4 @@ class UnboundedSphere(Sphere):
             return super().loss_np(thetas, rng)
 
 
-FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep, UnboundedSphere)
+FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep, NanInRegion, NanEverywhere, UnboundedSphere)
