@@ -74,7 +74,9 @@ def test_a_run_where_everything_fails_from_some_step_on_fails_naming_step_and_th
     assert "; the last: the objective answered nan) " f"at step {failing_at} for θ = [" in message
     assert list(history(chunks, "step")) == list(range(failing_at))  # every row before it kept
     assert np.isfinite(history(chunks, "loss")).all()
-    assert summarize(learner, 1.0).failed_at == failing_at
+    summary = summarize(learner, 1.0)
+    assert summary.status == "failed" and summary.failed_at == failing_at and summary.failure == message
+    json.dumps(summary.to_dict(), allow_nan=False)  # every number a number
 
 
 @pytest.mark.parametrize("name", RUNS)
