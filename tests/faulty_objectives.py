@@ -11,8 +11,9 @@ neural learner calls the objective once per step; step 0 is the reset's call), w
 * ``hangs-at-step`` never answers until :func:`unregister`.
 
 ``nan-in-region`` answers NaN wherever θ_1 > 1 (two fifths of the box, away from the
-optimum at 0, which a test may move into it) and ``nan-everywhere`` for every θ: user objectives failing for some or all θ,
-each noting the θs it was asked about in ``evaluated`` and those it failed for in ``failed``.
+optimum at 0, which a test may move into it) and ``nan-everywhere`` for every θ: user
+objectives failing for some or all θ, each noting the θs it was asked about in ``evaluated``
+and those it failed for in ``failed``.
 
 ``unbounded-sphere`` never fails by itself: it is the sphere on bounds so wide that a
 learner's steps, kept inside them, can still overflow the loss (a learning rate too large

@@ -251,3 +251,10 @@ def test_the_same_seed_gives_identical_batch_rows(make_learner):
         runs.append(np.concatenate([np.column_stack([c.loss, c.theta, c.evaluations]) for c in run_all(learner, 4)]))
     np.testing.assert_array_equal(runs[0], runs[1])
     assert runs[0][-1, -1] == 5 + 3 * 11  # the design in two steps (3 + 2), then 3 a step
+
+
+def test_a_budget_stops_a_batch_run_before_a_step_would_cross_it(make_learner):
+    learner = make_learner("neural", "sphere", dim=2, initial=6, epochs=5, batch=4)
+    learner.max_evaluations = 29  # the design's 4 + 2, then 4 a step: 26 is the last total within it
+    chunks = run_all(learner, seed=0, max_steps=3)
+    assert chunks[-1].status is Status.FINISHED and learner.evaluations == 26

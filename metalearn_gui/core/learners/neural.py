@@ -22,10 +22,11 @@ The row reports the batch's best; the region grows or shrinks once per batch, by
 Failed evaluations (a user objective's NaN) are bad points: a failed θ is left out of every
 fit (the model learns only from losses it saw), counts as a proposal that did not improve
 (the region shrinks towards its centre, which succeeded), and is remembered for the rest of
-the run: no random candidate, descended proposal or batch point lies within
-:data:`SEPARATION` region radii of a failed θ (one that would is replaced by the candidate the
-ensemble predicts best among those that do not). A step whose points all failed reports the
-previous row's loss and θ; a region whose design found no success yet gets a further design.
+the run: random candidates within :data:`SEPARATION` region radii of a failed θ are drawn
+again, and a descended proposal that lands that close to a failed θ (or to another point of
+its batch) is replaced by the candidate the ensemble predicts best among those that are not.
+A step whose points all failed reports the previous row's loss and θ; a region whose design
+found no success yet gets a further design.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class NeuralLearner(Learner):
     def __init__(self, objective, hyperparameters=None, *, max_steps=None) -> None:
         super().__init__(objective, hyperparameters, max_steps=max_steps)
         self._kit: _ModelKit | None = None
+        self._design: list[np.ndarray] = []  # design points still to evaluate
 
     def divergence_hint(self) -> str:
         return f"Try a smaller trust-region radius (now {self.hp['trust']:g}) or step α."
@@ -138,8 +140,7 @@ class NeuralLearner(Learner):
     def evaluations_next_step(self) -> int:
         """The batch size (fewer while the last points of a design remain)."""
         batch = int(self.hp["batch"])
-        design = getattr(self, "_design", None)  # None before the first reset
-        return min(batch, len(design)) if design else batch
+        return min(batch, len(self._design)) if self._design else batch
 
     def _apply_live(self, name, value):
         if name == "trust":
