@@ -7,15 +7,22 @@ neural learner calls the objective once per step; step 0 is the reset's call), w
 
 * ``raises-at-step`` raises ``ValueError``,
 * ``nan-at-step`` answers NaN for every θ,
+* ``nan-from-step`` answers NaN for every θ, then and at every later evaluation,
 * ``hangs-at-step`` never answers until :func:`unregister`.
+
+``nan-in-region`` answers NaN wherever θ_1 > 1 (two fifths of the box, away from the
+optimum at 0, which a test may move into it) and ``nan-everywhere`` for every θ: user
+objectives failing for some or all θ, each noting the θs it was asked about in ``evaluated``
+and those it failed for in ``failed``.
 
 ``unbounded-sphere`` never fails by itself: it is the sphere on bounds so wide that a
 learner's steps, kept inside them, can still overflow the loss (a learning rate too large
 makes the gradient learner diverge there).
 
-Only that one evaluation fails: after a reset the objective (kept by the learner) answers
-normally again. Calls of more than :data:`PICTURE_ROWS` θs are the landscape's picture
-in the window and never fail, so the fault always hits the learner at the same step.
+Only that one evaluation fails (for ``nan-from-step``, every one from it on): after a reset
+the objective (kept by the learner) answers normally again. Calls of more than
+:data:`PICTURE_ROWS` θs are the landscape's picture in the window and never fail, so the
+fault always hits the learner at the same step.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ class _FaultAtStep(Objective):
     bounds = (-5.0, 5.0)
     optimum_value = 0.0
     optimum_coordinate = 0.0
+    lasting = False  # whether every evaluation after the fault's fails too
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__(dim)
@@ -62,7 +70,8 @@ class _FaultAtStep(Objective):
         if len(thetas) > PICTURE_ROWS:
             return losses
         self.calls += 1
-        return self.fault(thetas, losses) if self.calls == self.fault_step + 1 else losses
+        faulty = self.calls > self.fault_step if self.lasting else self.calls == self.fault_step + 1
+        return self.fault(thetas, losses) if faulty else losses
 
     def loss_tf(self, theta, seed=None):
         from metalearn_gui.core.tf_runtime import get_tf
@@ -88,6 +97,11 @@ class NanAtStep(_FaultAtStep):
         return np.full_like(losses, np.nan)
 
 
+class NanFromStep(NanAtStep):
+    name = "nan-from-step"
+    lasting = True
+
+
 class HangsAtStep(_FaultAtStep):
     name = "hangs-at-step"
 
@@ -95,6 +109,35 @@ class HangsAtStep(_FaultAtStep):
         print(f"hanging at step {self.fault_step}", flush=True)  # for tests watching a process
         _released.wait()
         return losses
+
+
+class NanInRegion(Sphere):
+    name = "nan-in-region"
+    description = "Σ θ_i², NaN wherever θ_1 > 1 (tests only)"
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__(dim)
+        self.evaluated: list[np.ndarray] = []
+        self.centre = np.zeros(self.dim)  # where Σ (θ − centre)² is least: a test may move it
+        self.failed: list[np.ndarray] = []
+
+    def fails(self, thetas):
+        return thetas[:, 0] > 1.0
+
+    def loss_np(self, thetas, rng=None):
+        failing = self.fails(thetas)
+        if len(thetas) <= PICTURE_ROWS:
+            self.evaluated += list(thetas)
+            self.failed += list(thetas[failing])
+        return np.where(failing, np.nan, np.sum(np.square(thetas - self.centre), axis=-1))
+
+
+class NanEverywhere(NanInRegion):
+    name = "nan-everywhere"
+    description = "NaN for every θ (tests only)"
+
+    def fails(self, thetas):
+        return np.ones(len(thetas), dtype=bool)
 
 
 class UnboundedSphere(Sphere):
@@ -111,4 +154,4 @@ class UnboundedSphere(Sphere):
             return super().loss_np(thetas, rng)
 
 
-FAULTY = (RaisesAtStep, NanAtStep, HangsAtStep, UnboundedSphere)
+FAULTY = (RaisesAtStep, NanAtStep, NanFromStep, HangsAtStep, NanInRegion, NanEverywhere, UnboundedSphere)

@@ -55,6 +55,15 @@ class Evaluation:
         return time.monotonic() - self.started
 
 
+@dataclass(frozen=True)
+class FailedEvaluation:
+    """One θ whose evaluation by a user's objective failed: a bad point, not a run failure."""
+
+    step: int
+    theta: np.ndarray
+    message: str
+
+
 class ObjectiveFailure(Exception):
     """The objective raised, answered something that is not one loss per θ, or was
     abandoned; the message (one line) names what happened, the step and θ.
@@ -85,13 +94,20 @@ class Evaluator:
         self.current: Evaluation | None = None
         #: Asked while waiting for an objective that is not built in: True gives up on it.
         self.abandon: Callable[[], bool] = _never
+        self._failures: list[FailedEvaluation] = []
+        #: The latest failed evaluation (kept when :meth:`drain_failures` empties the list).
+        self.last_failure: FailedEvaluation | None = None
+
+    def drain_failures(self) -> list[FailedEvaluation]:
+        """The failed evaluations since the last call."""
+        failures, self._failures = self._failures, []
+        return failures
 
     def losses(self, thetas: np.ndarray, rng: np.random.Generator | None, step: int) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim) as float64 (n,).
 
-        NaN and ±inf pass through: the learner decides what they mean (the genetic
-        learner ranks such a strategy last; a run whose loss is not finite diverges,
-        its message naming the step and θ).
+        A built-in objective's NaN and ±inf pass through (the learner decides what they
+        mean); a user objective's become NaN, each recorded as a :class:`FailedEvaluation`.
         """
         if self._built_in:  # the fast path: no bookkeeping for an objective that answers
             try:
@@ -108,7 +124,15 @@ class Evaluator:
             raise _raised(error, evaluation) from error
         finally:
             self.current = None
-        return _checked(answer, evaluation)
+        return self._noting_failures(_checked(answer, evaluation), evaluation)
+
+    def _noting_failures(self, losses: np.ndarray, evaluation: Evaluation) -> np.ndarray:
+        failed = ~np.isfinite(losses)
+        for row in np.flatnonzero(failed):
+            self.last_failure = FailedEvaluation(evaluation.step, evaluation.thetas[row].copy(),
+                                                 f"the objective answered {losses[row]}")
+            self._failures.append(self.last_failure)
+        return np.where(failed, np.nan, losses) if failed.any() else losses
 
     def _on_helper_thread(self, thetas: np.ndarray, rng: np.random.Generator | None,
                           evaluation: Evaluation) -> Any:

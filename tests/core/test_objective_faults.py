@@ -1,5 +1,6 @@
-"""A user's objective that raises, answers NaN or never answers: the run ends in a clear
-state naming the step and θ, every row before it is kept, nothing non-finite is stored."""
+"""A user's objective that raises or never answers: the run ends in a clear state naming the
+step and θ, every row before it is kept, nothing non-finite is stored (one that answers NaN:
+tests/core/test_learners_failed_evaluations.py)."""
 
 from __future__ import annotations
 
@@ -77,20 +78,6 @@ def test_an_objective_failing_at_the_reset_leaves_a_failed_learner_that_a_reset_
         learner.reset(0)
     assert learner.status is Status.FAILED  # not a half-reset learner that advances
     assert len(learner.reset(0)) == 1 and learner.status is Status.RUNNING  # it answers now
-
-
-def test_an_objective_answering_nan_diverges_naming_step_and_theta_keeping_the_rows_before(faulty_objectives):
-    # Without elites every strategy of the generation gets NaN (elites would keep the run going:
-    # the genetic learner ranks a NaN strategy last, as an invalid one).
-    config = RunConfig("genetic", "nan-at-step", dim=3, steps=40, hyperparameters={"population": 20, "elite": 0})
-    learner = config.build()
-    chunks = chunks_until_the_end(learner)
-    assert learner.status is Status.DIVERGED and learner.diverged_at == STEP
-    assert steps_of(chunks) == list(range(STEP))
-    assert chunks[-1].message.startswith(f"diverged at step {STEP}: the loss became non-finite for θ = [")
-    assert learner.divergence == chunks[-1].message
-    assert all(np.isfinite(chunk.loss).all() and np.isfinite(chunk.theta).all() for chunk in chunks)
-    json.dumps(summarize(learner, 1.0).to_dict(), allow_nan=False)
 
 
 def test_an_objective_that_never_answers_can_be_abandoned_and_says_where_it_hung(faulty_objectives):

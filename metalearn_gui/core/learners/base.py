@@ -4,6 +4,16 @@ A learner is reset with a seed, then advanced by *chunks*: up to ``max_steps``
 steps and about ``max_seconds`` of work, returned as plain numpy arrays so that
 a GUI thread, a CSV writer or a test can consume them without touching the
 learner's internals (or TensorFlow).
+
+Failed evaluations: a built-in objective's non-finite loss diverges the run. A user's
+objective may fail for some θ (it raised, timed out, answered NaN: the evaluator hands the
+learner NaN); to a learner whose ``bad_points`` is true that θ is a bad point, handled as its
+docstring says, and the run goes on. Each step's row reports the successful evaluations and,
+in the extra ``failed``, the failed evaluations so far in the run; a step whose every
+evaluation failed repeats the previous row's loss and θ (nothing new was measured). The run
+fails cleanly only when every evaluation has failed for :data:`FAILING_STEPS` steps and
+:data:`FAILING_EVALUATIONS` evaluations running (a step 0 whose every evaluation failed is
+followed by the learner's next step as step 0, under the same limit).
 """
 
 from __future__ import annotations
@@ -17,13 +27,21 @@ from typing import ClassVar
 
 import numpy as np
 
-from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
+from metalearn_gui.core.evaluation import Evaluation, Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
-from metalearn_gui.core.objectives import Objective
+from metalearn_gui.core.objectives import Objective, is_built_in
 from metalearn_gui.core.status import Status
 
 __all__ = ["Chunk", "Learner", "Rows", "Status"]
+
+#: A run of a user's objective fails once every evaluation has failed for this many steps
+#: running (a population sampled three times over where nothing answers is not escaping it:
+#: most likely the objective fails everywhere, and each further step wastes its evaluations) …
+FAILING_STEPS = 3
+#: … and this many evaluations running, so that a learner evaluating one θ a step does not end
+#: a run on a streak of bad luck (with half the domain failing, 20 in a row: one in a million).
+FAILING_EVALUATIONS = 20
 
 
 @dataclass
@@ -144,6 +162,10 @@ class Learner(ABC):
     #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a
     #: model's prediction before the model exists); all other values must be finite.
     optional_extras: ClassVar[frozenset[str]] = frozenset()
+    #: Whether a user objective's failed evaluation is a bad point to this learner (the run
+    #: goes on; see the module's docstring); False: its non-finite loss diverges the run, as a
+    #: built-in objective's does.
+    bad_points: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -155,6 +177,10 @@ class Learner(ABC):
         self.objective = objective
         #: Calls the objective; its ``abandon`` lets a caller give up on one that hangs.
         self.evaluator = Evaluator(objective)
+        #: Whether failed evaluations are bad points counted in the ``failed`` extra.
+        self.counts_failures = self.bad_points and not is_built_in(objective)
+        #: Failed evaluations so far in the run.
+        self.failed = 0
         self.hp = resolve(self.hyperparams, objective.suggested.get(self.name), hyperparameters)
         self.check_hyperparameters(self.hp)
         self.max_steps = max_steps
@@ -179,6 +205,7 @@ class Learner(ABC):
         self._computing_step = 0  # the step whose row is being computed
         self._evaluations_made = 0  # evaluations of the rows computed so far, before _finish counts them
         self._last_step_cost = 1  # evaluations the latest step made
+        self._clear_failure_counts()
         #: What chunks are timed by (a test may time a learner by a clock it drives).
         self.clock: Callable[[], float] = time.perf_counter
 
@@ -234,13 +261,26 @@ class Learner(ABC):
         self._seconds_per_step = None
         self._computing_step = self._evaluations_made = 0
         self._last_step_cost = 1
+        self.failed = 0
+        self._clear_failure_counts()
         try:
-            first = self._reset(self.seed)
+            first = self._account(self._reset(self.seed))
+            while not np.isfinite(first.loss).all() and self.counts_failures:
+                first = self._next_step_as_step_zero()
         except ObjectiveFailure as failure:  # no row to keep: the caller tells the user
             self.status, self.failure = Status.FAILED, failure
             raise
         self._count_evaluations(first, before=0)
         return self._finish(first, first_step=0)
+
+    def _next_step_as_step_zero(self) -> Rows:
+        """Every evaluation of step 0 failed, leaving nothing to report: the next step stands
+        in for it (:meth:`_run_each` ends the run if failures go on)."""
+        self._computing_step = 0
+        rows = self._run(1)
+        if not len(rows):  # the budget ran out
+            raise self._every_evaluation_failed()
+        return rows
 
     def advance(self, max_steps: int | None = None, max_seconds: float | None = None) -> Chunk:
         """Run up to ``max_steps`` steps, stopping after about ``max_seconds``."""
@@ -393,8 +433,48 @@ class Learner(ABC):
         return None
 
     def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        """The objective's losses of ``thetas`` (n, dim), for the step being computed."""
-        return self.evaluator.losses(np.asarray(thetas, dtype=np.float64), rng, self._computing_step)
+        """The objective's losses of ``thetas`` (n, dim), for the step being computed (NaN
+        for a user objective's failed evaluations)."""
+        losses = self.evaluator.losses(np.asarray(thetas, dtype=np.float64), rng, self._computing_step)
+        if self.counts_failures:
+            self._step_evaluations += len(losses)
+            self._step_failures += int(np.count_nonzero(~np.isfinite(losses)))
+        return losses
+
+    def _clear_failure_counts(self) -> None:
+        self._step_evaluations = self._step_failures = 0  # of the step being computed
+        self._failing_steps = self._failing_evaluations = 0  # running, where every evaluation failed
+        self._previous: Rows | None = None  # the latest row with a finite loss
+
+    def _account(self, row: Rows) -> Rows:
+        """Note a step's failed evaluations (a user objective's): the row with the ``failed``
+        extra, a step whose every evaluation failed carrying the previous row's loss and θ;
+        raises :class:`ObjectiveFailure` when failures have gone on too long."""
+        if not self.counts_failures:
+            return row
+        evaluated, failed = self._step_evaluations, self._step_failures
+        self._step_evaluations = self._step_failures = 0
+        self.failed += failed
+        if evaluated and failed == evaluated:
+            self._failing_steps += 1
+            self._failing_evaluations += failed
+            if self._failing_steps >= FAILING_STEPS and self._failing_evaluations >= FAILING_EVALUATIONS:
+                raise self._every_evaluation_failed()
+            if self._previous is not None:
+                row = _carried_over(row, self._previous)
+        elif evaluated:
+            self._failing_steps = self._failing_evaluations = 0
+        row.extras["failed"] = np.array([float(self.failed)])
+        if np.isfinite(row.loss).all():
+            self._previous = row
+        return row
+
+    def _every_evaluation_failed(self) -> ObjectiveFailure:
+        last = self.evaluator.last_failure
+        assert last is not None, "the evaluator notes each failed evaluation"
+        what = (f"every evaluation failed for {self._failing_steps} steps running "
+                f"({self._failing_evaluations} evaluations; the last: {last.message})")
+        return ObjectiveFailure(what, Evaluation(last.step, last.theta[None, :], time.monotonic()))
 
     def _run_each(self, count: int, step: Callable[[], Rows]) -> Rows:
         """Up to ``count`` steps of one row each (``step()`` makes one), stopping after a
@@ -405,7 +485,7 @@ class Learner(ABC):
             if self._steps_in_budget() == 0:
                 break
             try:
-                row = step()
+                row = self._account(step())
             except ObjectiveFailure as failure:
                 failure.rows = Rows.concat(rows) if rows else None
                 raise
@@ -431,6 +511,14 @@ class Learner(ABC):
     @abstractmethod
     def _run(self, count: int) -> Rows:
         """Run ``count`` steps (fewer only when something became non-finite)."""
+
+
+def _carried_over(row: Rows, previous: Rows) -> Rows:
+    """A one-row step whose every evaluation failed: its loss and θ are ``previous``'s, and
+    so is each per-step value it could not compute (not finite)."""
+    extras = {name: values if not np.issubdtype(values.dtype, np.floating) or np.isfinite(values).all()
+              else previous.extras[name] for name, values in row.extras.items()}
+    return replace(row, loss=previous.loss.copy(), theta=previous.theta.copy(), extras=extras)
 
 
 def _finite_rows(rows: Rows, optional: frozenset[str]) -> np.ndarray:

@@ -23,6 +23,14 @@ the objective is asked about the folded one, so every evaluated θ lies inside t
 distribution's statistics stay consistent. Measured on BBOB 10-D (bench_evolution.py): redrawing
 outside samples (the library's rule) let σ run away on the linear slope f5 (55,000 evaluations to
 reach 1e-8, or stuck at 3.5, against ~3,500 folded); clipping them reached a third as many targets.
+
+Failed evaluations (a user objective's NaN): a failed strategy ranks last. The library is told a
+finite loss for it, worse than the generation's worst success (CMA-ES uses only the ranking, and
+its stopping tests compare the generation's best and worst losses, which must be numbers); with
+active CMA the worst-ranked steps make the covariance shrink along them, away from the failures.
+A generation in which every strategy failed is not told at all (the distribution stays as it was
+and the next generation is a fresh sample from it, as rejection sampling of failed points does);
+its row repeats the previous one.
 """
 
 from __future__ import annotations
@@ -126,11 +134,12 @@ class EvolutionLearner(Learner):
         population = self._fold(samples)  # the strategies evaluated: inside the bounds
         losses = self._objective_losses(population, self._noise)
         self._evaluated += len(population)
-        # A non-finite loss ranks last instead of breaking the ranking.
+        finite = losses[np.isfinite(losses)]
+        if finite.size:
+            cma.tell_batch(samples, _ranked_last(losses, finite))
+        # A non-finite loss ranks last (reported as +inf: the row's loss is a success's).
         ranked = np.where(np.isfinite(losses), losses, np.inf)
-        cma.tell_batch(samples, ranked)
         best = int(np.argmin(ranked))
-        finite = ranked[np.isfinite(ranked)]
         return Rows(
             loss=np.array([ranked[best]]),
             theta=population[best][None, :].copy(),
@@ -174,3 +183,11 @@ class EvolutionLearner(Learner):
         """Also finished when every restart is used and the last run has stopped."""
         return super()._limit_reached() or (
             self._restarts >= int(self.hp["restarts"]) and self._cma.should_stop())
+
+
+def _ranked_last(losses: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """``losses`` with each non-finite one replaced by a finite loss worse than every finite one
+    (``finite``, not empty): the worst plus the generation's range (at least 1)."""
+    worst = float(finite.max())
+    margin = max(worst - float(finite.min()), abs(worst) * 1e-6, 1.0)
+    return np.where(np.isfinite(losses), losses, worst + margin)

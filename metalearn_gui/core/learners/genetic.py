@@ -21,6 +21,11 @@ elitism. What keeps it from wasting evaluations:
 
 Children are reflected at the objective's bounds, so every evaluated θ lies inside them.
 No TensorFlow anywhere on this path.
+
+Failed evaluations (a user objective's NaN) rank last: a failed strategy loses every tournament
+it enters against one that succeeded and is never an elite ahead of one, so the population
+moves out of the region where the objective fails. A step's loss is the best of the population
+that succeeded (elites included); the ``invalid`` extra counts the population's failed strategies.
 """
 
 from __future__ import annotations

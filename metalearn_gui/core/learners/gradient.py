@@ -7,6 +7,11 @@ hyper-parameters are ``tf.Variable``s assigned between chunks, so changing α ne
 retraces; the compiled function takes the step count as a tensor and always
 returns buffers of ``max_block`` rows, so it is traced once per objective, D and
 optimizer in a process (:mod:`.graph_pool`).
+
+Failed evaluations: a step has one θ, the one the gradient leads from, so a non-finite loss
+there leaves nowhere to go on from. The run ends as diverged, naming the step and θ, for user
+objectives as for built-in ones (the only differentiable user objectives are formulas, whose
+NaN is arithmetic — a logarithm of a negative number, an overflow — as a built-in's is).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class GradientLearner(Learner):
     uses_tensorflow = True
     requires = frozenset({"differentiable"})
     max_block = 2048
+    bad_points = False  # see the module's docstring
     hyperparams = (
         HyperParam(
             "alpha", "Learning rate α", 0.01,

@@ -12,6 +12,21 @@ counted in the ``restarts`` extra) scattered around the optimum that a fit of th
 search so far predicts near the best θ, into the neighbouring basins. Scale-free by construction,
 so it keeps converging as the loss shrinks: inputs are expressed in trust-region units
 around the centre, targets are the local losses log-warped and standardised.
+
+Points per step (``batch`` = q): the step proposes q points at once — each the minimiser in
+the region of a different member's prediction (members drawn at random without replacement,
+a fresh round once all have been drawn), no two closer than :data:`SEPARATION` region radii —
+and evaluates them in one call, so an executor can spread them over processes or machines.
+The row reports the batch's best; the region grows or shrinks once per batch, by its best.
+
+Failed evaluations (a user objective's NaN) are bad points: a failed θ is left out of every
+fit (the model learns only from losses it saw), counts as a proposal that did not improve
+(the region shrinks towards its centre, which succeeded), and is remembered for the rest of
+the run: random candidates within :data:`SEPARATION` region radii of a failed θ are drawn
+again, and a descended proposal that lands that close to a failed θ (or to another point of
+its batch) is replaced by the candidate the ensemble predicts best among those that are not.
+A step whose points all failed reports the previous row's loss and θ; a region whose design
+found no success yet gets a further design.
 """
 
 from __future__ import annotations
@@ -50,6 +65,9 @@ FUNNEL_REACH = 0.5
 #: at the edge of the reach. Ackley 5-D at 300 evaluations (median of 5 seeds, reach 1):
 #: 0.86 with the plain mean, 0.11 with one σ added, 0.42 with two.
 FUNNEL_CAUTION = 1.0
+#: Least distance, in region radii, between a proposal and a failed θ or another point of its
+#: batch: the scale at which the model tells points apart.
+SEPARATION = 0.1
 
 
 class NeuralLearner(Learner):
@@ -57,7 +75,7 @@ class NeuralLearner(Learner):
     label = "Neural (model-based)"
     description = (
         "a TensorFlow ensemble models P(y|θ) by log-likelihood; θ descends a sampled member's "
-        "prediction in a trust region that restarts elsewhere when it collapses, one evaluation per step"
+        "prediction in a trust region that restarts elsewhere when it collapses, one evaluation (or a batch) per step"
     )
     uses_tensorflow = True
     #: A model fit to FIT_CAPACITY observations cannot tell which of hundreds of directions
@@ -98,6 +116,12 @@ class NeuralLearner(Learner):
             low=2, high=500, integer=True, log=True, live=False,
         ),
         HyperParam(
+            "batch", "Points per step", 1,
+            "θs proposed and evaluated together each step (Thompson sampling: each minimises a different "
+            "ensemble member's prediction), so an executor can evaluate them in parallel",
+            low=1, high=32, integer=True, log=True,
+        ),
+        HyperParam(
             "trust", "Trust-region radius", 0.25,
             "starting radius of the region the model may move in (also after a restart), "
             "as a fraction of the bounds' width × √D/2",
@@ -108,9 +132,15 @@ class NeuralLearner(Learner):
     def __init__(self, objective, hyperparameters=None, *, max_steps=None) -> None:
         super().__init__(objective, hyperparameters, max_steps=max_steps)
         self._kit: _ModelKit | None = None
+        self._design: list[np.ndarray] = []  # design points still to evaluate
 
     def divergence_hint(self) -> str:
         return f"Try a smaller trust-region radius (now {self.hp['trust']:g}) or step α."
+
+    def evaluations_next_step(self) -> int:
+        """The batch size (fewer while the last points of a design remain)."""
+        batch = int(self.hp["batch"])
+        return min(batch, len(self._design)) if self._design else batch
 
     def _apply_live(self, name, value):
         if name == "trust":
@@ -137,6 +167,7 @@ class NeuralLearner(Learner):
         self._model_rng = np.random.default_rng(model_seed)
         self._thetas = np.empty((0, dim))
         self._losses = np.empty(0)
+        self._failed_thetas = np.empty((0, dim))
         self._restarts = 0
         self._region_starts: list[int] = []
         self._frame: _Frame | None = None
@@ -206,30 +237,37 @@ class NeuralLearner(Learner):
 
     def _step(self) -> Rows:
         done = len(self._losses)
+        if not self._design and not np.isfinite(self._losses[self._region_start:]).any():
+            # Every point of the region's design failed: nothing to fit a model to yet.
+            self._design = list(space_filling_design(self.objective, self._designs, int(self.hp["initial"])))
         designed = bool(self._design)
         if designed:
-            theta, predicted, nll = self._design.pop(0), (np.nan, np.nan), np.nan
+            count = self.evaluations_next_step()
+            thetas = np.array([self._design.pop(0) for _ in range(count)])
+            predicted, nll = np.full((count, 2), np.nan), np.nan
         else:
-            theta, predicted, nll = self._propose()
-        theta = self.objective.clip(theta)  # rounding may step a hair outside
-        loss = float(self._objective_losses(theta[None, :], self._noise)[0])
-        self._observe(theta, loss, designed)
+            thetas, predicted, nll = self._propose(int(self.hp["batch"]))
+        thetas = self.objective.clip(thetas)  # rounding may step a hair outside
+        losses = self._objective_losses(thetas, self._noise)
+        self._observe(thetas, losses, designed)
+        best = int(np.argmin(np.where(np.isnan(losses), np.inf, losses)))
         return Rows(
-            loss=np.array([loss]),
-            theta=theta[None, :].copy(),
-            evaluations=np.array([done + 1]),
+            loss=losses[best:best + 1].copy(),
+            theta=thetas[best:best + 1].copy(),
+            evaluations=np.array([done + len(thetas)]),
             extras={
-                "predicted_mean": np.array([predicted[0]]),
-                "predicted_spread": np.array([predicted[1]]),
+                "predicted_mean": predicted[best:best + 1, 0].copy(),
+                "predicted_spread": predicted[best:best + 1, 1].copy(),
                 "model_nll": np.array([nll]),
                 "trust_radius": np.array([self._region.radius]),
                 "restarts": np.array([float(self._restarts)]),
             },
         )
 
-    def _propose(self) -> tuple[np.ndarray, tuple[float, float], float]:
-        """Fit the model around the centre, descend a sampled member, return θ and the
-        ensemble's prediction there."""
+    def _propose(self, count: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Fit the model around the centre, descend ``count`` sampled members; return their
+        θs (count, D), the ensemble's predicted loss and spread at each (count, 2) and the
+        fit's NLL."""
         center = self._thetas[self._center_index]
         region = slice(self._region_start, None)
         frame = _Frame.around(center, self._region.radius, self._thetas[region], self._losses[region])
@@ -246,21 +284,51 @@ class NeuralLearner(Learner):
             self._center_index = int(frame.indices[believed])
             self._center_belief = float(frame.to_loss(means[believed], 0.0)[0])
         low, high = (frame.to_inputs(np.full(dim, bound)) for bound in self.objective.bounds)
-        candidates = np.vstack([first, _in_unit_ball(self._search, CANDIDATES - 1, dim)])
-        member = np.zeros(self._model.members)
-        member[self._search.integers(self._model.members)] = 1.0
-        x, mean, spread = self._descent(np.clip(candidates, low, high), member, low, high,
-                                        self.hp["alpha"], self.hp["kappa"])
+        failed = frame.to_inputs(self._failed_thetas)
+        failed = failed[np.linalg.norm(failed, axis=1) <= 1.0 + SEPARATION]  # those that can matter
+        points, predictions, undrawn = np.empty((0, dim)), [], list(range(self._model.members))
+        for _ in range(count):
+            candidates = np.vstack([first, _in_unit_ball(self._search, CANDIDATES - 1, dim)])
+            if len(failed):
+                near = _near(candidates, failed)
+                candidates[near] = _in_unit_ball(self._search, int(near.sum()), dim)
+            member = np.zeros(self._model.members)
+            member[undrawn.pop(int(self._search.integers(len(undrawn))))] = 1.0
+            undrawn = undrawn or list(range(self._model.members))  # a fresh round
+            candidates = np.clip(candidates, low, high)
+            x, mean, spread = self._descent(candidates, member, low, high, self.hp["alpha"], self.hp["kappa"])
+            shunned = np.vstack([failed, points])
+            if len(shunned) and _near(x[None, :], shunned)[0]:
+                x, mean, spread = self._best_candidate_away_from(candidates, shunned, x, mean, spread)
+            points = np.vstack([points, x])
+            predictions.append((mean, spread))
         self._frame = frame
+        mean, spread = np.array(predictions).T
         with np.errstate(over="ignore", invalid="ignore"):
-            return frame.to_theta(x), frame.to_loss(mean, spread), nll
+            return frame.to_theta(points), np.column_stack(frame.to_loss(mean, spread)), nll
 
-    def _observe(self, theta: np.ndarray, loss: float, designed: bool) -> None:
-        """Record the evaluation; move the centre, resize the region, restart it if exhausted."""
+    def _best_candidate_away_from(self, candidates: np.ndarray, shunned: np.ndarray, x: np.ndarray,
+                                  mean: float, spread: float) -> tuple[np.ndarray, float, float]:
+        """The candidate the ensemble predicts best (μ − κσ) among those not within
+        :data:`SEPARATION` of a ``shunned`` point; ``x`` and its prediction if there is none."""
+        allowed = candidates[~_near(candidates, shunned)]
+        if not len(allowed):
+            return x, mean, spread
+        means, spreads = self._model.predict(allowed)
+        best = int(np.argmin(means - float(self.hp["kappa"]) * spreads))
+        return allowed[best], float(means[best]), float(spreads[best])
+
+    def _observe(self, thetas: np.ndarray, losses: np.ndarray, designed: bool) -> None:
+        """Record a step's evaluations (a failed one: its loss +inf, its θ remembered); move
+        the centre to the batch's best if it improved, resize the region by it, restart the
+        region if exhausted."""
         best = self._losses[self._center_index] if self._center_index >= 0 else np.inf
-        self._thetas = np.vstack([self._thetas, theta])
-        self._losses = np.append(self._losses, loss if np.isfinite(loss) else np.inf)
-        newest = len(self._losses) - 1
+        first = len(self._losses)
+        self._thetas = np.vstack([self._thetas, thetas])
+        self._losses = np.append(self._losses, np.where(np.isfinite(losses), losses, np.inf))
+        self._failed_thetas = np.vstack([self._failed_thetas, thetas[np.isnan(losses)]])
+        newest = first + int(np.argmin(self._losses[first:]))
+        theta, loss = self._thetas[newest], self._losses[newest]
         if designed:  # the centre is the design's best point so far
             if loss < best or self._center_index < 0:
                 self._center_index = newest
@@ -394,6 +462,12 @@ class _ModelKit:
 
 
 MODELS: GraphPool[tuple[int, int], _ModelKit] = GraphPool(_ModelKit)
+
+
+def _near(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Which of ``points`` lie within :data:`SEPARATION` of one of ``others`` (both in region units)."""
+    gaps = np.linalg.norm(points[:, None, :] - others[None, :, :], axis=2)
+    return gaps.min(axis=1) < SEPARATION
 
 
 def _in_unit_ball(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
