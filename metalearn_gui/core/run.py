@@ -219,6 +219,7 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         baseline_heldout_loss=_number(baseline),
         heldout_accuracy=heldout_accuracy,
         baseline_heldout_accuracy=_number(baseline_accuracy),
+        evaluated_on=learner.evaluator.settings.describe() if learner.evaluator.uses_pool else None,
     )
 
 

@@ -1,0 +1,128 @@
+"""Sending the rows of one batch to an :class:`~metalearn_gui.core.executors.EvaluationPool`
+and collecting their losses in the batch's order.
+
+One future per row, at most ``pool.capacity()`` in flight (so that each row starts when it
+is sent and its timeout counts from then). A row is answered exactly once: a number (kept
+if finite), or a failure message — it raised, answered something that is no finite
+number, or passed the timeout. A row whose worker process died is sent again (to a new
+pool), up to :data:`MAX_WORKER_DEATHS` times; a Dask cluster resends such rows itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metalearn_gui.core.executors import ClusterLost, EvaluationPool
+
+#: How often waiting for rows checks the timeout and whether to give up.
+POLL_SECONDS = 0.05
+#: A row whose worker process died this many times (it may be what kills it) has failed.
+MAX_WORKER_DEATHS = 3
+
+
+class Abandoned(Exception):
+    """The caller gave up waiting (a reset or close); rows still running were stopped."""
+
+
+@dataclass
+class BatchOutcome:
+    """Losses (n,) in the batch's order, NaN where a row failed; ``failures`` maps those
+    rows' indices to one-line messages."""
+
+    losses: np.ndarray
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.ndarray,
+                  seeds: Sequence[int | None], abandon: Callable[[], bool]) -> BatchOutcome:
+    """Evaluate ``task(theta, seed, timeout)`` for every row of ``thetas`` on ``pool``.
+
+    Raises :class:`Abandoned` when ``abandon()`` turns true, and
+    :class:`~metalearn_gui.core.executors.ClusterLost` when the Dask cluster goes away.
+    """
+    timeout = pool.settings.timeout
+    outcome = BatchOutcome(np.full(len(thetas), np.nan))
+    waiting = deque(range(len(thetas)))
+    running: dict[Future, tuple[int, float]] = {}
+    deaths: Counter[int] = Counter()
+    capacity = pool.capacity()
+    try:
+        while waiting or running:
+            while waiting and len(running) < capacity:
+                row = waiting.popleft()
+                running[pool.submit(task, thetas[row], seeds[row], timeout)] = (row, time.monotonic())
+            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            died = False
+            for future in done:
+                row, _ = running.pop(future)
+                if future.cancelled():
+                    raise ClusterLost(pool.lost() or "a row was cancelled by the executor")
+                error = future.exception()
+                if error is not None and pool.worker_died(error):
+                    died = True
+                    deaths[row] += 1
+                    if deaths[row] < MAX_WORKER_DEATHS:
+                        waiting.appendleft(row)
+                    else:
+                        outcome.failures[row] = (f"the worker process evaluating it died "
+                                                 f"{MAX_WORKER_DEATHS} times")
+                    continue
+                _settle(outcome, row, future, error)
+            overdue = [future for future, (_, sent) in running.items() if time.monotonic() - sent > timeout]
+            for future in overdue:
+                row, _ = running.pop(future)
+                future.cancel()
+                outcome.failures[row] = f"no answer within the timeout of {timeout:g} s"
+            if died or overdue:  # rows of the dead or hung workers go again, to fresh ones
+                _resend(running, waiting)
+                pool.replace()
+            if abandon():
+                raise Abandoned()
+    except BaseException:
+        for future in running:
+            future.cancel()
+        if running:
+            pool.replace()  # stop the rows still running: their answers would come to no one
+        raise
+    return outcome
+
+
+def _resend(running: dict[Future, tuple[int, float]], waiting: deque[int]) -> None:
+    """Put the rows in flight back at the head of the queue, in their order."""
+    for row in sorted((row for row, _ in running.values()), reverse=True):
+        waiting.appendleft(row)
+    for future in running:
+        future.cancel()
+    running.clear()
+
+
+def _settle(outcome: BatchOutcome, row: int, future: Future, error: BaseException | None) -> None:
+    if error is not None:
+        outcome.failures[row] = describe_error(error)
+        return
+    answer = future.result()
+    try:
+        loss = float(answer)
+    except (TypeError, ValueError):
+        outcome.failures[row] = f"the objective answered {type(answer).__name__}, not a number"
+        return
+    if not math.isfinite(loss):
+        outcome.failures[row] = f"the objective answered {loss}"
+        return
+    outcome.losses[row] = loss
+
+
+def describe_error(error: BaseException) -> str:
+    """``ValueError: its message``, the message's first line only."""
+    text = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {text.splitlines()[0]}" if text else name
+
