@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_gui.core.executors import ClusterLost, EvaluationPool, EvaluationSettings, open_pool
+from metalearn_gui.core.executors import PoolUnavailable, EvaluationPool, EvaluationSettings, open_pool
 from metalearn_gui.core.objectives import Objective, is_built_in
 from metalearn_gui.core.row_batches import Abandoned, describe_error, evaluate_rows
 
@@ -200,7 +200,7 @@ class Evaluator:
             outcome = evaluate_rows(self.pool, self._task, thetas, seeds, self.abandon)
         except Abandoned:
             raise _abandoned(evaluation) from None
-        except ClusterLost as lost:
+        except PoolUnavailable as lost:
             raise ObjectiveFailure(str(lost), evaluation) from None
         for row, message in sorted(outcome.failures.items()):
             self._failures.append(FailedEvaluation(evaluation.step, thetas[row].copy(), message))

@@ -132,8 +132,9 @@ def check_scheduler_reachable(address: str, seconds: float = CONNECT_SECONDS) ->
         raise EvaluationError(f"cannot reach the Dask scheduler at {address} ({reason})") from None
 
 
-class ClusterLost(Exception):
-    """The Dask cluster went away; the message says what was lost, in one line."""
+class PoolUnavailable(Exception):
+    """The workers cannot evaluate anything: the Dask cluster went away, or local worker
+    processes cannot start. The message says which, in one line."""
 
 
 class EvaluationPool(ABC):
@@ -199,8 +200,17 @@ class LocalProcessPool(EvaluationPool):
     """``settings.worker_count`` spawned worker processes of this machine."""
 
     def _start(self) -> Executor:
-        return ProcessPoolExecutor(self.settings.worker_count, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_interrupts)
+        """A pool whose workers are up: a row's timeout then excludes their start (a second or more)."""
+        count = self.settings.worker_count
+        executor = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_ignore_interrupts)
+        try:
+            for ready in [executor.submit(os.getpid) for _ in range(count)]:
+                ready.result()
+        except BrokenProcessPool as error:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise PoolUnavailable(f"the local worker processes cannot start ({_first_line(error)})") from None
+        return executor
 
     def capacity(self) -> int:
         return self.settings.worker_count
@@ -252,7 +262,7 @@ class DaskPool(EvaluationPool):
         try:
             self._client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
         except (OSError, TimeoutError) as error:
-            raise ClusterLost(f"cannot reach the Dask scheduler at {address} ({_first_line(error)})") from None
+            raise PoolUnavailable(f"cannot reach the Dask scheduler at {address} ({_first_line(error)})") from None
         return self._client.get_executor(pure=False)
 
     def capacity(self) -> int:
@@ -260,7 +270,7 @@ class DaskPool(EvaluationPool):
         self.executor()
         reason = self.lost()
         if reason is not None:
-            raise ClusterLost(reason)
+            raise PoolUnavailable(reason)
         try:
             threads = sum(self._client.nthreads().values())
         except Exception:  # noqa: BLE001 - the scheduler went away just now: the rows will say so

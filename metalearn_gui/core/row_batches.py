@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_gui.core.executors import ClusterLost, EvaluationPool
+from metalearn_gui.core.executors import PoolUnavailable, EvaluationPool
 
 #: How often waiting for rows checks the timeout and whether to give up.
 POLL_SECONDS = 0.05
@@ -46,7 +46,7 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
     """Evaluate ``task(theta, seed, timeout)`` for every row of ``thetas`` on ``pool``.
 
     Raises :class:`Abandoned` when ``abandon()`` turns true, and
-    :class:`~metalearn_gui.core.executors.ClusterLost` when the Dask cluster goes away.
+    :class:`~metalearn_gui.core.executors.PoolUnavailable` when the Dask cluster goes away.
     """
     timeout = pool.settings.timeout
     outcome = BatchOutcome(np.full(len(thetas), np.nan))
@@ -64,7 +64,7 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
             for future in done:
                 row, _ = running.pop(future)
                 if future.cancelled():
-                    raise ClusterLost(pool.lost() or "a row was cancelled by the executor")
+                    raise PoolUnavailable(pool.lost() or "a row was cancelled by the executor")
                 error = future.exception()
                 if error is not None and pool.worker_died(error):
                     died = True
