@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_gui.core.executors import PoolUnavailable, EvaluationPool, EvaluationSettings, open_pool
+from metalearn_gui.core.executors import EvaluationPool, EvaluationSettings, PoolUnavailable, open_pool
 from metalearn_gui.core.objectives import Objective, is_built_in
 from metalearn_gui.core.row_batches import Abandoned, describe_error, evaluate_rows
 

@@ -14,6 +14,7 @@ TensorFlow's threads can deadlock. Dask is imported only when a cluster is asked
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing
@@ -254,9 +255,9 @@ class DaskPool(EvaluationPool):
         self._client: Any = None
 
     def _start(self) -> Executor:
-        # Our one line replaces the client's log of reconnection attempts and failures.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         from distributed import Client
+
+        _quiet_dask_logs()
 
         address = self.settings.scheduler
         try:
@@ -293,15 +294,14 @@ class DaskPool(EvaluationPool):
             executor.shutdown(wait=False)  # cancels the rows still running
         client, self._client = self._client, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # a cluster already gone has nothing left to close
                 client.close(timeout=CONNECT_SECONDS)
-            except Exception:  # noqa: BLE001 - a cluster already gone has nothing left to close
-                pass
 
 
 def open_pool(settings: EvaluationSettings) -> EvaluationPool:
     """The pool for ``settings`` (nothing is started until a row is sent)."""
-    kinds = {"in-process": InProcessPool, "processes": LocalProcessPool, "dask": DaskPool}
+    kinds: dict[str, type[EvaluationPool]] = {"in-process": InProcessPool, "processes": LocalProcessPool,
+                                              "dask": DaskPool}
     return kinds[settings.mode](settings)
 
 
@@ -320,6 +320,14 @@ class _DaemonThreads(Executor):
 
         threading.Thread(target=call, name="objective", daemon=True).start()
         return future
+
+
+def _quiet_dask_logs() -> None:
+    """Our one line replaces the client's log of reconnection attempts and failures (Dask's
+    configuration gives some of its loggers levels of their own)."""
+    for name in [*logging.root.manager.loggerDict, "distributed"]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _ignore_interrupts() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from metalearn_gui.core.executors import PoolUnavailable, EvaluationPool
+from metalearn_gui.core.executors import EvaluationPool, PoolUnavailable
 
 #: How often waiting for rows checks the timeout and whether to give up.
 POLL_SECONDS = 0.05

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
-from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.events import (
     BaselinesReady,
     ChunkMessage,
@@ -47,6 +46,7 @@ from metalearn_gui.core.events import (
     RunFailed,
     RunState,
 )
+from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import compute_landscape
