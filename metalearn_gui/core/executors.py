@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 #: The modes of :class:`EvaluationSettings`.
@@ -141,9 +141,14 @@ class PoolUnavailable(Exception):
 class EvaluationPool(ABC):
     """An executor for the rows of one run, started on first use.
 
-    ``capacity()`` rows are kept in flight at once, so that every row sent starts at once
-    and its timeout counts from when it was sent.
+    ``capacity()`` rows run at once; ``queued_per_slot`` more per running row wait in the
+    executor's queue (a cluster's round trips are then hidden behind the rows running).
     """
+
+    queued_per_slot: ClassVar[int] = 0
+
+    #: Whether :meth:`replace` stops every row in flight (they must be sent again).
+    replacing_stops_rows: ClassVar[bool] = False
 
     def __init__(self, settings: EvaluationSettings) -> None:
         self.settings = settings
@@ -174,6 +179,10 @@ class EvaluationPool(ABC):
         """Why the cluster is gone, if it is (None otherwise)."""
         return None
 
+    def cancelled_message(self) -> str:
+        """Why a row's future was cancelled by the executor, in one line."""
+        return "the executor cancelled an evaluation"
+
     def replace(self) -> None:
         """Drop the executor (stopping rows still running, as far as it can): after a worker
         died or a row hung. The next row starts a new one."""
@@ -199,6 +208,8 @@ class InProcessPool(EvaluationPool):
 
 class LocalProcessPool(EvaluationPool):
     """``settings.worker_count`` spawned worker processes of this machine."""
+
+    replacing_stops_rows = True
 
     def _start(self) -> Executor:
         """A pool whose workers are up: a row's timeout then excludes their start (a second or more)."""
@@ -250,6 +261,8 @@ class DaskPool(EvaluationPool):
     worker that died to another itself; a row whose future is cancelled without our asking
     means the connection to the scheduler was lost."""
 
+    queued_per_slot = 1
+
     def __init__(self, settings: EvaluationSettings) -> None:
         super().__init__(settings)
         self._client: Any = None
@@ -283,6 +296,10 @@ class DaskPool(EvaluationPool):
             return None
         return (f"the Dask cluster at {self.settings.scheduler} went away (the connection to its "
                 "scheduler was lost)")
+
+    def cancelled_message(self) -> str:
+        return (f"the Dask cluster at {self.settings.scheduler} dropped the evaluations under way (its "
+                "scheduler restarted, or the connection to it was lost)")
 
     def replace(self) -> None:
         """A row that hung keeps its worker's thread busy (Dask cannot stop a running task):

@@ -1,11 +1,13 @@
 """Sending the rows of one batch to an :class:`~metalearn_gui.core.executors.EvaluationPool`
 and collecting their losses in the batch's order.
 
-One future per row, at most ``pool.capacity()`` in flight (so that each row starts when it
-is sent and its timeout counts from then). A row is answered exactly once: a number (kept
-if finite), or a failure message — it raised, answered something that is no finite
-number, or passed the timeout. A row whose worker process died is sent again (to a new
-pool), up to :data:`MAX_WORKER_DEATHS` times; a Dask cluster resends such rows itself.
+One future per row, at most ``pool.capacity()`` running — each row's timeout counts from
+when it may run — plus, for a cluster, as many queued behind them (so that a worker need not
+wait a round trip for its next row; a queued row's clock starts when one sent before it
+ends). A row is answered exactly once: a number (kept if finite), or a failure message — it
+raised, answered something that is no finite number, or passed the timeout. A row whose
+worker process died is sent again (to a new pool), up to :data:`MAX_WORKER_DEATHS` times; a
+Dask cluster resends such rows itself.
 """
 
 from __future__ import annotations
@@ -53,18 +55,20 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
     waiting = deque(range(len(thetas)))
     running: dict[Future, tuple[int, float]] = {}
     deaths: Counter[int] = Counter()
-    capacity = pool.capacity()
+    slots = pool.capacity()
+    in_flight = slots * (1 + pool.queued_per_slot)
     try:
         while waiting or running:
-            while waiting and len(running) < capacity:
+            while waiting and len(running) < in_flight:
                 row = waiting.popleft()
-                running[pool.submit(task, thetas[row], seeds[row], timeout)] = (row, time.monotonic())
+                # A copy: a task in this process must not be able to change the learner's θ.
+                running[pool.submit(task, thetas[row].copy(), seeds[row], timeout)] = (row, time.monotonic())
             done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             died = False
             for future in done:
                 row, _ = running.pop(future)
-                if future.cancelled():
-                    raise PoolUnavailable(pool.lost() or "a row was cancelled by the executor")
+                if future.cancelled():  # we cancel only futures we drop: the executor lost it
+                    raise PoolUnavailable(pool.lost() or pool.cancelled_message())
                 error = future.exception()
                 if error is not None and pool.worker_died(error):
                     died = True
@@ -76,13 +80,15 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
                                                  f"{MAX_WORKER_DEATHS} times")
                     continue
                 _settle(outcome, row, future, error)
+            _start_clocks(running, slots)
             overdue = [future for future, (_, sent) in running.items() if time.monotonic() - sent > timeout]
             for future in overdue:
                 row, _ = running.pop(future)
                 future.cancel()
                 outcome.failures[row] = f"no answer within the timeout of {timeout:g} s"
-            if died or overdue:  # rows of the dead or hung workers go again, to fresh ones
-                _resend(running, waiting)
+            if died or overdue:
+                if pool.replacing_stops_rows:  # rows in flight go again, to the fresh workers
+                    _resend(running, waiting)
                 pool.replace()
             if abandon():
                 raise Abandoned()
@@ -93,6 +99,14 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
             pool.replace()  # stop the rows still running: their answers would come to no one
         raise
     return outcome
+
+
+def _start_clocks(running: dict[Future, tuple[int, float]], slots: int) -> None:
+    """The rows sent after the first ``slots`` in flight wait for them: their clocks start now."""
+    now = time.monotonic()
+    for position, (future, (row, _)) in enumerate(list(running.items())):
+        if position >= slots:
+            running[future] = (row, now)
 
 
 def _resend(running: dict[Future, tuple[int, float]], waiting: deque[int]) -> None:
