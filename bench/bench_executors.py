@@ -13,7 +13,10 @@ overlap on any number of cores, so only CPU work shows whether the workers reall
 parallel on the machine's cores. The wall time of a whole run is measured (reset and
 pool start included; the Dask cluster is started before, as a real one would be). Other
 programs on the machine take cores from the workers, so the load (``os.getloadavg``) is
-printed beside the figures. ``--sleep`` uses ``time.sleep`` instead (executor overhead only).
+printed beside the figures. On Linux with ``sched_autogroup`` (printed too), the processes of
+one terminal session share one fair share of the CPU against other sessions: while others
+keep the machine busy, 2 workers get about the CPU 1 would, and only a quiet machine shows
+the speed-up. ``--sleep`` uses ``time.sleep`` instead: what the executors themselves allow.
 
 Dask's overhead: the same GA on a no-op objective (population 20, 20 generations, 380
 evaluations) through the 2-worker cluster and in this process; (Dask − in-process) / 380
@@ -112,6 +115,14 @@ def load() -> str:
     return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def autogroup() -> str:
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled", encoding="ascii") as flag:
+            return "sched_autogroup on" if flag.read().strip() == "1" else "sched_autogroup off"
+    except OSError:
+        return "no sched_autogroup"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 generations instead of 10 (a smoke run)")
@@ -121,7 +132,7 @@ def main() -> None:
     generations = 3 if args.quick else 10
     from distributed import LocalCluster
 
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {load()}")
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {autogroup()}, {load()}")
     task = CostlyTask(sleep=args.cost) if args.sleep else CostlyTask(calibrate(args.cost))
     kind = "asleep" if args.sleep else f"of CPU ({task.loops:,} loop iterations)"
     print(f"objective: {args.cost:g} s {kind} per evaluation; GA population 16, {generations} generations")

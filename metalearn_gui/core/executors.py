@@ -142,7 +142,7 @@ class EvaluationPool(ABC):
     """An executor for the rows of one run, started on first use.
 
     ``capacity()`` rows run at once; ``queued_per_slot`` more per running row wait in the
-    executor's queue (a cluster's round trips are then hidden behind the rows running).
+    executor's queue (so a worker that finishes a row starts the next at once).
     """
 
     queued_per_slot: ClassVar[int] = 0
@@ -210,6 +210,7 @@ class LocalProcessPool(EvaluationPool):
     """``settings.worker_count`` spawned worker processes of this machine."""
 
     replacing_stops_rows = True
+    queued_per_slot = 1  # a worker takes its next row from the pool's queue, not after a wake-up of ours
 
     def _start(self) -> Executor:
         """A pool whose workers are up: a row's timeout then excludes their start (a second or more)."""

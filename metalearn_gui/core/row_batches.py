@@ -2,9 +2,9 @@
 and collecting their losses in the batch's order.
 
 One future per row, at most ``pool.capacity()`` running — each row's timeout counts from
-when it may run — plus, for a cluster, as many queued behind them (so that a worker need not
-wait a round trip for its next row; a queued row's clock starts when one sent before it
-ends). A row is answered exactly once: a number (kept if finite), or a failure message — it
+when it may run — plus, for worker processes or a cluster, as many queued behind them (so that
+a worker need not wait for us, or a round trip, for its next row; a queued row's clock starts
+when one sent before it ends). A row is answered exactly once: a number (kept if finite), or a failure message — it
 raised, answered something that is no finite number, or passed the timeout. A row whose
 worker process died is sent again (to a new pool), up to :data:`MAX_WORKER_DEATHS` times; a
 Dask cluster resends such rows itself.

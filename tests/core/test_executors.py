@@ -11,9 +11,11 @@ import pytest
 from executor_objectives import row_sphere
 
 from metalearn_gui.core.evaluation import ObjectiveFailure
+from metalearn_gui.core.events import EvaluationsFailed
 from metalearn_gui.core.executors import EvaluationError, EvaluationSettings
 from metalearn_gui.core.learners import learner_class
-from metalearn_gui.core.run import run_to_end
+from metalearn_gui.core.run import RunConfig, run_to_end
+from metalearn_gui.core.session import RunSession
 from metalearn_gui.core.status import Status
 
 POPULATION = 8
@@ -113,3 +115,25 @@ def test_evaluation_settings_say_where_in_one_line_and_refuse_what_cannot_work()
             EvaluationSettings(**bad)
     with pytest.raises(EvaluationError):
         EvaluationSettings.from_json({"mode": "processes", "cores": 2})
+
+
+def test_a_session_reports_failed_evaluations_as_they_happen_and_applies_new_settings_at_the_next_reset(tmp_path):
+    objective = row_sphere(3, calls=str(tmp_path), fault_at=POPULATION + 1, fault="raise")
+    events = []
+    session = RunSession(events.append, build=lambda config: learner_class("genetic")(
+        objective, config.hyperparameters, max_steps=config.steps))
+    session.set_evaluation(IN_PROCESS)
+    session.prepare(RunConfig("genetic", "row-sphere", 3, steps=GENERATIONS,
+                              hyperparameters={"population": POPULATION}))
+    session.set_evaluation(TWO_PROCESSES)
+    assert session.learner.evaluator.settings == IN_PROCESS  # the run under way keeps its executor
+    session.start()
+    while session.running:
+        session.advance()
+    reported = [event for event in events if isinstance(event, EvaluationsFailed)]
+    assert [(event.total, [failure.message for failure in event.failures]) for event in reported] == [
+        (1, ["ValueError: the simulator crashed"])]
+    assert reported[0].failures[0].step == 1 and session.phase is Status.FINISHED
+    session.start()  # again from step 0, now in two worker processes
+    assert session.learner.evaluator.settings == TWO_PROCESSES
+    session.leave()
