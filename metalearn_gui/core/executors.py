@@ -36,6 +36,8 @@ MODES = ("in-process", "processes", "dask")
 #: before the command line, or the run, gives up on it.
 CONNECT_SECONDS = 5.0
 DEFAULT_TIMEOUT = 300.0
+#: Seconds idle local workers get to exit when a run ends before they are killed.
+CLOSE_SECONDS = 2.0
 
 
 class EvaluationError(ValueError):
@@ -240,21 +242,26 @@ class LocalProcessPool(EvaluationPool):
 
     def replace(self) -> None:
         """Kill the workers (one may be hung: a pool's shutdown would wait for it forever)."""
+        self._stop(grace=0.0)
+
+    def close(self) -> None:
+        """Let idle workers exit; kill any still busy after a moment (a row hung past its
+        timeout must not hold the app's exit, which joins the pool's threads)."""
+        self._stop(grace=CLOSE_SECONDS)
+
+    def _stop(self, grace: float) -> None:
         executor, self._executor = self._executor, None
         if not isinstance(executor, ProcessPoolExecutor):
             return
         # The public way (kill_workers) arrives with Python 3.14; before it, the pool's own table.
         processes = list((getattr(executor, "_processes", None) or {}).values())
-        for process in processes:
-            process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
-            process.join(CONNECT_SECONDS)
-
-    def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            process.join(grace)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 class DaskPool(EvaluationPool):
