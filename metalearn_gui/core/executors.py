@@ -147,8 +147,8 @@ class EvaluationPool(ABC):
     executor's queue (so a worker that finishes a row starts the next at once).
     """
 
+    #: Rows waiting in the executor's queue per running row.
     queued_per_slot: ClassVar[int] = 0
-
     #: Whether :meth:`replace` stops every row in flight (they must be sent again).
     replacing_stops_rows: ClassVar[bool] = False
 
@@ -170,7 +170,7 @@ class EvaluationPool(ABC):
 
     @abstractmethod
     def capacity(self) -> int:
-        """How many rows to keep in flight."""
+        """How many rows can run at once (starting the executor if need be)."""
 
     def worker_died(self, error: BaseException) -> bool:
         """Whether ``error``, raised by a row's future, means the worker running it died
@@ -279,7 +279,6 @@ class DaskPool(EvaluationPool):
         from distributed import Client
 
         _quiet_dask_logs()
-
         address = self.settings.scheduler
         try:
             self._client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
