@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 
 from metalearn_gui import __version__
 from metalearn_gui.core.evaluation import ObjectiveFailure
+from metalearn_gui.core.executors import SettingsError
 from metalearn_gui.core.hyperparams import HyperParam, Value, brief
 from metalearn_gui.core.learners import LEARNER_NAMES, Chunk, Learner, Status, learner_class
 from metalearn_gui.core.objectives import (
@@ -44,6 +45,7 @@ from metalearn_gui.core.store import StoreError
 from metalearn_gui.core.summary import RunSummary
 from metalearn_gui.core.tf_runtime import tf_loaded
 from metalearn_gui.display import display_problem
+from metalearn_gui.evaluation_cli import FailureTally, add_evaluation_options, evaluation_settings
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.table import CsvWriter
 from metalearn_gui.interrupts import STOP_STATUSES, RunInterrupted, StopOnSignals, exit_at_once
@@ -178,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tensorboard", type=Path, metavar="DIR",
                      help="also log loss, best loss, θ and hyper-parameter changes as TensorBoard "
                           "scalars under DIR (view with `tensorboard --logdir DIR`)")
+    add_evaluation_options(run)
 
     listing = commands.add_parser("list", help="list learners (with hyper-parameters) and objectives")
     listing.add_argument("--json", action="store_true",
@@ -210,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # TensorFlow's seconds of teardown. argv None: this process is the command.
             exit_at_once(status)
         return status
-    except (UsageError, ConfigError, StoreError, ExportError) as error:
+    except (UsageError, ConfigError, StoreError, ExportError, SettingsError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`metalearn-gui list | head`): stop quietly
@@ -252,6 +255,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.tensorboard is not None:
         with _path_errors("--tensorboard"):
             check_directory(args.tensorboard)
+    learner.evaluator.use(evaluation_settings(args))
+    failures = FailureTally()
     store = None if args.no_store else open_store(args.data_dir)
     recorder = RunRecorder(config, learner, "cli", store, args.tensorboard,
                            on_warning=lambda message: print(f"{PROG}: {message}", file=sys.stderr))
@@ -265,6 +270,7 @@ def _run(args: argparse.Namespace) -> int:
 
             def on_chunk(chunk: Chunk) -> None:
                 recorder.add(chunk)
+                failures.take(learner.evaluator)
                 if writer:
                     writer.write(chunk)
                 progress.show(chunk)
@@ -284,6 +290,7 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         finally:
             progress.close()
+            learner.evaluator.close()
             if csv_file:
                 csv_file.close()
             if store is not None:
@@ -294,6 +301,8 @@ def _run(args: argparse.Namespace) -> int:
     if config.budget is not None and learner.step == 0 and learner.evaluations > config.budget:
         print(f"{PROG}: step 0 alone made {learner.evaluations} evaluations, more than --budget "
               f"{config.budget}; the run ended there", file=sys.stderr)
+    if failures.line() is not None:
+        print(f"{PROG}: {failures.line()}", file=sys.stderr)
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)
     elif learner.status is Status.FAILED:  # the outputs below still hold every step before it
@@ -446,6 +455,8 @@ def _format_summary(summary: RunSummary) -> str:
         f"  final loss  {num(summary.final_loss)}",
         f"  best loss   {num(summary.best_loss)}   (optimum {num(summary.optimum)})",
     ]
+    if summary.evaluated_on is not None:
+        lines.append(f"  evaluated   on {summary.evaluated_on}")
     if summary.baseline_heldout_loss is not None:
         lines.append(f"  held-out    loss {num(summary.heldout_loss)}   "
                      f"(reference baseline {num(summary.baseline_heldout_loss)})")

@@ -32,6 +32,7 @@ from metalearn_gui.core.race_results import Standing
 from metalearn_gui.core.run import ConfigError
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import resolve_data_dir
+from metalearn_gui.evaluation_cli import add_evaluation_options, evaluation_settings
 from metalearn_gui.export.files import ExportError, check_directory, check_file
 from metalearn_gui.export.race_files import race_summary, write_race_csv, write_race_json
 from metalearn_gui.interrupts import RunInterrupted, StopOnSignals
@@ -80,6 +81,7 @@ def add_race_command(commands: argparse._SubParsersAction,
     race.add_argument("--quiet", action="store_true", help="no progress line per finished run")
     add_data_dir_option(race)
     race.add_argument("--no-store", action="store_true", help="do not keep the runs in the run store")
+    add_evaluation_options(race)
 
 
 def _target(text: str) -> float:
@@ -101,7 +103,10 @@ def race_command(args: argparse.Namespace, out: IO[str]) -> int:
             _checked(option, check_file, path)
     if args.export is not None:
         _checked("--export", check_directory, args.export)
+    evaluation = evaluation_settings(args)
     race = Race(config, race_events, data_dir=None if args.no_store else resolve_data_dir(args.data_dir))
+    for session in race.sessions:
+        session.set_evaluation(evaluation)
     if not args.no_store:
         open_store(args.data_dir).close()  # fails now if it cannot be used, and tells what it repaired
     for label, reason in race.refused.items():

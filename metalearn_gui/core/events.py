@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from metalearn_gui.core.evaluation import FailedEvaluation
 from metalearn_gui.core.hyperparams import Change, Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import Chunk
@@ -93,6 +94,17 @@ class RunFailed:
 
 
 @dataclass(frozen=True)
+class EvaluationsFailed:
+    """Evaluations of a user's objective that gave no loss since the last such event
+    (oldest first), and how many failed in the run so far (``total``). The run goes on:
+    the learner treats their NaN losses as bad points."""
+
+    serial: int
+    failures: tuple[FailedEvaluation, ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class Notice:
     """News of the run store or TensorBoard log (``kind``: info or warning), one line."""
 
@@ -101,4 +113,4 @@ class Notice:
 
 
 Event = (RunState | ChunkMessage | Landscape | HeldOutResult | BaselinesReady | RecordCopy | InputRejected
-         | RunFailed | Notice)
+         | RunFailed | EvaluationsFailed | Notice)

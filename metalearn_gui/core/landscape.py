@@ -104,7 +104,8 @@ def compute_landscape(learner: Learner, axes: tuple[int, ...], population: np.nd
         raise ValueError("the learner has no θ to centre the landscape on: reset it first")
 
     def losses(thetas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return learner.evaluator.losses(thetas, rng, learner.step)
+        # The picture's points are not the run's evaluations: their failures are not its.
+        return learner.evaluator.losses(thetas, rng, learner.step, record_failures=False)
 
     grid = learner.objective.landscape_grid if grid is None else grid
     landscape = true_landscape(learner.objective, center, axes, grid, serial, losses)

@@ -235,6 +235,7 @@ def summarize(learner: Learner, seconds: float) -> RunSummary:
         heldout_accuracy=heldout_accuracy,
         baseline_heldout_accuracy=_number(baseline_accuracy),
         objective_source=None if objective.source is None else objective.source.to_json(),
+        evaluated_on=learner.evaluator.settings.describe() if learner.evaluator.uses_pool else None,
     )
 
 

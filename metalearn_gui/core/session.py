@@ -37,6 +37,7 @@ from metalearn_gui.core.evaluation import Evaluation, ObjectiveFailure
 from metalearn_gui.core.events import (
     BaselinesReady,
     ChunkMessage,
+    EvaluationsFailed,
     Event,
     HeldOutResult,
     InputRejected,
@@ -45,6 +46,7 @@ from metalearn_gui.core.events import (
     RunFailed,
     RunState,
 )
+from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.history import History
 from metalearn_gui.core.hyperparams import HyperParamError, Value
 from metalearn_gui.core.landscape import compute_landscape
@@ -166,6 +168,9 @@ class RunSession:
         self._tensorboard_dir: Path | None = None
         self.recorder: RunRecorder | None = None
         self._seconds_advancing = 0.0
+        #: Where a user's objective that is not vectorised is evaluated (from the next run on).
+        self.evaluation = EvaluationSettings()
+        self._failed_evaluations = 0  # in this run so far
         #: Set (from any thread, :meth:`request_abandon`) before a command that leaves the
         #: run: an objective that has not answered is then abandoned, so the command is taken.
         self.abandon_requested = threading.Event()
@@ -197,6 +202,8 @@ class RunSession:
         learner = self.learner if config.same_problem(self.config) else None
         if learner is None:  # drop the old learner first: a failed build must not leave it half-used,
             # and its compiled TensorFlow state goes to the next learner of its shape (graph_pool)
+            if self.learner is not None:
+                self.learner.evaluator.close()
             self.learner, self._population = None, None
         self.config = config
         uses_tensorflow = learner_class(config.learner).uses_tensorflow
@@ -211,6 +218,9 @@ class RunSession:
             else:
                 learner = self.learner = built
                 learner.evaluator.abandon = self.abandon_requested.is_set
+            learner.evaluator.use(self.evaluation)
+            learner.evaluator.drain_failures()  # the run left behind
+            self._failed_evaluations = 0
             chunk = learner.reset(config.seed)
         finally:
             self._loading_tensorflow = False
@@ -221,6 +231,7 @@ class RunSession:
             self.on_rows(chunk, 0.0)
         self._record(chunk)
         self._hand_out(chunk)  # before "ready", so a ready run always has its step 0 drawn
+        self._report_failed_evaluations()
         self.phase, self.message = Status.READY, ""
         self._emit_state()
         self._landscape_wanted = True
@@ -265,6 +276,11 @@ class RunSession:
         self.learner.set_hyperparameters(values)
         self._emit_state()
 
+    def set_evaluation(self, settings: EvaluationSettings) -> None:
+        """Evaluate a user's objective that is not vectorised where ``settings`` say, from
+        the next reset on (the run under way keeps its workers)."""
+        self.evaluation = settings
+
     def set_speed(self, steps_per_second: float | None) -> None:
         """Steps per second, or None for as fast as possible."""
         self.steps_per_second = steps_per_second
@@ -306,6 +322,8 @@ class RunSession:
         try:
             self._finish_recording(Status.STOPPED)
         finally:
+            if self.learner is not None:
+                self.learner.evaluator.close()
             if self.store is not None:
                 self.store.close()
                 self.store = None
@@ -442,9 +460,11 @@ class RunSession:
         chunk = chunk.thinned(RECORD_CHUNK_ROWS)
         self._record(chunk)
         self._hand_out(chunk)
+        self._report_failed_evaluations()
         if chunk.status.is_finished():
             learner = self.learner
             assert learner is not None  # the chunk is its
+            learner.evaluator.close()  # its workers start again with the next run
             self.phase = chunk.status
             self.message = chunk.message or f"{chunk.status} at step {learner.step}"
             self._landscape_wanted = True
@@ -472,6 +492,12 @@ class RunSession:
         with self._in_flight_lock:
             self._in_flight += 1
         self.on_event(ChunkMessage(self.serial, chunk, self._rate if self.running else 0.0))
+
+    def _report_failed_evaluations(self) -> None:
+        failures = self.learner.evaluator.drain_failures() if self.learner is not None else []
+        if failures:
+            self._failed_evaluations += len(failures)
+            self.on_event(EvaluationsFailed(self.serial, tuple(failures), self._failed_evaluations))
 
     def _emit_state(self) -> None:
         if self._held is not None and not self.running:  # the state must not overtake data

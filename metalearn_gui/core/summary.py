@@ -58,13 +58,18 @@ class RunSummary:
     objective_source: Mapping[str, Any] | None = None
     #: What the rows tell of a run that ended without a summary (interrupted, or running).
     from_rows: bool = False
+    #: Where a user's objective that is not vectorised was evaluated (one line, e.g. "2 local
+    #: worker processes, timeout 300 s"); None for objectives evaluated directly. Results do
+    #: not depend on it.
+    evaluated_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values, keyed as documented. The keys of abilities a run did not have
         are left out: ``failed_at``/``failure`` unless it failed, ``heldout_loss`` and
         ``baseline_heldout_loss`` unless its objective has held-out tasks, the
         ``*_accuracy`` ones unless they are classification tasks, ``objective_source``
-        for a built-in objective, ``from_rows`` unless it is true."""
+        for a built-in objective, ``from_rows`` unless it is true, ``evaluated_on`` unless
+        the objective was evaluated through a pool."""
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
@@ -83,6 +88,8 @@ class RunSummary:
             data["objective_source"] = dict(self.objective_source)
         if not self.from_rows:
             del data["from_rows"]
+        if self.evaluated_on is None:
+            del data["evaluated_on"]
         return data
 
     @classmethod
