@@ -4,7 +4,7 @@ processes: they unpickle its task by this module's name).
 ``RowSphere`` is Σ θ_i² plus a little noise drawn from the row's seed (so the seeds a run
 hands out show in its rows). Its task can be told to sleep per evaluation, to count its
 evaluations as files in a folder, and on the evaluation number ``fault_at`` (counted
-across processes) to do a ``fault`` once: "kill" its own worker process, "hang", "raise"
+across processes; or the first after it, when two workers count at once) to do a ``fault`` once: "kill" its own worker process, "hang", "raise"
 or "nan" — or run a shell command ``fault_command`` (to kill a scheduler, say).
 """
 
@@ -18,11 +18,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from metalearn_gui.core.objectives import Objective
+from metalearn_gui.core.objectives.source import ObjectiveSource
 
 NOISE = 0.01
 
@@ -39,7 +39,7 @@ class SphereTask:
     fault_command: tuple[str, ...] = field(default=())
 
     def __call__(self, theta: np.ndarray, seed: int | None = None, timeout: float | None = None) -> float:
-        if self.calls is not None and self.fault_at is not None and self._count() == self.fault_at \
+        if self.calls is not None and self.fault_at is not None and self._count() >= self.fault_at \
                 and self._first_fault() and self._do_fault():
             return math.nan
         if self.busy:
@@ -87,8 +87,7 @@ class RowSphere(Objective):
     noisy = True
     differentiable = False
     vectorised = False
-    #: A user's objective: failed evaluations are NaN losses, not run failures.
-    source = SimpleNamespace(kind="module", spec="executor_objectives:RowSphere", sha256=None)
+    source = ObjectiveSource("module", "executor_objectives:RowSphere")
     task = SphereTask()
 
     def row_task(self) -> SphereTask:
