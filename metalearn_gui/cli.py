@@ -301,7 +301,7 @@ def _run(args: argparse.Namespace) -> int:
     if config.budget is not None and learner.step == 0 and learner.evaluations > config.budget:
         print(f"{PROG}: step 0 alone made {learner.evaluations} evaluations, more than --budget "
               f"{config.budget}; the run ended there", file=sys.stderr)
-    if failures.line() is not None:
+    if failures.line() is not None and learner.status is not Status.FAILED:  # a failed run says it in one line
         print(f"{PROG}: {failures.line()}", file=sys.stderr)
     if learner.status is Status.DIVERGED:
         print(f"{PROG}: {_divergence_line(learner)}", file=sys.stderr)

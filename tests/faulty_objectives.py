@@ -90,6 +90,11 @@ class RaisesAtStep(_FaultAtStep):
         raise ValueError("a bug in the user's objective")
 
 
+class RaisesFromStep(RaisesAtStep):
+    name = "raises-from-step"
+    lasting = True
+
+
 class NanAtStep(_FaultAtStep):
     name = "nan-at-step"
 
@@ -154,4 +159,4 @@ class UnboundedSphere(Sphere):
             return super().loss_np(thetas, rng)
 
 
-FAULTY = (RaisesAtStep, NanAtStep, NanFromStep, HangsAtStep, NanInRegion, NanEverywhere, UnboundedSphere)
+FAULTY = (RaisesAtStep, RaisesFromStep, NanAtStep, NanFromStep, HangsAtStep, NanInRegion, NanEverywhere, UnboundedSphere)

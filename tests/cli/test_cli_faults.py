@@ -40,8 +40,8 @@ def assert_only_numbers(text: str) -> None:
 
 
 @pytest.mark.parametrize("objective, at, line", [
-    ("raises-at-step", STEP,
-     f"the objective raised ValueError: a bug in the user's objective at step {STEP} for θ = ["),
+    ("raises-from-step", STEP + 2, "every evaluation failed for 3 steps running (60 evaluations; the last: "
+                                   f"ValueError: a bug in the user's objective) at step {STEP + 2} for θ = ["),
     # NaN from step 12 on: 3 generations of 20 failed strategies (steps 12-14), then the run fails.
     ("nan-from-step", STEP + 2, "every evaluation failed for 3 steps running (60 evaluations; the last: the "
                                 f"objective answered nan) at step {STEP + 2} for θ = ["),

@@ -1,5 +1,6 @@
-"""A user's objective that raises or never answers: the run ends in a clear state naming the
-step and θ, every row before it is kept, nothing non-finite is stored (one that answers NaN:
+"""A user's objective that raises or never answers: a raise is a failed evaluation named by
+step and θ; an objective that keeps failing or never answers ends the run in a clear state
+naming them, every row before it kept, nothing non-finite stored (one that answers NaN:
 tests/core/test_learners_failed_evaluations.py)."""
 
 from __future__ import annotations
@@ -37,27 +38,40 @@ def steps_of(chunks):
     return [int(step) for chunk in chunks for step in chunk.step]
 
 
-@pytest.mark.parametrize("max_steps", [5, 1000], ids=["fault mid-chunk", "one long chunk"])
-def test_an_objective_that_raises_fails_the_run_naming_step_and_theta_keeping_every_row_before(
-        faulty_objectives, max_steps):
+def test_an_objective_that_raises_has_failed_evaluations_named_by_step_and_theta_and_the_run_goes_on(
+        faulty_objectives):
     _, learner = genetic_on("raises-at-step")
+    chunks = chunks_until_the_end(learner, max_steps=5)
+    assert learner.status is Status.FINISHED and steps_of(chunks) == list(range(41))
+    failures = learner.evaluator.drain_failures()
+    assert len(failures) == 18 and {failure.step for failure in failures} == {STEP}  # the genetic children
+    assert failures[0].message == "ValueError: a bug in the user's objective"
+    rows = np.concatenate([chunk.loss for chunk in chunks])
+    assert np.isfinite(rows).all() and rows[STEP] == rows[STEP - 1]  # nothing measured: the row carried over
+    assert summarize(learner, 1.0).status == "finished"
+
+
+@pytest.mark.parametrize("max_steps", [5, 1000], ids=["fault mid-chunk", "one long chunk"])
+def test_an_objective_that_keeps_raising_fails_the_run_naming_step_and_theta_keeping_every_row_before(
+        faulty_objectives, max_steps):
+    _, learner = genetic_on("raises-from-step")
     chunks = chunks_until_the_end(learner, max_steps)
     last = chunks[-1]
     assert last.status is Status.FAILED and learner.status is Status.FAILED
-    assert steps_of(chunks) == list(range(STEP))  # the steps of the block that failed included
-    assert last.message.startswith("the objective raised ValueError: a bug in the user's objective "
-                                   f"at step {STEP} for θ = [")
-    assert "(the first of 18 evaluated together)" in last.message  # the genetic children
-    assert "a bug in the user's objective" in learner.failure.details  # its traceback, for Details…
+    # Steps 12 and 13 failed whole and carried the row before over; step 14 ended the run.
+    assert steps_of(chunks) == list(range(STEP + 2))
+    assert last.message.startswith("every evaluation failed for 3 steps running (54 evaluations; the last: "
+                                   "ValueError: a bug in the user's objective) "
+                                   f"at step {STEP + 2} for θ = [")
     assert len(learner.advance(5)) == 0 and learner.status is Status.FAILED
     summary = summarize(learner, 1.0)
-    assert summary.status == "failed" and summary.failed_at == STEP and summary.steps == STEP - 1
+    assert summary.status == "failed" and summary.failed_at == STEP + 2 and summary.steps == STEP + 1
     assert summary.failure == last.message
     json.dumps(summary.to_dict(), allow_nan=False)  # every number a number
 
 
 def test_a_failed_run_is_stored_as_failed_with_every_row_before_the_fault(faulty_objectives, tmp_path):
-    config, learner = genetic_on("raises-at-step")
+    config, learner = genetic_on("raises-from-step")
     with RunStore.open(tmp_path) as store:
         warnings = []
         recorder = RunRecorder(config, learner, "cli", store, on_warning=warnings.append)
@@ -66,18 +80,21 @@ def test_a_failed_run_is_stored_as_failed_with_every_row_before_the_fault(faulty
         recorder.finish(summarize(learner, 1.0))
         stored = store.load(recorder.run_id)
     assert warnings == [] and stored.status == "failed"
-    assert list(stored.history.column("step")) == list(range(STEP))
+    assert list(stored.history.column("step")) == list(range(STEP + 2))
     assert np.isfinite(stored.history.table()).all()
-    assert f"at step {STEP} for θ" in stored.summary.failure
+    assert f"at step {STEP + 2} for θ" in stored.summary.failure
 
 
-def test_an_objective_failing_at_the_reset_leaves_a_failed_learner_that_a_reset_can_retry(faulty_objectives):
-    _, learner = genetic_on("raises-at-step")
+def test_an_objective_failing_everywhere_fails_at_the_reset_and_a_reset_can_retry(faulty_objectives):
+    _, learner = genetic_on("raises-from-step")
     learner.objective.fault_step = 0
-    with pytest.raises(ObjectiveFailure, match=r"raised ValueError.* at step 0 for θ = \["):
+    # The initial design (20) and two generations (18 each) failed: step 0 is never made.
+    failed = r"^every evaluation failed for 3 steps running \(56 evaluations; the last: ValueError: a bug in the user's"
+    with pytest.raises(ObjectiveFailure, match=failed + r" objective\) at step 0 for θ = \["):
         learner.reset(0)
     assert learner.status is Status.FAILED  # not a half-reset learner that advances
-    assert len(learner.reset(0)) == 1 and learner.status is Status.RUNNING  # it answers now
+    learner.objective.fault_step = 10**9  # it answers again
+    assert len(learner.reset(0)) == 1 and learner.status is Status.RUNNING
 
 
 def test_an_objective_that_never_answers_can_be_abandoned_and_says_where_it_hung(faulty_objectives):

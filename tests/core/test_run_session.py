@@ -12,7 +12,7 @@ from metalearn_gui.core import session as session_module
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.learners import Chunk
-from metalearn_gui.core.events import ChunkMessage, InputRejected, RecordCopy, RunFailed, RunState
+from metalearn_gui.core.events import ChunkMessage, EvaluationsFailed, InputRejected, RecordCopy, RunFailed, RunState
 from metalearn_gui.core.session import (
     CHUNK_SECONDS, LANDSCAPE_COST_SHARE, LANDSCAPE_SECONDS, MAX_CHUNK_ROWS, Recording,
 )
@@ -196,16 +196,18 @@ def test_a_failure_is_a_failed_state_with_its_message(clock):
     assert events[-1].phase is Status.FAILED and events[-1].message == "RuntimeError: no such learner today"
 
 
-def test_an_objective_that_raises_fails_the_run_naming_step_and_theta(clock, faulty_objectives, tmp_path):
+def test_an_objective_that_keeps_raising_fails_the_run_naming_step_and_theta(clock, faulty_objectives, tmp_path):
     events = []
     session = timed_session(events, clock, cost=0.001)
     session.set_recording(Recording(tmp_path))
-    session.prepare(RunConfig("genetic", "raises-at-step", 2, steps=None))
+    session.prepare(RunConfig("genetic", "raises-from-step", 2, steps=None))
     session.start()
     session.advance()
     [failure] = of(events, RunFailed)
-    assert "raised ValueError" in failure.message and f"step {faulty_objectives.FAULT_STEP}" in failure.message
-    assert events[-1].phase is Status.FAILED and steps_of(events)[-1] == faulty_objectives.FAULT_STEP - 1
+    failing_from = faulty_objectives.FAULT_STEP  # 3 steps of failed evaluations end the run
+    assert "ValueError: a bug" in failure.message and f"at step {failing_from + 2} for θ" in failure.message
+    assert of(events, RunState)[-1].phase is Status.FAILED and steps_of(events)[-1] == failing_from + 1
+    assert sum(len(event.failures) for event in of(events, EvaluationsFailed)) == 3 * (100 - 2)  # 98 children a generation
     session.leave()
     with RunStore.open(tmp_path) as store:
         assert store.load(session.recorder.run_id).status is Status.FAILED  # not "stopped": it ended by itself
@@ -302,11 +304,11 @@ def test_a_refused_value_at_reset_leaves_the_run_as_it_was(clock, tmp_path):
 def test_a_step_after_the_run_ended_keeps_its_state_and_says_nothing_more(clock, faulty_objectives):
     events = []
     session = timed_session(events, clock, cost=0.001)
-    session.prepare(RunConfig("genetic", "raises-at-step", 2, steps=None))
+    session.prepare(RunConfig("genetic", "raises-from-step", 2, steps=None))
     session.start()
     session.advance()
-    failed = events[-1]
-    assert failed.phase is Status.FAILED and "raised ValueError" in failed.message
+    failed = of(events, RunState)[-1]
+    assert failed.phase is Status.FAILED and "ValueError: a bug" in failed.message
     del events[:]
     session.step()
     assert not of(events, RunFailed) and session.message == failed.message and session.phase is Status.FAILED
