@@ -55,6 +55,16 @@ class Evaluation:
         return time.monotonic() - self.started
 
 
+@dataclass(frozen=True)
+class FailedEvaluation:
+    """One evaluation of a user objective that raised, timed out or answered no number:
+    its loss counts as NaN and the run goes on."""
+
+    step: int
+    theta: np.ndarray
+    message: str
+
+
 class ObjectiveFailure(Exception):
     """The objective raised, answered something that is not one loss per θ, or was
     abandoned; the message (one line) names what happened, the step and θ.

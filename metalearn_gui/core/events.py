@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from metalearn_gui.core.evaluation import FailedEvaluation
 from metalearn_gui.core.hyperparams import Change, Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.learners import Chunk
@@ -100,5 +101,15 @@ class Notice:
     message: str
 
 
+@dataclass(frozen=True)
+class EvaluationsFailed:
+    """Evaluations of a user objective that failed since the last such event (their loss is
+    NaN; the run goes on); ``total``: failed evaluations so far in the run."""
+
+    serial: int
+    failures: tuple[FailedEvaluation, ...]
+    total: int
+
+
 Event = (RunState | ChunkMessage | Landscape | HeldOutResult | BaselinesReady | RecordCopy | InputRejected
-         | RunFailed | Notice)
+         | RunFailed | Notice | EvaluationsFailed)
