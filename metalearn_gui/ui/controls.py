@@ -270,7 +270,7 @@ class ControlPanel(QWidget):
                                        Qt.ItemDataRole.ToolTipRole)
         # Long names (a user objective's) are elided rather than widening the panel.
         self.objective_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.objective_box.setMinimumContentsLength(14)
+        self.objective_box.setMinimumContentsLength(10)  # with the Load… button: as wide as the learner menu
         self.load_objective_button = QToolButton()  # the window gives it its "Load objective…" action
         objective_row = QHBoxLayout()
         objective_row.addWidget(self.objective_box, 1)

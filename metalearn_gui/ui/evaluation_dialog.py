@@ -50,6 +50,7 @@ class EvaluationDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Evaluation")
+        self.setMinimumWidth(540)  # the address's one-line message fits without wrapping
         layout = QVBoxLayout(self)
         intro = QLabel("Where evaluations of a user objective (a function, a command) run. "
                        "Built-in objectives and formulas are vectorised and always evaluate in this process.")
@@ -69,7 +70,6 @@ class EvaluationDialog(QDialog):
                                        "its workers need numpy (and, for a module function, the module)")
         self.address_message = QLabel()
         self.address_message.setStyleSheet("color: #c53030;")
-        self.address_message.setWordWrap(True)
         self.mode_group = QButtonGroup(self)
         for row, (radio, editor) in enumerate(((self.in_process_radio, None), (self.processes_radio, self.workers_box),
                                                (self.dask_radio, self.scheduler_edit))):
@@ -77,7 +77,7 @@ class EvaluationDialog(QDialog):
             grid.addWidget(radio, row, 0)
             if editor is not None:
                 grid.addWidget(editor, row, 1)
-        grid.addWidget(self.address_message, 3, 1)
+        grid.addWidget(self.address_message, 3, 0, 1, 2)
         self.timeout_box = QDoubleSpinBox()
         self.timeout_box.setRange(0.1, MAX_TIMEOUT_SECONDS)
         self.timeout_box.setDecimals(1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -50,11 +50,19 @@ class FailureLog:
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that ends in … where it does not fit, rather than widening the window."""
+    """A one-line label that ends in … where it does not fit, rather than widening the window;
+    a click on it is ``clicked``."""
+
+    clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # Qt override
+        if event.button() == Qt.MouseButton.LeftButton and self.text():
+            self.clicked.emit()
+        super().mousePressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
         painter = QPainter(self)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QToolButton
 
 from metalearn_gui.core.events import EvaluationsFailed
 from metalearn_gui.core.executors import EvaluationSettings
@@ -82,15 +81,12 @@ class UserObjectives(QObject):
 
     def _setup_status_bar(self) -> None:
         status_bar = self.window.statusBar()
+        # Left, where there is room for a line (a temporary message covers it for its seconds).
         self.failures_label = ElidedLabel()
         self.failures_label.setStyleSheet(WARNING_STYLE)
-        self.failures_button = QToolButton()
-        self.failures_button.setDefaultAction(self.failures_action)
-        self.failures_button.setText("Show all…")
-        self.failures_button.setAutoRaise(True)
-        self.failures_button.hide()
-        status_bar.addWidget(self.failures_label, 1)  # left, where there is room for a line
-        status_bar.addWidget(self.failures_button)
+        self.failures_label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.failures_label.clicked.connect(self.open_failures_dialog)
+        status_bar.addWidget(self.failures_label, 1)
         self.evaluation_label = self.window.status_labels["evaluation"]
 
     # -- every run ------------------------------------------------------------------------
@@ -100,7 +96,6 @@ class UserObjectives(QObject):
         self.failures = FailureLog()
         self.failures_label.clear()
         self.failures_label.setToolTip("")
-        self.failures_button.hide()
         self.failures_action.setEnabled(False)
         if self.failures_dialog is not None:
             self.failures_dialog.show_log(self.failures)
@@ -114,8 +109,7 @@ class UserObjectives(QObject):
         self.failures.add(event)
         line = self.failures.line()
         self.failures_label.setText(line)
-        self.failures_label.setToolTip(line)
-        self.failures_button.show()
+        self.failures_label.setToolTip(f"{line}<br><i>click to list them all (Run → Failed evaluations…)</i>")
         self.failures_action.setEnabled(True)
         if self.failures_dialog is not None and self.failures_dialog.isVisible():
             self.failures_dialog.show_log(self.failures)

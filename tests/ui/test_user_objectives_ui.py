@@ -247,10 +247,10 @@ def test_failed_evaluations_are_named_in_the_status_bar_and_listed(make_window, 
         failure(40, [9, 9, 9], "from the run before"),), total=1))
     qtbot.waitUntil(lambda: user.failures.total == 3)
     line = "3 evaluations failed — latest at step 12, θ = [0.5, -1.25, 3]: ValueError: θ out of the simulator's range"
-    assert user.failures_label.text() == line and user.failures_label.toolTip() == line
-    assert user.failures_button.isVisible() and user.failures_action.isEnabled()
+    assert user.failures_label.text() == line and user.failures_label.toolTip().startswith(line)
+    assert user.failures_label.isVisible() and user.failures_action.isEnabled()
 
-    user.failures_button.click()
+    qtbot.mouseClick(user.failures_label, Qt.MouseButton.LeftButton)  # the line opens the table
     table = user.failures_dialog.table
     assert table.rowCount() == 3
     assert [table.item(0, column).text() for column in range(3)] == [
@@ -268,5 +268,5 @@ def test_failed_evaluations_are_named_in_the_status_bar_and_listed(make_window, 
     window.reset_action.trigger()  # a new run starts with none
     qtbot.waitUntil(lambda: user.failures.total == 0)
     wait_phase(qtbot, window, "ready")
-    assert user.failures_label.text() == "" and not user.failures_button.isVisible()
+    assert user.failures_label.text() == "" and not user.failures_action.isEnabled()
     assert table.rowCount() == 0
