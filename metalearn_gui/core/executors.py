@@ -25,15 +25,15 @@ class EvaluationSettings:
     timeout: float = 300.0
 
     def describe(self) -> str:
-        """One line for a status bar or a summary."""
+        """One line for a status bar or a summary, e.g. "2 local worker processes, timeout 300 s"."""
         if self.mode == "in-process":
-            where = "in this process"
-        elif self.mode == "dask":
-            where = f"on the Dask cluster {self.scheduler}"
+            where = "in the app's process"
+        elif self.mode == "processes":
+            count = self.workers if self.workers is not None else os.cpu_count() or 1
+            where = f"{count} local worker process{'es' if count != 1 else ''}"
         else:
-            workers = self.workers if self.workers is not None else os.cpu_count() or 1
-            where = f"in {workers} worker process{'es' if workers != 1 else ''}"
-        return f"evaluated {where}, timeout {self.timeout:g} s"
+            where = f"the Dask cluster at {self.scheduler}"
+        return f"{where}, timeout {self.timeout:g} s"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

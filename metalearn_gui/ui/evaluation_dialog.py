@@ -25,7 +25,7 @@ from metalearn_gui.core.executors import EvaluationSettings
 MAX_WORKERS = 512
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600.0
 DASK_PORT = 8786
-_ADDRESS = re.compile(r"tcp://(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})")
+_ADDRESS = re.compile(r"(?:tcp|tls)://(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})")
 
 
 def scheduler_problem(address: str) -> str:
@@ -68,7 +68,7 @@ class EvaluationDialog(QDialog):
         self.scheduler_edit.setPlaceholderText(f"tcp://HOST:{DASK_PORT}")
         self.scheduler_edit.setToolTip("the address of a scheduler started with `dask scheduler`; "
                                        "its workers need numpy (and, for a module function, the module)")
-        self.address_message = QLabel()
+        self.address_message = QLabel()  # a bad address, or settings the core refuses
         self.address_message.setStyleSheet("color: #c53030;")
         self.mode_group = QButtonGroup(self)
         for row, (radio, editor) in enumerate(((self.in_process_radio, None), (self.processes_radio, self.workers_box),
@@ -104,7 +104,18 @@ class EvaluationDialog(QDialog):
         self.scheduler_edit.textChanged.connect(self._update)
         self._update()
 
+    def accept(self) -> None:  # Qt override
+        """Close only with settings the core takes (it names a bad value in one line)."""
+        try:
+            self.settings()
+        except ValueError as error:
+            self.address_message.setText(str(error))
+            self.address_message.show()
+            return
+        super().accept()
+
     def settings(self) -> EvaluationSettings:
+        """The settings shown; ValueError (one line) if the core refuses them."""
         timeout = self.timeout_box.value()
         if self.in_process_radio.isChecked():
             return EvaluationSettings("in-process", timeout=timeout)

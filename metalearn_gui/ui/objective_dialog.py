@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -47,11 +49,12 @@ COMMAND_NOTE = ("Any program, in any language. For every evaluation it is starte
                 "(a list of D numbers) on its standard input and must print one number, the loss, on its "
                 "standard output. A non-zero exit, other output or a timeout (Run → Evaluation…) is a failed "
                 "evaluation, reported with the command's last line of standard error.")
-FORMULA_NOTE = ("θ is <code>x</code> (the vector) and <code>x0</code>, <code>x1</code>, … (its coordinates). "
-                "Numbers, <code>+ − * / **</code>, parentheses, and functions such as <code>sum</code>, "
-                "<code>sin</code>, <code>cos</code>, <code>exp</code>, <code>log</code>, <code>sqrt</code>, "
-                "<code>abs</code>. Example: <code>sum(x**2) + 0.1*sin(5*x0)</code>. "
-                "Nothing typed here is executed: it is parsed and compiled to numpy and TensorFlow.")
+FORMULA_NOTE = ("<code>x</code> is θ, <code>x0</code>, <code>x1</code> … or <code>x[i]</code> its coordinates, "
+                "<code>x[a:b]</code> a slice; <code>pi</code>, <code>e</code>, <code>D</code> (the dimension); "
+                "<code>+ - * / **</code>; <code>abs sqrt exp log sin cos tan tanh softplus</code>, "
+                "<code>sum mean prod min max</code> (over θ), <code>minimum maximum</code>. "
+                "Example: <code>sum(x**2) + 0.1*sin(5*x0)</code>. Nothing typed here runs: the formula is "
+                "parsed and compiled to numpy and TensorFlow, so the gradient learner can use it.")
 
 
 def top_level_functions(path: Path) -> tuple[list[str], str]:
@@ -265,6 +268,7 @@ class LoadObjectiveDialog(QDialog):
         spec = self.current_spec()
         if not spec:
             return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a module may take seconds to import
         try:
             cls = objective_class(spec)
         except ObjectiveError as error:
@@ -274,5 +278,7 @@ class LoadObjectiveDialog(QDialog):
             text = str(error).strip().splitlines()
             _show(self.error_label, f"Not loaded: {type(error).__name__}" + (f": {text[0]}" if text else ""))
             return
+        finally:
+            QApplication.restoreOverrideCursor()
         self.spec, self.objective = spec, cls
         self.accept()

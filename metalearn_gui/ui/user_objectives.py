@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from metalearn_gui.core.events import EvaluationsFailed
 from metalearn_gui.core.executors import EvaluationSettings
-from metalearn_gui.core.objectives import Objective, is_built_in
+from metalearn_gui.core.objectives import Objective, ObjectiveError, is_built_in
 from metalearn_gui.ui.evaluation_dialog import EvaluationDialog
 from metalearn_gui.ui.failures import WARNING_STYLE, ElidedLabel, FailedEvaluationsDialog, FailureLog
 from metalearn_gui.ui.objective_dialog import LoadObjectiveDialog
@@ -99,7 +99,8 @@ class UserObjectives(QObject):
         self.failures_action.setEnabled(False)
         if self.failures_dialog is not None:
             self.failures_dialog.show_log(self.failures)
-        self.evaluation_label.setText(self.evaluation.describe() if evaluated_elsewhere(objective) else "")
+        self.evaluation_label.setText(f"evaluation: {self.evaluation.describe()}" if evaluated_elsewhere(objective)
+                                      else "")
 
     @Slot(object)
     def _on_worker_evaluations_failed(self, event: EvaluationsFailed) -> None:
@@ -123,9 +124,14 @@ class UserObjectives(QObject):
 
     def _on_load_dialog_accepted(self) -> None:
         dialog = self.load_dialog
-        if dialog is not None and dialog.spec:
-            self.window.panel.add_user_objective(dialog.spec)  # resolved by the dialog: it does not raise
-            self.window.statusBar().showMessage(f"Loaded {dialog.spec}", NOTICE_MS)
+        if dialog is None or not dialog.spec:
+            return
+        try:
+            self.window.panel.add_user_objective(dialog.spec)  # resolved (and cached) by the dialog already
+        except ObjectiveError as error:
+            self.window.banner.show_message("warning", f"Objective not loaded: {error}")
+            return
+        self.window.statusBar().showMessage(f"Loaded {dialog.spec}", NOTICE_MS)
 
     def open_evaluation_dialog(self) -> None:
         objective = self.objective

@@ -19,7 +19,7 @@ from metalearn_gui.core.events import EvaluationsFailed
 from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.objectives import OBJECTIVES, Objective, ObjectiveError, register_objective
 from metalearn_gui.core.session import RunSession
-from metalearn_gui.ui import objective_dialog
+from metalearn_gui.ui import evaluation_dialog, objective_dialog
 from metalearn_gui.ui.failures import FAILURES_KEPT
 from metalearn_gui.ui.objective_dialog import LoadObjectiveDialog, top_level_functions
 
@@ -225,7 +225,8 @@ def test_evaluation_settings_round_trip_and_apply_to_the_next_run(make_window, q
     qtbot.waitUntil(lambda: sent[-1] == EvaluationSettings("in-process", timeout=30.0))
 
     user.begin_run(stand_in("slow.py:f", vectorised=False)(3))  # a user function, one θ at a time
-    assert window.status_labels["evaluation"].text() == EvaluationSettings("in-process", timeout=30.0).describe()
+    describe = EvaluationSettings("in-process", timeout=30.0).describe()
+    assert window.status_labels["evaluation"].text() == f"evaluation: {describe}"
     user.begin_run(stand_in("batched.py:f", vectorised=True)(3))
     assert window.status_labels["evaluation"].text() == ""
 
@@ -270,3 +271,16 @@ def test_failed_evaluations_are_named_in_the_status_bar_and_listed(make_window, 
     wait_phase(qtbot, window, "ready")
     assert user.failures_label.text() == "" and not user.failures_action.isEnabled()
     assert table.rowCount() == 0
+
+
+def test_settings_the_core_refuses_keep_the_evaluation_dialog_open_with_its_message(qtbot, monkeypatch):
+    def refused(*args, **kwargs):
+        raise ValueError("the objective timeout must be a positive number of seconds, got 0")
+
+    dialog = evaluation_dialog.EvaluationDialog(EvaluationSettings())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    monkeypatch.setattr(evaluation_dialog, "EvaluationSettings", refused)
+    dialog.ok_button.click()
+    assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
+    assert dialog.address_message.text() == "the objective timeout must be a positive number of seconds, got 0"
