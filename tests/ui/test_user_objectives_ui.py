@@ -8,6 +8,8 @@ spec (as a file's function would resolve) plays the user's objective here.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -18,6 +20,7 @@ from metalearn_gui.core.evaluation import FailedEvaluation
 from metalearn_gui.core.events import EvaluationsFailed
 from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.objectives import OBJECTIVES, Objective, ObjectiveError, register_objective
+from metalearn_gui.core.run import RunConfig
 from metalearn_gui.core.session import RunSession
 from metalearn_gui.ui import evaluation_dialog, objective_dialog
 from metalearn_gui.ui.failures import FAILURES_KEPT
@@ -284,3 +287,34 @@ def test_settings_the_core_refuses_keep_the_evaluation_dialog_open_with_its_mess
     dialog.ok_button.click()
     assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
     assert dialog.address_message.text() == "the objective timeout must be a positive number of seconds, got 0"
+
+
+def test_the_last_sessions_user_objective_is_offered_again_and_a_vanished_one_is_told(
+        make_window, qtbot, user_file, registered, monkeypatch, tmp_path):
+    from metalearn_gui.ui import controls
+    from metalearn_gui.ui.main_window import MainWindow
+
+    window = make_window("genetic", "sphere", 3)
+    spec = f"{user_file.resolve()}:bowl"
+    registered(stand_in(spec))
+    window.panel.add_user_objective(spec)
+    qtbot.waitUntil(lambda: window.state.config.objective == spec and window.state.phase == "ready")
+    window.close()
+
+    # The menu's fixed entries are the built-in ones: the spec resolves, but is not one of them.
+    monkeypatch.setattr(controls, "OBJECTIVES", {name: cls for name, cls in OBJECTIVES.items() if name != spec})
+    again = MainWindow.from_last_session()
+    again.show()
+    qtbot.waitExposed(again)
+    try:
+        wait_phase(qtbot, again, "ready")
+        panel = again.panel
+        assert panel.user_objectives() == [spec] and panel.objective() == spec
+        assert panel.objective_box.currentText() == "bowl (objective.py)"
+
+        gone = RunConfig("genetic", f"{tmp_path / 'gone.py'}:f", 3, None, 0, {})  # a stored run's file is gone
+        again._on_runs_panel_load_requested(SimpleNamespace(id=7, config=gone))
+        assert again.banner.isVisible() and "Run 7 cannot be loaded into the controls" in again.banner.text.text()
+        assert panel.objective() == spec  # the controls are as they were
+    finally:
+        again.close()
