@@ -188,6 +188,7 @@ class MainWindow(QMainWindow):
         self._open_run_store()
         self._send_recording()
         self._prepare()
+        self.user_objectives.offer_plugins()
 
     def _open_run_store(self) -> None:
         try:

@@ -74,6 +74,15 @@ def top_level_functions(path: Path) -> tuple[list[str], str]:
     return names, "" if names else f"{path.name} defines no function at its top level"
 
 
+def error_line(error: Exception) -> str:
+    """What went wrong loading an objective, in one line: the core's own message, or the type
+    and first line of what the user's code raised on import."""
+    if isinstance(error, ObjectiveError):
+        return str(error)
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
 def spec_label(spec: str) -> str:
     """How the objective menu names a user objective: short, the spec in full is its tooltip."""
     if spec.startswith((FORMULA_PREFIX, COMMAND_PREFIX)):
@@ -271,12 +280,8 @@ class LoadObjectiveDialog(QDialog):
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a module may take seconds to import
         try:
             cls = objective_class(spec)
-        except ObjectiveError as error:
-            _show(self.error_label, f"Not loaded: {error}")
-            return
-        except Exception as error:  # noqa: BLE001 - the user's own code ran on import: tell, stay usable
-            text = str(error).strip().splitlines()
-            _show(self.error_label, f"Not loaded: {type(error).__name__}" + (f": {text[0]}" if text else ""))
+        except Exception as error:  # noqa: BLE001 - the user's own code may run on import: tell, stay usable
+            _show(self.error_label, f"Not loaded: {error_line(error)}")
             return
         finally:
             QApplication.restoreOverrideCursor()

@@ -7,6 +7,8 @@ and calls :meth:`UserObjectives.begin_run` for every new run.
 
 from __future__ import annotations
 
+import logging
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
@@ -17,13 +19,22 @@ from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.objectives import Objective, ObjectiveError, is_built_in
 from metalearn_gui.ui.evaluation_dialog import EvaluationDialog
 from metalearn_gui.ui.failures import WARNING_STYLE, ElidedLabel, FailedEvaluationsDialog, FailureLog
-from metalearn_gui.ui.objective_dialog import LoadObjectiveDialog
+from metalearn_gui.ui.objective_dialog import LoadObjectiveDialog, error_line
 
 if TYPE_CHECKING:
     from metalearn_gui.ui.main_window import MainWindow
 
+log = logging.getLogger(__name__)
+
 #: How long the status bar says where evaluations will run after a change.
 NOTICE_MS = 10_000
+#: The entry-point group under which packages register objectives of their own.
+PLUGIN_GROUP = "metalearn_gui.objectives"
+
+
+def plugin_names() -> list[str]:
+    """The objective names installed packages register (their modules are not imported here)."""
+    return sorted({point.name for point in entry_points(group=PLUGIN_GROUP)})
 
 
 def evaluated_elsewhere(objective: Objective) -> bool:
@@ -88,6 +99,20 @@ class UserObjectives(QObject):
         self.failures_label.clicked.connect(self.open_failures_dialog)
         status_bar.addWidget(self.failures_label, 1)
         self.evaluation_label = self.window.status_labels["evaluation"]
+
+    def offer_plugins(self) -> None:
+        """Offer installed packages' objectives in the objective menu (with their source). Their
+        modules are imported here, once the window is up; one that fails is named in the status bar."""
+        problems = []
+        for name in plugin_names():
+            try:
+                self.window.panel.add_user_objective(name, select=False)
+            except Exception as error:  # noqa: BLE001 - a plugin's own import failed: the others still count
+                problems.append(f"plugin objective {name!r} not offered: {error_line(error)}")
+                log.warning(problems[-1])
+        if problems:
+            more = f" (and {len(problems) - 1} more plugin problems)" if len(problems) > 1 else ""
+            self.window.statusBar().showMessage(problems[0][:1].upper() + problems[0][1:] + more, NOTICE_MS)
 
     # -- every run ------------------------------------------------------------------------
     def begin_run(self, objective: Objective) -> None:

@@ -318,3 +318,18 @@ def test_the_last_sessions_user_objective_is_offered_again_and_a_vanished_one_is
         assert panel.objective() == spec  # the controls are as they were
     finally:
         again.close()
+
+
+def test_installed_plugins_objectives_are_offered_and_a_broken_one_is_named(make_window, qtbot, registered,
+                                                                            monkeypatch):
+    from metalearn_gui.ui import user_objectives
+
+    window = make_window("genetic", "sphere", 3)
+    registered(stand_in("good-plugin"))  # as the core resolves a plugin's name
+    monkeypatch.setattr(user_objectives, "plugin_names", lambda: ["broken-plugin", "good-plugin"])
+    window.user_objectives.offer_plugins()
+    panel = window.panel
+    assert panel.user_objectives() == ["good-plugin"] and panel.objective() == "sphere"  # offered, not chosen
+    assert "source: good-plugin" in panel.objective_box.itemData(panel.objective_box.findData("good-plugin"),
+                                                                 Qt.ItemDataRole.ToolTipRole)
+    assert window.statusBar().currentMessage().startswith("Plugin objective 'broken-plugin' not offered: ")
