@@ -21,6 +21,7 @@ from metalearn_gui.core.evaluation import Evaluation
 from metalearn_gui.core.events import (
     BaselinesReady,
     ChunkMessage,
+    EvaluationsFailed,
     Event,
     HeldOutResult,
     InputRejected,
@@ -29,6 +30,7 @@ from metalearn_gui.core.events import (
     RunFailed,
     RunState,
 )
+from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.hyperparams import Value
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.race import Race
@@ -55,6 +57,7 @@ class Worker(QObject):
     heldout_ready = Signal(object)  # HeldOutResult
     baselines_ready = Signal(object)  # BaselinesReady
     record_ready = Signal(object)  # RecordCopy
+    evaluations_failed = Signal(object)  # EvaluationsFailed: a user objective's failed evaluations (the run goes on)
     input_rejected = Signal(str)  # a bad value from the user, one line
     run_failed = Signal(str, str)  # one line, traceback
     notice = Signal(str, str)  # kind (info, warning), one line: the run store's news
@@ -83,6 +86,8 @@ class Worker(QObject):
                 self.baselines_ready.emit(event)
             case RecordCopy():
                 self.record_ready.emit(event)
+            case EvaluationsFailed():
+                self.evaluations_failed.emit(event)
             case InputRejected(message=message):
                 self.input_rejected.emit(message)
             case RunFailed(message=message, details=details):
@@ -139,6 +144,10 @@ class RunController(QObject):
 
     def set_recording(self, recording: Recording) -> None:
         self._post(self._session.set_recording, recording)
+
+    def set_evaluation(self, settings: EvaluationSettings) -> None:
+        """Where a user objective's rows are evaluated, from the next reset on."""
+        self._post(self._session.set_evaluation, settings)
 
     def copy_record(self) -> None:
         """Ask for a copy of the current run's record: ``worker.record_ready`` brings it."""

@@ -27,15 +27,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from metalearn_gui.core.hyperparams import HyperParam, HyperParamError, Value
 from metalearn_gui.core.learners import LEARNER_NAMES, learner_class, refusal
-from metalearn_gui.core.objectives import OBJECTIVES, make_objective, objective_class
+from metalearn_gui.core.objectives import OBJECTIVES, ObjectiveError, make_objective, objective_class
 from metalearn_gui.core.objectives.bbob import BBOB_FUNCTIONS, MAX_INSTANCE, bbob_name, parse_bbob_name
 from metalearn_gui.core.run import RunConfig
+from metalearn_gui.ui.objective_dialog import spec_label, spec_tooltip
 
 if TYPE_CHECKING:
     from superqt import QDoubleSlider
@@ -237,6 +239,7 @@ class ControlPanel(QWidget):
         #: Hyper-parameter values the rows show when next built (else the defaults).
         self._wanted: dict[str, Value] = {}
         self._run: RunConfig | None = None  # the run on screen, see mark_run
+        self._first_user_index: int | None = None  # where loaded user objectives begin in the objective menu
         self._setup_ui()
         self._show_problem(RunConfig(learner, objective, dim, None, seed, hyperparameters or {}))
         for box in (self.learner_box, self.objective_box, self.function_box):
@@ -265,6 +268,13 @@ class ControlPanel(QWidget):
         self.objective_box.setItemData(self.objective_box.count() - 1,
                                        "the field's standard black-box suite: choose a function and an instance",
                                        Qt.ItemDataRole.ToolTipRole)
+        # Long names (a user objective's) are elided rather than widening the panel.
+        self.objective_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.objective_box.setMinimumContentsLength(10)  # with the Load… button: as wide as the learner menu
+        self.load_objective_button = QToolButton()  # the window gives it its "Load objective…" action
+        objective_row = QHBoxLayout()
+        objective_row.addWidget(self.objective_box, 1)
+        objective_row.addWidget(self.load_objective_button)
         self.function_box = QComboBox()
         for number, title in BBOB_FUNCTIONS.items():
             self.function_box.addItem(f"f{number} {title}", number)
@@ -283,7 +293,7 @@ class ControlPanel(QWidget):
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setToolTip(f"random seed: the same seed replays the same initial θ; {ON_RESET}")
         form.addRow("Learner", self.learner_box)
-        form.addRow("Objective", self.objective_box)
+        form.addRow("Objective", objective_row)
         form.addRow("Function", self.function_box)
         form.addRow("Instance", self.instance_box)
         self._problem_form = form
@@ -374,10 +384,37 @@ class ControlPanel(QWidget):
         self.problem_changed.emit()
 
     def cannot_show(self, config: RunConfig) -> str:
-        """Why ``config`` does not fit the controls (a command-line run's seed beyond the box), or ""."""
+        """Why ``config`` does not fit the controls (a command-line run's seed beyond the box, a user
+        objective that no longer loads), or ""."""
         if config.seed > self.seed_box.maximum():
             return f"seed {config.seed}; the window takes 0 … {self.seed_box.maximum()}"
+        try:
+            objective_class(config.objective)
+        except ObjectiveError as error:
+            return str(error)
         return ""
+
+    def add_user_objective(self, spec: str, select: bool = True) -> None:
+        """Offer the user objective ``spec`` in the objective menu (once per session), its source
+        as tooltip, and choose it if ``select`` (the run restarts on it). Raises
+        :class:`ObjectiveError` if ``spec`` does not resolve."""
+        index = self.objective_box.findData(spec)
+        if index < 0:
+            cls = objective_class(spec)
+            if self._first_user_index is None:  # user objectives go below a line, after the built-in ones
+                self.objective_box.insertSeparator(self.objective_box.count())
+                self._first_user_index = self.objective_box.count()
+            self.objective_box.addItem(spec_label(spec), spec)
+            index = self.objective_box.count() - 1
+            self.objective_box.setItemData(index, spec_tooltip(spec, cls), Qt.ItemDataRole.ToolTipRole)
+        if select:
+            self.objective_box.setCurrentIndex(index)
+
+    def user_objectives(self) -> list[str]:
+        """The specs of the user objectives the menu offers, in the order loaded."""
+        if self._first_user_index is None:
+            return []
+        return [self.objective_box.itemData(i) for i in range(self._first_user_index, self.objective_box.count())]
 
     def _show_problem(self, config: RunConfig) -> None:
         boxes = (self.learner_box, self.objective_box, self.function_box, self.instance_box, self.dim_box)
@@ -386,6 +423,8 @@ class ControlPanel(QWidget):
         self.learner_box.setCurrentIndex(LEARNER_NAMES.index(config.learner))
         bbob = parse_bbob_name(config.objective)
         if bbob is None:
+            if self.objective_box.findData(config.objective) < 0:  # a user objective (the last session's…)
+                self.add_user_objective(config.objective, select=False)
             self.objective_box.setCurrentIndex(self.objective_box.findData(config.objective))
         else:
             self.objective_box.setCurrentIndex(self.objective_box.findData(BBOB_ENTRY))

@@ -58,6 +58,7 @@ from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.ui.race_mode import RaceMode
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
+from metalearn_gui.ui.user_objectives import UserObjectives
 from metalearn_gui.worker import RunController
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
             f"{self.panel.tensorboard_box.toolTip()}<br>folder: {self.data_dir / 'tensorboard'}")
         self._connect()
         self.race_mode = RaceMode(self)  # learners side by side (ui/race_mode.py)
+        self.user_objectives = UserObjectives(self)  # loading them, where they evaluate, their failures
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self._on_frame_timer_timeout)
@@ -186,6 +188,7 @@ class MainWindow(QMainWindow):
         self._open_run_store()
         self._send_recording()
         self._prepare()
+        self.user_objectives.offer_plugins()
 
     def _open_run_store(self) -> None:
         try:
@@ -330,7 +333,7 @@ class MainWindow(QMainWindow):
         self.log_x_action.toggled.connect(self._on_log_x_toggled)
         self.export_menu = ExportMenu(self, self._with_record, log_x=self.log_x_action.isChecked)
         self.menuBar().addMenu(self.export_menu.menu)
-        run_menu = self.menuBar().addMenu("&Run")
+        self.run_menu = run_menu = self.menuBar().addMenu("&Run")
         for act in (self.start_action, self.step_action, self.reset_action):
             run_menu.addAction(act)
         run_menu.addSeparator()
@@ -369,7 +372,9 @@ class MainWindow(QMainWindow):
                           ("heldout", "the best θ's loss (and accuracy) on held-out tasks, as last evaluated, "
                                       "and the reference baseline's"),
                           ("evaluations", "loss evaluations"),
-                          ("speed", "steps per second"), ("tf", "TensorFlow")):
+                          ("speed", "steps per second"),
+                          ("evaluation", "where this user objective's evaluations run (Run → Evaluation…)"),
+                          ("tf", "TensorFlow")):
             label = QLabel()
             label.setToolTip(tip)
             self.statusBar().addPermanentWidget(label)
@@ -583,6 +588,7 @@ class MainWindow(QMainWindow):
         self.landscape_plot.set_dim(objective.dim)
         self.landscape_plot.set_objective_axes(objective.landscape_axes())
         self._show_task_objective(is_task_distribution(objective))
+        self.user_objectives.begin_run(objective)
         self.landscape_plot.set_run(self.history, population_visible=config.learner in POPULATION_LEARNERS)
         self.landscape_plot.set_model_visible(config.learner == "neural")
         self.learner_plot.set_run(config.learner, self.history)
