@@ -145,3 +145,16 @@ def test_a_stop_signal_inside_an_evaluation_is_not_taken_for_the_objectives_erro
     learner.objective.loss_np = interrupted
     with pytest.raises(RunInterrupted):
         learner.reset(0)
+
+
+def test_a_reset_that_breaks_unexpectedly_leaves_a_failed_learner_that_makes_no_steps(monkeypatch):
+    _, learner = genetic_on("sphere")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the pool broke")
+
+    monkeypatch.setattr(learner.evaluator, "losses", broken)
+    with pytest.raises(RuntimeError, match="the pool broke"):
+        learner.reset(0)
+    assert learner.status is Status.FAILED
+    assert len(learner.advance(3)) == 0  # not a half-reset learner stepping into missing state

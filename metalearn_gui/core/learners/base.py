@@ -270,6 +270,9 @@ class Learner(ABC):
         except ObjectiveFailure as failure:  # no row to keep: the caller tells the user
             self.status, self.failure = Status.FAILED, failure
             raise
+        except BaseException:  # a bug, or an interrupt: never leave a half-reset learner that advances
+            self.status = Status.FAILED
+            raise
         self._count_evaluations(first, before=0)
         return self._finish(first, first_step=0)
 
