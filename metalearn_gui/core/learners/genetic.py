@@ -201,9 +201,9 @@ class GeneticLearner(Learner):
         # gathers rows several times faster than indexing with an array.)
         population, sigma, principal = (np.empty_like(self._population), np.empty_like(self._sigma),
                                         np.empty_like(self._principal))
-        np.take(self._population, elites, axis=0, out=population[:elite])
-        np.take(self._sigma, np.concatenate([elites, parents]), out=sigma)
-        np.take(self._principal, np.concatenate([elites, parents]), out=principal)
+        self._population.take(elites, axis=0, out=population[:elite])
+        self._sigma.take(np.concatenate([elites, parents]), out=sigma)
+        self._principal.take(np.concatenate([elites, parents]), out=principal)
         children, child_sigma, child_principal = population[elite:], sigma[elite:], principal[elite:]
         axes, spread = self._mutation_shape(parents)
         self._crossover(parents, children, child_sigma, child_principal, axes, float(hp["crossover"]))
@@ -230,7 +230,13 @@ class GeneticLearner(Learner):
         self._sigma_median = _median(self._sigma)
         losses = self._losses
         self._best = int(losses.argmin())
-        self._finite_losses = losses if losses.max() < np.inf else losses[np.isfinite(losses)]
+        worst = float(losses.max())
+        if worst < np.inf:
+            self._finite_losses = losses
+        else:
+            self._finite_losses = losses[np.isfinite(losses)]
+            worst = float(self._finite_losses.max()) if self._finite_losses.size else np.inf
+        self._loss_width = worst - float(losses[self._best])  # of the finite ones
 
     def _restart_size(self) -> int:
         return min(POPULATION_GROWTH * len(self._population), max(MAX_POPULATION, len(self._population)))
@@ -245,7 +251,7 @@ class GeneticLearner(Learner):
             self._stalled += 1
         patience = STALL_GENERATIONS + math.ceil(STALL_PER_DIM * self.objective.dim / len(self._population))
         finite = self._finite_losses
-        flat = finite.size > 1 and float(finite.max()) - float(finite.min()) <= LOSS_TOLERANCE
+        flat = finite.size > 1 and self._loss_width <= LOSS_TOLERANCE
         low, high = self.objective.bounds
         tiny_steps = self._sigma_median < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
@@ -257,7 +263,7 @@ class GeneticLearner(Learner):
         followed)."""
         self._shape_updates += 1
         if self._shape_updates % EIGEN_INTERVAL == 0:
-            steps = np.take(self._population, parents[:SHAPE_SAMPLE], axis=0)
+            steps = self._population.take(parents[:SHAPE_SAMPLE], axis=0)
             steps -= self._population_mean
             if self._shape.ndim == 2:
                 spread = steps.T @ steps / len(steps)
@@ -305,13 +311,15 @@ class GeneticLearner(Learner):
         blend = self._rng.random(pairs) < rate
         # γ in single precision: any γ is as valid as another, and drawing it costs less.
         gamma = self._rng.random((pairs, children.shape[1]), dtype=np.float32)
-        gamma *= np.where(blend, np.float32(1.0 + 2.0 * BLEND_ALPHA), np.float32(0.0))[:, None]
-        gamma -= np.where(blend, np.float32(BLEND_ALPHA), np.float32(0.0))[:, None]
+        gamma *= 1.0 + 2.0 * BLEND_ALPHA
+        gamma -= BLEND_ALPHA
+        if not blend.all():
+            gamma[~blend] = 0.0
         # Pairs' first parents, then their second ones (then an odd one out): each half is
         # contiguous, which makes the arithmetic below several times cheaper than on
         # every other row.
         order, interleave = _pairs_apart(len(parents))
-        apart = np.take(self._population, parents[order], axis=0)
+        apart = self._population.take(parents[order], axis=0)
         firsts, seconds = apart[:pairs], apart[pairs:2 * pairs]
         # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
         difference = seconds - firsts
@@ -320,10 +328,10 @@ class GeneticLearner(Learner):
         shift = gamma * difference
         if axes is not None:
             rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
-            shift[rotated] = (gamma[rotated] * (np.take(difference, rotated, axis=0) @ axes)) @ axes.T
+            shift[rotated] = (gamma[rotated] * (difference.take(rotated, axis=0) @ axes)) @ axes.T
         firsts += shift
         seconds -= shift
-        np.take(apart, interleave, axis=0, out=children)
+        apart.take(interleave, axis=0, out=children)
         mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
         sigma[second] = np.where(blend, mean_sigma, sigma[second])
         sigma[first] = mean_sigma
@@ -395,7 +403,7 @@ def _principal_axes(covariance: np.ndarray) -> tuple[np.ndarray | None, np.ndarr
         variance, axes = np.linalg.eigh(covariance)
     top = max(float(variance.max()), 1e-300)
     spread = np.sqrt(np.maximum(variance, top / MAX_CONDITION**2))
-    return axes, spread / np.exp(np.log(spread).mean())
+    return axes, spread / np.exp(np.log(spread).sum() / len(spread))  # (``mean`` costs more)
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
@@ -423,7 +431,7 @@ def _mean_spread(points: np.ndarray, mean: np.ndarray) -> float:
     """Mean over coordinates of the points' standard deviation (``points.std(axis=0).mean()``)."""
     centred = points - mean
     centred *= centred
-    return float(np.sqrt(_mean_row(centred)).mean())
+    return float(np.sqrt(_mean_row(centred)).sum()) / len(mean)
 
 
 def _median(values: np.ndarray) -> float:
