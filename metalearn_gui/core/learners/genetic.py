@@ -328,7 +328,7 @@ class GeneticLearner(Learner):
         shift = gamma * difference
         if axes is not None:
             rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
-            shift[rotated] = (gamma[rotated] * (difference.take(rotated, axis=0) @ axes)) @ axes.T
+            shift[rotated] = (gamma.take(rotated, axis=0) * (difference.take(rotated, axis=0) @ axes)) @ axes.T
         firsts += shift
         seconds -= shift
         apart.take(interleave, axis=0, out=children)
@@ -349,11 +349,13 @@ class GeneticLearner(Learner):
         sigma *= np.exp(factors, out=factors)
         if rate >= 1.0:
             noise = self._rng.standard_normal(children.shape)
+            noise *= spread
         else:  # normals only for the kept components: a low rate is cheap
-            kept = self._rng.random(children.shape, dtype=np.float32) < rate
+            kept = np.flatnonzero(self._rng.random(children.shape, dtype=np.float32) < rate)
+            normals = self._rng.standard_normal(len(kept))
+            normals *= spread.take(kept % dim)
             noise = np.zeros(children.shape)
-            np.place(noise, kept, self._rng.standard_normal(int(np.count_nonzero(kept))))
-        noise *= spread
+            noise.put(kept, normals)
         step = noise if axes is None else noise @ axes.T
         step *= sigma[:, None]
         children += step
