@@ -202,8 +202,9 @@ class GeneticLearner(Learner):
         population, sigma, principal = (np.empty_like(self._population), np.empty_like(self._sigma),
                                         np.empty_like(self._principal))
         self._population.take(elites, axis=0, out=population[:elite])
-        self._sigma.take(np.concatenate([elites, parents]), out=sigma)
-        self._principal.take(np.concatenate([elites, parents]), out=principal)
+        chosen = np.concatenate([elites, parents])
+        self._sigma.take(chosen, out=sigma)
+        self._principal.take(chosen, out=principal)
         children, child_sigma, child_principal = population[elite:], sigma[elite:], principal[elite:]
         axes, spread = self._mutation_shape(parents)
         self._crossover(parents, children, child_sigma, child_principal, axes, float(hp["crossover"]))
