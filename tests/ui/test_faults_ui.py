@@ -55,24 +55,33 @@ def test_a_full_disk_mid_run_is_told_once_and_the_run_goes_on(make_window, qtbot
     assert list(rows[:committed + 1]) == list(range(committed + 1))  # every step committed before
 
 
-def test_an_objective_that_raises_is_a_failure_naming_step_and_theta_and_reset_runs_again(
+def test_an_objective_that_raises_once_is_named_in_the_status_bar_and_the_run_goes_on(
         faulty_objectives, make_window, qtbot):
     window = make_window("genetic", "raises-at-step", 3)
     window.start_action.trigger()
+    run_for_steps(qtbot, window, STEP + 5)
+    line = window.user_objectives.failures_label.toolTip()
+    assert line.startswith(f"98 evaluations failed — latest at step {STEP}, θ = [")  # the generation's children
+    assert "]: ValueError: a bug in the user's objective" in line
+    assert window.state.phase == "paused" and not window.banner.isVisible()  # run_for_steps pauses it
+
+
+def test_an_objective_that_keeps_raising_fails_the_run_naming_step_and_theta_and_the_app_goes_on(
+        faulty_objectives, make_window, qtbot):
+    window = make_window("genetic", "raises-from-step", 3)
+    window.start_action.trigger()
     wait_phase(qtbot, window, "failed")
     text = window.banner.text.text()
-    assert window.banner.kind == "error" and window.banner.details_button.isVisible()
-    assert f"the objective raised ValueError: a bug in the user's objective at step {STEP} for θ = [" in text
-    assert current_step(window) == STEP - 1  # drawn up to the last good step
+    assert window.banner.kind == "error"
+    assert ("every evaluation failed for 3 steps running (294 evaluations; the last: ValueError: a bug in the "
+            f"user's objective) at step {STEP + 2} for θ = [") in text
+    assert current_step(window) == STEP + 1  # drawn up to the last step made
     qtbot.waitUntil(lambda: window.state.record_id is not None)
     assert stored(window, window.state.record_id).status == "failed"
 
-    window.reset_action.trigger()  # the objective answers again: the app is usable
-    wait_phase(qtbot, window, "ready")
-    assert not window.banner.isVisible()
-    run_for_steps(qtbot, window, STEP + 5)
     window.panel.objective_box.setCurrentIndex(window.panel.objective_box.findData("sphere"))
     qtbot.waitUntil(lambda: window.state.config.objective == "sphere" and window.state.phase == "ready")
+    assert not window.banner.isVisible()
     run_for_steps(qtbot, window, 5)
 
 
