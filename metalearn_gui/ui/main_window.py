@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -58,7 +58,7 @@ from metalearn_gui.ui.export_menu import ExportMenu
 from metalearn_gui.ui.race_mode import RaceMode
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
-from metalearn_gui.worker import RunController
+from metalearn_gui.worker import INTERFACE_PRIORITY, RunController
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
 #: costs milliseconds to update and as many to paint): the loss plot every other frame
@@ -624,14 +624,22 @@ class MainWindow(QMainWindow):
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale or self.history is None:
             return
-        for _ in DRAW_ORDER:  # the next stale plot in DRAW_ORDER (see FRAME_MS)
-            plot = getattr(self, DRAW_ORDER[self._turn])
-            self._turn = (self._turn + 1) % len(DRAW_ORDER)
-            if plot in self._stale:
-                plot.refresh()
-                self._stale.discard(plot)
-                break
-        self._update_status()
+        with INTERFACE_PRIORITY.interface_busy():
+            for _ in DRAW_ORDER:  # the next stale plot in DRAW_ORDER (see FRAME_MS)
+                plot = getattr(self, DRAW_ORDER[self._turn])
+                self._turn = (self._turn + 1) % len(DRAW_ORDER)
+                if plot in self._stale:
+                    plot.refresh()
+                    self._stale.discard(plot)
+                    break
+            self._update_status()
+
+    def event(self, event: QEvent) -> bool:  # Qt override
+        # The window's widgets paint in its update requests: the worker steps aside meanwhile.
+        if event.type() == QEvent.Type.UpdateRequest:
+            with INTERFACE_PRIORITY.interface_busy():
+                return super().event(event)
+        return super().event(event)
 
     def _step_text(self) -> str:
         history = self.history

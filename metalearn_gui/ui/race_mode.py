@@ -42,6 +42,7 @@ from metalearn_gui.plots.race_loss_plot import RaceLossPlot
 from metalearn_gui.ui.race_dialog import RaceDialog
 from metalearn_gui.ui.race_leaderboard import Leaderboard
 from metalearn_gui.ui.race_panel import RacePanel
+from metalearn_gui.worker import INTERFACE_PRIORITY
 
 if TYPE_CHECKING:
     from metalearn_gui.ui.main_window import MainWindow
@@ -492,10 +493,11 @@ class RaceMode(QObject):
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale:
             return
-        for _ in VIEWS:  # the next stale view, in turn
-            name = VIEWS[self._turn]
-            self._turn = (self._turn + 1) % len(VIEWS)
-            if name in self._stale:
-                self._stale.discard(name)
-                self._views[name].refresh()
-                return
+        with INTERFACE_PRIORITY.interface_busy():  # the worker steps aside while a view redraws
+            for _ in VIEWS:  # the next stale view, in turn
+                name = VIEWS[self._turn]
+                self._turn = (self._turn + 1) % len(VIEWS)
+                if name in self._stale:
+                    self._stale.discard(name)
+                    self._views[name].refresh()
+                    return

@@ -20,6 +20,7 @@ import numpy as np
 from metalearn_gui.core.evaluation import Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
+from metalearn_gui.core.interface_priority import yield_to_interface
 from metalearn_gui.core.objectives import Objective
 from metalearn_gui.core.status import Status
 
@@ -255,6 +256,7 @@ class Learner(ABC):
         failure = None
         self._evaluations_made = self.evaluations
         while remaining > 0:
+            yield_to_interface()
             count = self._block_size(remaining, deadline)
             if count == 0:  # the budget allows no further step
                 break
@@ -404,6 +406,7 @@ class Learner(ABC):
         for _ in range(count):
             if self._steps_in_budget() == 0:
                 break
+            yield_to_interface()
             try:
                 row = step()
             except ObjectiveFailure as failure:
