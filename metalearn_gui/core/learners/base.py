@@ -396,6 +396,7 @@ class Learner(ABC):
 
     def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim), for the step being computed."""
+        yield_to_interface()  # between a step's own work and its evaluations
         return self.evaluator.losses(np.asarray(thetas, dtype=np.float64), rng, self._computing_step)
 
     def _run_each(self, count: int, step: Callable[[], Rows]) -> Rows:
