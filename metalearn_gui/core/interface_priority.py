@@ -30,15 +30,14 @@ MAX_SHARE = 0.5
 class InterfacePriority:
     """A busy flag the interface thread raises and a capped wait for the worker thread."""
 
-    def __init__(self, max_wait: float = MAX_WAIT_SECONDS, share: float = MAX_SHARE,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_wait, self.share, self.clock = max_wait, share, clock
+    def __init__(self, max_wait: float = MAX_WAIT_SECONDS, share: float = MAX_SHARE) -> None:
+        self.max_wait, self.share = max_wait, share
         self._idle = threading.Event()
         self._idle.set()
         self._depth = 0  # nested busy spells of the interface thread
         self._interface_thread: int | None = None
         self._credit = max_wait  # seconds the worker may still wait (see share)
-        self._credited_at = clock()
+        self._credited_at = time.monotonic()
         #: Seconds waited in all (for benchmarks and tests).
         self.waited_seconds = 0.0
 
@@ -66,12 +65,12 @@ class InterfacePriority:
         """Wait while the interface is busy, within the caps; return at once otherwise."""
         if self._idle.is_set() or threading.get_ident() == self._interface_thread:
             return
-        now = self.clock()
+        now = time.monotonic()
         credit = min(self.max_wait, self._credit + (now - self._credited_at) * self.share)
         self._credited_at = now
         if credit > 0:
             self._idle.wait(credit)
-            waited = self.clock() - now
+            waited = time.monotonic() - now
             credit -= waited
             self.waited_seconds += waited
         self._credit = credit
