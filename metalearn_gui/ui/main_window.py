@@ -450,7 +450,10 @@ class MainWindow(QMainWindow):
         self._show_phase(state)
         self._update_status()
 
+    # Slots that draw, and the window's paints (event()), are marked interface_busy: the
+    # worker steps aside while they run (core/interface_priority.py).
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
         self.controller.chunk_taken()
         if message.serial != self.serial or self.history is None or self.race_mode.active:
@@ -470,11 +473,13 @@ class MainWindow(QMainWindow):
         self._stale = {getattr(self, name) for name in PLOTS}
 
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
         if landscape.serial == self.serial and not self.race_mode.active:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_heldout_ready(self, result: HeldOutResult) -> None:
         if result.serial != self.serial or self.heldout is None:
             return
@@ -621,18 +626,18 @@ class MainWindow(QMainWindow):
             self.banner.clear("info")
 
     @Slot()
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale or self.history is None:
             return
-        with INTERFACE_PRIORITY.interface_busy():
-            for _ in DRAW_ORDER:  # the next stale plot in DRAW_ORDER (see FRAME_MS)
-                plot = getattr(self, DRAW_ORDER[self._turn])
-                self._turn = (self._turn + 1) % len(DRAW_ORDER)
-                if plot in self._stale:
-                    plot.refresh()
-                    self._stale.discard(plot)
-                    break
-            self._update_status()
+        for _ in DRAW_ORDER:  # the next stale plot in DRAW_ORDER (see FRAME_MS)
+            plot = getattr(self, DRAW_ORDER[self._turn])
+            self._turn = (self._turn + 1) % len(DRAW_ORDER)
+            if plot in self._stale:
+                plot.refresh()
+                self._stale.discard(plot)
+                break
+        self._update_status()
 
     def event(self, event: QEvent) -> bool:  # Qt override
         # The window's widgets paint in its update requests: the worker steps aside meanwhile.

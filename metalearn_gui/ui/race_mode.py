@@ -367,6 +367,7 @@ class RaceMode(QObject):
 
     # -- the race's events ---------------------------------------------------------------------
     @Slot(object, object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_race_event(self, race: Race, event: object) -> None:
         if isinstance(event, EntrantEvent) and isinstance(event.event, ChunkMessage):
             race.chunk_taken(event.entrant)  # every chunk, even a left race's: the worker counts them
@@ -490,14 +491,14 @@ class RaceMode(QObject):
             self._draw_stored_landscape()
 
     # -- drawing ------------------------------------------------------------------------------------
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale:
             return
-        with INTERFACE_PRIORITY.interface_busy():  # the worker steps aside while a view redraws
-            for _ in VIEWS:  # the next stale view, in turn
-                name = VIEWS[self._turn]
-                self._turn = (self._turn + 1) % len(VIEWS)
-                if name in self._stale:
-                    self._stale.discard(name)
-                    self._views[name].refresh()
-                    return
+        for _ in VIEWS:  # the next stale view, in turn
+            name = VIEWS[self._turn]
+            self._turn = (self._turn + 1) % len(VIEWS)
+            if name in self._stale:
+                self._stale.discard(name)
+                self._views[name].refresh()
+                return
