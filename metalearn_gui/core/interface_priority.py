@@ -3,8 +3,9 @@
 A learner's Python and a BBOB objective's C code hold the GIL almost all the time, so a
 window on another thread of the same process gets about half of it and every redraw takes
 twice as long. The window marks what it draws ``with priority.interface_busy():``; the
-core calls :func:`yield_to_interface` at fine-grained points (between steps, blocks and
-evaluation slices), which waits, without the GIL, while the interface is busy. The waits
+core calls :func:`yield_to_interface` at fine-grained points (between the steps of a learner
+whose steps hold the GIL, and between a BBOB batch's evaluation slices), which waits, without
+the GIL, while the interface is busy. The waits
 are capped so a busy interface can never starve the worker: each lasts at most
 ``max_wait`` seconds, and in all they take at most ``share`` of the worker's time (plus
 one ``max_wait`` of credit).

@@ -55,6 +55,15 @@ def test_a_worker_never_waits_while_the_interface_is_idle(priority):
     assert priority.waited_seconds == 0
 
 
+def test_a_learner_whose_steps_release_the_gil_does_not_wait(priority):
+    # genetic's large numpy operations let the interface run beside it: waiting would only cost it
+    learner = learner_class("genetic")(make_objective("rastrigin", 10), {"population": 1000})
+    learner.reset(0)
+    with priority.interface_busy():
+        assert advance_on_a_worker_thread(learner, 20) == 20
+    assert priority.waited_seconds == 0
+
+
 def test_the_interface_thread_never_waits_for_itself(priority):
     learner = evolution_on_bbob()
     with priority.interface_busy():  # e.g. the window computing something of the core while it draws
