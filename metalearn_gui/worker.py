@@ -32,6 +32,7 @@ from metalearn_gui.core.events import (
 )
 from metalearn_gui.core.executors import EvaluationSettings
 from metalearn_gui.core.hyperparams import Value
+from metalearn_gui.core.interface_priority import InterfacePriority, install
 from metalearn_gui.core.landscape import Landscape
 from metalearn_gui.core.race import Race
 from metalearn_gui.core.race_config import RaceConfig
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 #: The learners' numpy loops hold the GIL between small array operations; a shorter
 #: switch interval (default 5 ms) lets the GUI thread in sooner.
 GIL_SWITCH_SECONDS = 0.0001
+#: The window's claim to go first: while it redraws (``with INTERFACE_PRIORITY.interface_busy():``)
+#: the worker steps aside at its next yield point, within caps (core/interface_priority.py).
+#: One per process, as there is one GIL.
+INTERFACE_PRIORITY = InterfacePriority()
 #: Every controller alive, so tests can check that no worker thread is left running.
 CONTROLLERS: weakref.WeakSet[RunController] = weakref.WeakSet()
 
@@ -107,6 +112,7 @@ class RunController(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        install(INTERFACE_PRIORITY)
         self.worker = Worker()
         self._session = self.worker.session
         self._thread = QThread()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -59,7 +59,7 @@ from metalearn_gui.ui.race_mode import RaceMode
 from metalearn_gui.ui.runs_panel import RunsPanel
 from metalearn_gui.ui.settings import Session, load_session, save_session
 from metalearn_gui.ui.user_objectives import UserObjectives
-from metalearn_gui.worker import RunController
+from metalearn_gui.worker import INTERFACE_PRIORITY, RunController
 
 #: One plot is redrawn per frame, so no frame blocks the event loop for long (each plot
 #: costs milliseconds to update and as many to paint): the loss plot every other frame
@@ -455,7 +455,10 @@ class MainWindow(QMainWindow):
         self._show_phase(state)
         self._update_status()
 
+    # Slots that draw, and the window's paints (event()), are marked interface_busy: the
+    # worker steps aside while they run (core/interface_priority.py).
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_chunk_ready(self, message: ChunkMessage) -> None:
         self.controller.chunk_taken()
         if message.serial != self.serial or self.history is None or self.race_mode.active:
@@ -475,11 +478,13 @@ class MainWindow(QMainWindow):
         self._stale = {getattr(self, name) for name in PLOTS}
 
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_landscape_ready(self, landscape: Landscape) -> None:
         if landscape.serial == self.serial and not self.race_mode.active:
             self.landscape_plot.set_landscape(landscape)
 
     @Slot(object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_worker_heldout_ready(self, result: HeldOutResult) -> None:
         if result.serial != self.serial or self.heldout is None:
             return
@@ -627,6 +632,7 @@ class MainWindow(QMainWindow):
             self.banner.clear("info")
 
     @Slot()
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale or self.history is None:
             return
@@ -638,6 +644,13 @@ class MainWindow(QMainWindow):
                 self._stale.discard(plot)
                 break
         self._update_status()
+
+    def event(self, event: QEvent) -> bool:  # Qt override
+        # The window's widgets paint in its update requests: the worker steps aside meanwhile.
+        if event.type() == QEvent.Type.UpdateRequest:
+            with INTERFACE_PRIORITY.interface_busy():
+                return super().event(event)
+        return super().event(event)
 
     def _step_text(self) -> str:
         history = self.history

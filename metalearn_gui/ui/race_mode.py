@@ -42,6 +42,7 @@ from metalearn_gui.plots.race_loss_plot import RaceLossPlot
 from metalearn_gui.ui.race_dialog import RaceDialog
 from metalearn_gui.ui.race_leaderboard import Leaderboard
 from metalearn_gui.ui.race_panel import RacePanel
+from metalearn_gui.worker import INTERFACE_PRIORITY
 
 if TYPE_CHECKING:
     from metalearn_gui.ui.main_window import MainWindow
@@ -366,6 +367,7 @@ class RaceMode(QObject):
 
     # -- the race's events ---------------------------------------------------------------------
     @Slot(object, object)
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_race_event(self, race: Race, event: object) -> None:
         if isinstance(event, EntrantEvent) and isinstance(event.event, ChunkMessage):
             race.chunk_taken(event.entrant)  # every chunk, even a left race's: the worker counts them
@@ -489,6 +491,7 @@ class RaceMode(QObject):
             self._draw_stored_landscape()
 
     # -- drawing ------------------------------------------------------------------------------------
+    @INTERFACE_PRIORITY.interface_busy()
     def _on_frame_timer_timeout(self) -> None:
         if not self._stale:
             return

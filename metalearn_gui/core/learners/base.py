@@ -30,6 +30,7 @@ import numpy as np
 from metalearn_gui.core.evaluation import Evaluation, Evaluator, ObjectiveFailure, format_theta
 from metalearn_gui.core.history import thin_rows
 from metalearn_gui.core.hyperparams import Change, HyperParam, HyperParamError, Value, resolve
+from metalearn_gui.core.interface_priority import yield_to_interface
 from metalearn_gui.core.objectives import Objective, is_built_in
 from metalearn_gui.core.status import Status
 
@@ -159,6 +160,12 @@ class Learner(ABC):
     max_dim_reason: ClassVar[str] = ""
     #: Most steps one :meth:`_run` call may be asked for.
     max_block: ClassVar[int] = 1
+    #: Whether a step holds the GIL nearly throughout (Python and small arrays): such a learner
+    #: steps aside between steps and before its evaluations while a window draws
+    #: (core/interface_priority.py). One whose steps run outside the GIL (XLA, large numpy
+    #: operations) would only lose time by it: measured, gradient −26 % and genetic −13 … −35 %
+    #: evaluations/s with no gain in the window's stall.
+    gil_bound: ClassVar[bool] = False
     #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a
     #: model's prediction before the model exists); all other values must be finite.
     optional_extras: ClassVar[frozenset[str]] = frozenset()
@@ -298,6 +305,7 @@ class Learner(ABC):
         failure = None
         self._evaluations_made = self.evaluations
         while remaining > 0:
+            self._yield_to_interface()
             count = self._block_size(remaining, deadline)
             if count == 0:  # the budget allows no further step
                 break
@@ -438,6 +446,7 @@ class Learner(ABC):
     def _objective_losses(self, thetas: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The objective's losses of ``thetas`` (n, dim), for the step being computed (NaN
         for a user objective's failed evaluations)."""
+        self._yield_to_interface()  # between a step's own work and its evaluations
         losses = self.evaluator.losses(np.asarray(thetas, dtype=np.float64), rng, self._computing_step)
         if self.counts_failures:
             self._step_evaluations += len(losses)
@@ -479,6 +488,10 @@ class Learner(ABC):
                 f"({self._failing_evaluations} evaluations; the last: {last.message})")
         return ObjectiveFailure(what, Evaluation(last.step, last.theta[None, :], time.monotonic()))
 
+    def _yield_to_interface(self) -> None:
+        if self.gil_bound:
+            yield_to_interface()
+
     def _run_each(self, count: int, step: Callable[[], Rows]) -> Rows:
         """Up to ``count`` steps of one row each (``step()`` makes one), stopping after a
         non-finite row or before a step the evaluation budget cannot pay for; an objective
@@ -487,6 +500,7 @@ class Learner(ABC):
         for _ in range(count):
             if self._steps_in_budget() == 0:
                 break
+            self._yield_to_interface()
             try:
                 row = self._account(step())
             except ObjectiveFailure as failure:

@@ -60,6 +60,7 @@ class EvolutionLearner(Learner):
     description = ("CMA-ES: a Gaussian search distribution adapts its mean, step size and covariance "
                    "each generation; stalled runs restart with twice the population (IPOP)")
     max_block = 1 << 20  # generations are cheap to bound by time, one at a time
+    gil_bound = True  # a generation's update is Python and small arrays
     #: Each generation updates and decomposes a full D × D covariance: measured ~4 s of CPU a
     #: generation at 1,000-D and ~9 s at 1,761-D (a network's weights) on a 2-core machine.
     max_dim = 1000

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from metalearn_gui.core.interface_priority import yield_to_interface
 from metalearn_gui.core.objectives.base import Objective, ObjectiveError
 
 #: The functions' names, f1 … f24, as COCO's documentation gives them.
@@ -34,7 +35,8 @@ FAMILY = "bbob-fNN-iNN"
 #: cocoex evaluates a batch in C holding the GIL (f15 in 10-D: ~4 µs a row, so 20 ms for one
 #: generation of 5,120 strategies, 160 ms for 10,000 rows of f23), and the window's thread waits
 #: for the whole call before it may draw. A batch is evaluated in slices of about this long
-#: (the window's GIL switch interval), between which other threads take their turn.
+#: (the window's GIL switch interval), between which other threads take their turn (and a
+#: window that is drawing goes first: :mod:`~metalearn_gui.core.interface_priority`).
 SLICE_SECONDS = 0.0001
 
 
@@ -104,6 +106,7 @@ class BBOBObjective(Objective):
         losses = np.empty(len(thetas))
         start = 0
         while start < len(thetas):  # in slices: see SLICE_SECONDS
+            yield_to_interface()
             rows = thetas[start:start + self._slice_rows]
             started = time.perf_counter()
             losses[start:start + len(rows)] = np.asarray(self._problem(rows), dtype=np.float64).reshape(len(rows))
