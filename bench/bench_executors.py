@@ -23,8 +23,9 @@ evaluations) through the 2-worker cluster and in this process; (Dask − in-proc
 is what each evaluation costs in scheduling, pickling and loopback round trips.
 
 The machine's ceiling: the same rows, round by round, in a plain ``multiprocessing`` pool of 2
-processes against 1, measured in the same run after the GA runs. On a virtual machine whose 2 cores are shared with other guests it can
-be well below 2×; an executor's speed-up divided by it is what the executor itself keeps.
+processes against 1, measured in the same run after the GA runs. On a virtual machine whose 2
+cores are shared with other guests it can be well below 2×; an executor's speed-up divided by it
+is what the executor itself keeps.
 
 Run:  python bench/bench_executors.py [--quick] [--cost 0.2] [--sleep]
 """
