@@ -56,8 +56,8 @@ def test_a_worker_never_waits_while_the_interface_is_idle(priority):
 
 
 def test_a_learner_whose_steps_release_the_gil_does_not_wait(priority):
-    # genetic's large numpy operations let the interface run beside it: waiting would only cost it
-    learner = learner_class("genetic")(make_objective("rastrigin", 10), {"population": 1000})
+    # gradient's steps run in XLA, outside the GIL: waiting would only cost it
+    learner = learner_class("gradient")(make_objective("seed", 10), {"alpha": 1e-6})
     learner.reset(0)
     with priority.interface_busy():
         assert advance_on_a_worker_thread(learner, 20) == 20

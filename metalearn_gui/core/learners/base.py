@@ -162,9 +162,8 @@ class Learner(ABC):
     max_block: ClassVar[int] = 1
     #: Whether a step holds the GIL nearly throughout (Python and small arrays): such a learner
     #: steps aside between steps and before its evaluations while a window draws
-    #: (core/interface_priority.py). One whose steps run outside the GIL (XLA, large numpy
-    #: operations) would only lose time by it: measured, gradient −26 % and genetic −13 … −35 %
-    #: evaluations/s with no gain in the window's stall.
+    #: (core/interface_priority.py). One whose steps run outside the GIL (XLA) would only
+    #: lose time by it: measured, gradient −26 % evaluations/s with no gain in the window's stall.
     gil_bound: ClassVar[bool] = False
     #: Per-step extras that may be NaN, meaning "not available at this step" (e.g. a
     #: model's prediction before the model exists); all other values must be finite.
