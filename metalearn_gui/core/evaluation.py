@@ -11,8 +11,8 @@ called directly: they always answer, and a thread per call would cost them speed
 A user's objective that is not vectorised (it has ``row_task()``) is evaluated row by row
 where the :class:`~metalearn_gui.core.executors.EvaluationSettings` say — in this process,
 local worker processes or a Dask cluster — with one seed per row drawn from the learner's
-generator the same way whichever, so a seed gives the same run everywhere. For a user's
-objective (one with a ``source``), a row that raises, answers no finite number or passes
+generator the same way whichever, so a seed gives the same run everywhere. For an
+objective that is not built in, a row that raises, answers no finite number or passes
 the timeout is a *failed evaluation*: its loss is NaN and a :class:`FailedEvaluation`
 says why (:meth:`Evaluator.drain_failures`); the learner decides what NaN means.
 """

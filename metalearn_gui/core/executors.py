@@ -30,15 +30,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from metalearn_gui.core.objectives.row_tasks import DEFAULT_TIMEOUT
+from metalearn_gui.core.objectives.row_tasks import DEFAULT_TIMEOUT, kill_running_commands
 
 #: The modes of :class:`EvaluationSettings`.
 MODES = ("in-process", "processes", "dask")
 #: Seconds to connect to a Dask scheduler (and to wait for it to come back after a blip)
 #: before the command line, or the run, gives up on it.
 CONNECT_SECONDS = 5.0
-#: Seconds idle local workers get to exit when a run ends before they are killed.
+#: Seconds idle local workers get to exit when a run ends before they are stopped.
 CLOSE_SECONDS = 2.0
+#: Seconds a stopped worker gets to end the commands it runs before it is killed.
+TERMINATE_SECONDS = 1.0
 
 
 class SettingsError(ValueError):
@@ -91,17 +93,6 @@ class EvaluationSettings:
         else:
             where = f"the Dask cluster at {self.scheduler}"
         return f"{where}, timeout {self.timeout:g} s"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "workers": self.workers, "scheduler": self.scheduler, "timeout": self.timeout}
-
-    @classmethod
-    def from_json(cls, data: Any) -> EvaluationSettings:
-        """Settings from :meth:`to_json`'s values; :class:`SettingsError` for anything else."""
-        if not isinstance(data, dict) or not set(data) <= {"mode", "workers", "scheduler", "timeout"}:
-            raise SettingsError(f"evaluation settings must be an object of mode, workers, scheduler "
-                                  f"and timeout, got {str(data)[:80]!r}")
-        return cls(**data)
 
 
 def scheduler_address(text: str) -> str:
@@ -260,8 +251,11 @@ class LocalProcessPool(EvaluationPool):
         for process in processes:
             process.join(grace)
         for process in processes:
-            if process.is_alive():
-                process.kill()
+            if process.is_alive():  # busy or hung: its commands first (SIGTERM), then itself
+                process.terminate()
+                process.join(TERMINATE_SECONDS)
+                if process.is_alive():
+                    process.kill()
                 process.join()
 
 
@@ -356,8 +350,15 @@ def _quiet_dask_logs() -> None:
 
 
 def _ignore_interrupts() -> None:
-    """In a worker process: Ctrl+C is the app's to handle (it stops the workers itself)."""
+    """In a worker process: Ctrl+C is the app's to handle (it stops the workers itself);
+    SIGTERM (the app stopping it) ends the commands it runs, then the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _end_commands_and_exit)
+
+
+def _end_commands_and_exit(signum: int, frame: Any) -> None:
+    kill_running_commands()
+    os._exit(128 + signum)  # at once: the row it was evaluating is the app's to resend or fail
 
 
 def _first_line(error: BaseException) -> str:

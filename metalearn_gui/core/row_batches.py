@@ -24,6 +24,8 @@ import numpy as np
 
 from metalearn_gui.core.executors import EvaluationPool, PoolUnavailable
 
+#: Seconds past the timeout before the pool gives up on a row (see :func:`evaluate_rows`).
+GRACE_SECONDS = 5.0
 #: How often waiting for rows checks the timeout and whether to give up.
 POLL_SECONDS = 0.05
 #: A row whose worker process died this many times (it may be what kills it) has failed.
@@ -51,6 +53,9 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
     :class:`~metalearn_gui.core.executors.PoolUnavailable` when the Dask cluster goes away.
     """
     timeout = pool.settings.timeout
+    # A task that keeps the timeout itself (a command: killed, its last stderr line named)
+    # answers before the pool gives up on it.
+    deadline = timeout + min(GRACE_SECONDS, timeout / 2)
     outcome = BatchOutcome(np.full(len(thetas), np.nan))
     waiting = deque(range(len(thetas)))
     running: dict[Future, tuple[int, float]] = {}
@@ -81,7 +86,7 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
                     continue
                 _settle(outcome, row, future, error)
             _start_clocks(running, slots)
-            overdue = [future for future, (_, sent) in running.items() if time.monotonic() - sent > timeout]
+            overdue = [future for future, (_, sent) in running.items() if time.monotonic() - sent > deadline]
             for future in overdue:
                 row, _ = running.pop(future)
                 future.cancel()

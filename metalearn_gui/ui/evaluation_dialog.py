@@ -62,8 +62,8 @@ class EvaluationDialog(QDialog):
         self.workers_box.setToolTip(f"worker processes on this machine (it has {os.cpu_count()} CPUs)")
         self.scheduler_edit = QLineEdit(settings.scheduler or "")
         self.scheduler_edit.setPlaceholderText(f"tcp://HOST:{DASK_PORT}")
-        self.scheduler_edit.setToolTip("the address of a scheduler started with `dask scheduler`; "
-                                       "its workers need numpy (and, for a module function, the module)")
+        self.scheduler_edit.setToolTip("the address of a scheduler started with `dask scheduler`; its workers "
+                                       "need numpy and metalearn-gui (and, for a module function, the module)")
         self.address_message = QLabel()  # a bad address, or settings the core refuses
         self.address_message.setStyleSheet("color: #c53030;")
         self.mode_group = QButtonGroup(self)

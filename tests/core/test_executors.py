@@ -5,6 +5,8 @@ past its timeout is a failed evaluation and the run goes on. (Dask: test_dask_ex
 from __future__ import annotations
 
 import os
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -12,8 +14,10 @@ from executor_objectives import row_sphere
 
 from metalearn_gui.core.evaluation import ObjectiveFailure
 from metalearn_gui.core.events import EvaluationsFailed
-from metalearn_gui.core.executors import SettingsError, EvaluationSettings
+from metalearn_gui.core.executors import EvaluationSettings, SettingsError, open_pool
 from metalearn_gui.core.learners import learner_class
+from metalearn_gui.core.objectives.row_tasks import CommandTask
+from metalearn_gui.core.row_batches import Abandoned, evaluate_rows
 from metalearn_gui.core.run import RunConfig, run_to_end
 from metalearn_gui.core.session import RunSession
 from metalearn_gui.core.status import Status
@@ -102,19 +106,37 @@ def test_abandoning_stops_waiting_for_a_hung_worker_promptly_and_stops_it(tmp_pa
         learner.evaluator.close()
 
 
+def test_abandoning_a_command_in_flight_on_a_worker_leaves_no_process_behind(tmp_path):
+    pid_file = tmp_path / "pid"
+    script = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+    task = CommandTask((sys.executable, "-c", script, str(pid_file)))
+    pool = open_pool(EvaluationSettings("processes", 1, timeout=600))
+
+    def abandon() -> bool:  # once the command is running
+        return pid_file.exists() and pid_file.read_text() != ""
+
+    try:
+        with pytest.raises(Abandoned):
+            evaluate_rows(pool, task, np.zeros((1, 2)), [None], abandon)
+    finally:
+        pool.close()
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # its worker, stopped, ended it first
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+
+
 def test_evaluation_settings_say_where_in_one_line_and_refuse_what_cannot_work():
     assert EvaluationSettings("processes", 2).describe() == "2 local worker processes, timeout 300 s"
     assert EvaluationSettings("in-process", timeout=5).describe() == "in the app's process, timeout 5 s"
     dask = EvaluationSettings("dask", scheduler="tcp://10.0.0.7:8786")
     assert dask.describe() == "the Dask cluster at tcp://10.0.0.7:8786, timeout 300 s"
-    assert EvaluationSettings.from_json(dask.to_json()) == dask
     for bad in ({"mode": "threads"}, {"workers": 0}, {"timeout": float("nan")}, {"timeout": -1},
                 {"mode": "dask"}, {"mode": "dask", "scheduler": "10.0.0.7:8786"},
                 {"mode": "dask", "scheduler": "tcp://host:99999"}, {"scheduler": "tcp://h:1"}):
         with pytest.raises(SettingsError):
             EvaluationSettings(**bad)
-    with pytest.raises(SettingsError):
-        EvaluationSettings.from_json({"mode": "processes", "cores": 2})
 
 
 def test_a_session_reports_failed_evaluations_as_they_happen_and_applies_new_settings_at_the_next_reset(tmp_path):

@@ -265,3 +265,22 @@ def test_a_stored_run_whose_file_vanished_is_listed_and_named_when_opened(tmp_pa
     with RunStore.open(tmp_path / "data") as store, pytest.raises(StoreError) as caught:
         store.load(run_id)
     assert f"file '{path}' not found" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_file_that_exits_at_import_is_one_error_line_not_the_apps_exit(tmp_path, capsys):
+    path = write_file(tmp_path, "import argparse\nargparse.ArgumentParser().parse_args(['--epochs'])\n"
+                                "def f(theta):\n    return 0.0\n", "train.py")
+    with pytest.raises(ObjectiveError, match=r"train\.py:2: running it called sys\.exit\(2\) \(does it parse "
+                                             r"command-line arguments"):
+        objective_class(f"{path}:f")
+    assert capsys.readouterr().err == ""  # argparse's usage message is not the app's
+
+
+def test_an_edited_file_runs_as_it_is_now_when_its_spec_is_asked_for_again(tmp_path):
+    path = write_file(tmp_path, "def f(theta):\n    return 1.0\n", "edited.py")
+    before = objective_class(f"{path}:f")
+    path.write_text("def f(theta):\n    return 2.0\n", encoding="utf-8")
+    after = objective_class(f"{path}:f")
+    assert after(3).loss(np.zeros(3)) == 2.0 and before(3).loss(np.zeros(3)) == 1.0
+    assert after.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != before.source.sha256
+    assert objective_class(f"{path}:f") is after  # unchanged since: the same class

@@ -5,8 +5,10 @@ function in a file or module, an external command, a formula, a plugin's name: s
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import threading
+from pathlib import Path
 
 from metalearn_gui.core.objectives.base import Objective, ObjectiveError
 from metalearn_gui.core.objectives.bbob import FAMILY, BBOBObjective, bbob_objective_class, parse_bbob_name
@@ -40,13 +42,26 @@ def objective_class(name: str) -> type[Objective]:
     if bbob is not None:
         return bbob_objective_class(*bbob)
     with _user_classes_lock:
-        if name not in _user_classes:
+        if name not in _user_classes or _file_changed(_user_classes[name]):
             cls = user_objective_class(name)
             if cls is None:
                 raise ObjectiveError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}, {FAMILY}, "
                                      f"or {USER_SPECS}")
             _user_classes[name] = cls
         return _user_classes[name]
+
+
+def _file_changed(cls: type[Objective]) -> bool:
+    """Whether the file a user's objective was read from has other bytes now (edited since:
+    its spec then runs the file as it is now; a file gone keeps the class read before)."""
+    source = cls.source
+    if source is None or source.kind != "file":
+        return False
+    try:
+        data = Path(source.spec.rpartition(":")[0]).read_bytes()
+    except OSError:
+        return False
+    return hashlib.sha256(data).hexdigest() != source.sha256
 
 
 def plugin_objectives() -> list[tuple[Plugin, type[Objective] | ObjectiveError]]:

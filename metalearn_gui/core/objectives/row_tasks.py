@@ -160,6 +160,7 @@ class CommandTask:
                                      stderr=subprocess.PIPE, start_new_session=os.name == "posix")
         except OSError as error:
             raise EvaluationError(f"command {self.label()} cannot start: {error.strerror or error}") from None
+        RUNNING_COMMANDS.add(child)
         try:
             out, err = child.communicate((request + "\n").encode(), timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -168,6 +169,7 @@ class CommandTask:
             raise EvaluationError(f"command {self.label()} gave no answer within {timeout:g} s and was "
                                   f"killed{_last_line(err)}") from None
         finally:
+            RUNNING_COMMANDS.discard(child)
             if child.poll() is None:  # interrupted while waiting: leave no process behind
                 _kill(child)
         if child.returncode != 0:
@@ -186,6 +188,16 @@ class CommandTask:
 
     def label(self) -> str:
         return _quote(shlex.join(self.argv))
+
+
+#: The commands this process is waiting for: a worker process told to stop ends them first
+#: (each runs in a session of its own, which its worker's death would not end).
+RUNNING_COMMANDS: set[subprocess.Popen] = set()
+
+
+def kill_running_commands() -> None:
+    for child in list(RUNNING_COMMANDS):
+        _kill(child)
 
 
 def _kill(child: subprocess.Popen) -> None:

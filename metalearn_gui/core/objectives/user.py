@@ -11,15 +11,18 @@ can run it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
 import inspect
+import io
 import os
 import re
 import shlex
 import shutil
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -254,10 +257,16 @@ def file_objective_class(spec: str, path_text: str, function: str) -> type[Objec
         raise ObjectiveError(f"{path_text}: not Python source text ({error})") from None
     sha256 = hashlib.sha256(data).hexdigest()
     display = str(path.resolve())  # one module per file, however its path was typed
+    said = io.StringIO()
     try:
-        module = source_module(text, display, sha256)
+        with contextlib.redirect_stderr(said):  # a usage message before a sys.exit is not ours to show
+            module = source_module(text, display, sha256)
+        sys.stderr.write(said.getvalue())
     except SyntaxError as error:
         raise ObjectiveError(f"{path_text}:{error.lineno}: {type(error).__name__}: {error.msg}") from None
+    except SystemExit as error:  # e.g. argparse at import, reading the app's own command line
+        raise ObjectiveError(f"{path_text}{_line_in(display, error)}: running it called sys.exit({error.code!r}) "
+                             "(does it parse command-line arguments outside `if __name__ == \"__main__\"`?)") from None
     except Exception as error:  # noqa: BLE001 - whatever the user's file raises is named in one line
         raise ObjectiveError(f"{path_text}{_line_in(display, error)}: running it raised "
                              f"{_one_line(error)}") from None
@@ -294,6 +303,8 @@ def module_objective_class(spec: str, module_name: str, function: str,
             raise ObjectiveError(f"objective '{spec}': no module named {module_name!r} "
                                  "(is its folder on PYTHONPATH?)") from None
         raise ObjectiveError(f"objective '{spec}': importing {module_name} raised {_one_line(error)}") from None
+    except SystemExit as error:  # e.g. argparse at import, reading the app's own command line
+        raise ObjectiveError(f"objective '{spec}': importing {module_name} called sys.exit({error.code!r})") from None
     except Exception as error:  # noqa: BLE001 - whatever the user's module raises is named in one line
         raise ObjectiveError(f"objective '{spec}': importing {module_name} raised {_one_line(error)}") from None
     try:
