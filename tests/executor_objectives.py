@@ -105,3 +105,16 @@ def row_sphere(dim: int = 3, **task) -> RowSphere:
     objective = RowSphere(dim)
     objective.task = SphereTask(**task)
     return objective
+
+
+@dataclass(frozen=True)
+class KillsItsWorker:
+    """Σ θ², except that a θ whose first coordinate is ``deadly`` kills its worker process."""
+
+    deadly: float = 42.0
+
+    def __call__(self, theta: np.ndarray, seed: int | None = None, timeout: float | None = None) -> float:
+        if theta[0] == self.deadly:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.05)  # the other rows are in flight beside it
+        return float(np.sum(np.square(theta)))

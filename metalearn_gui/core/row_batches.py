@@ -60,16 +60,21 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
     waiting = deque(range(len(thetas)))
     running: dict[Future, tuple[int, float]] = {}
     deaths: Counter[int] = Counter()
+    # Rows in flight when a worker died: each goes again alone, so that only the row that
+    # kills a worker counts a death (a broken pool fails every row it holds).
+    suspects: set[int] = set()
     slots = pool.capacity()
     in_flight = slots * (1 + pool.queued_per_slot)
     try:
         while waiting or running:
-            while waiting and len(running) < in_flight:
+            alone = bool(suspects) and (waiting[0] in suspects if waiting else False)
+            while waiting and len(running) < (1 if alone or _suspect_running(running, suspects) else in_flight):
                 row = waiting.popleft()
                 # A copy: a task in this process must not be able to change the learner's θ.
                 running[pool.submit(task, thetas[row].copy(), seeds[row], timeout)] = (row, time.monotonic())
             done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             died = False
+            was_alone = len(running) == 1
             for future in done:
                 row, _ = running.pop(future)
                 if future.cancelled():  # we cancel only futures we drop: the executor lost it
@@ -77,13 +82,16 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
                 error = future.exception()
                 if error is not None and pool.worker_died(error):
                     died = True
-                    deaths[row] += 1
+                    if was_alone:
+                        deaths[row] += 1
+                    suspects.add(row)
                     if deaths[row] < MAX_WORKER_DEATHS:
                         waiting.appendleft(row)
                     else:
                         outcome.failures[row] = (f"the worker process evaluating it died "
                                                  f"{MAX_WORKER_DEATHS} times")
                     continue
+                suspects.discard(row)
                 _settle(outcome, row, future, error)
             _start_clocks(running, slots)
             overdue = [future for future, (_, sent) in running.items() if time.monotonic() - sent > deadline]
@@ -104,6 +112,10 @@ def evaluate_rows(pool: EvaluationPool, task: Callable[..., Any], thetas: np.nda
             pool.replace()  # stop the rows still running: their answers would come to no one
         raise
     return outcome
+
+
+def _suspect_running(running: dict[Future, tuple[int, float]], suspects: set[int]) -> bool:
+    return any(row in suspects for row, _ in running.values())
 
 
 def _start_clocks(running: dict[Future, tuple[int, float]], slots: int) -> None:

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from executor_objectives import row_sphere
+from executor_objectives import KillsItsWorker, row_sphere
 
 from metalearn_gui.core.evaluation import ObjectiveFailure
 from metalearn_gui.core.events import EvaluationsFailed
@@ -125,6 +125,19 @@ def test_abandoning_a_command_in_flight_on_a_worker_leaves_no_process_behind(tmp
         for _ in range(100):
             os.kill(pid, 0)
             time.sleep(0.05)
+
+
+def test_only_the_row_that_kills_its_worker_fails_not_the_rows_in_flight_beside_it():
+    thetas = np.arange(16, dtype=float).reshape(8, 2)
+    thetas[3, 0] = 42.0  # this one kills whichever worker evaluates it
+    pool = open_pool(TWO_PROCESSES)
+    try:
+        outcome = evaluate_rows(pool, KillsItsWorker(), thetas, [None] * 8, lambda: False)
+    finally:
+        pool.close()
+    assert outcome.failures == {3: "the worker process evaluating it died 3 times"}
+    expected = np.sum(np.square(thetas), axis=1)
+    np.testing.assert_array_equal(np.delete(outcome.losses, 3), np.delete(expected, 3))
 
 
 def test_evaluation_settings_say_where_in_one_line_and_refuse_what_cannot_work():
