@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -17,6 +18,11 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The windows measured here store runs and remember settings: in a folder of their own, never
+# the user's (subprocesses inherit it).
+_SCRATCH = tempfile.mkdtemp(prefix="metalearn-gui-bench-")
+os.environ["METALEARN_GUI_DATA_DIR"] = os.path.join(_SCRATCH, "data")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SCRATCH, "config")
 
 REPEATS = 9
 SHOWN = """
