@@ -19,16 +19,22 @@ says why (:meth:`Evaluator.drain_failures`); the learner decides what NaN means.
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import wait
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from metalearn_gui.core.executors import EvaluationPool, EvaluationSettings, PoolUnavailable, open_pool
+from metalearn_gui.core.executors import (
+    DaemonThreads,
+    EvaluationPool,
+    EvaluationSettings,
+    PoolUnavailable,
+    open_pool,
+)
 from metalearn_gui.core.objectives import Objective, is_built_in
 from metalearn_gui.core.objectives.row_tasks import row_seeds
 from metalearn_gui.core.row_batches import Abandoned, describe_error, evaluate_rows
@@ -223,26 +229,14 @@ class Evaluator:
 
     def _on_helper_thread(self, thetas: np.ndarray, rng: np.random.Generator | None,
                           evaluation: Evaluation) -> Any:
-        outcome: dict[str, Any] = {}
-        answered = threading.Event()
-
-        def call() -> None:
-            try:
-                outcome["answer"] = self.objective.loss_np(thetas, rng)
-            except BaseException as error:  # noqa: BLE001 - handed to the waiting learner
-                outcome["error"] = error
-            answered.set()
-
-        threading.Thread(target=call, name=f"objective {self.objective.name}", daemon=True).start()
+        answer = DaemonThreads().submit(self.objective.loss_np, thetas, rng)
         timeout = self.settings.timeout if self._user else None
-        while not answered.wait(POLL_SECONDS):
+        while not wait([answer], POLL_SECONDS).done:
             if self.abandon():
                 raise _abandoned(evaluation)
             if timeout is not None and evaluation.seconds() > timeout:
                 raise ObjectiveFailure(f"no answer within the timeout of {timeout:g} s", evaluation)
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["answer"]
+        return answer.result()  # raises what the objective raised
 
 
 def _abandoned(evaluation: Evaluation) -> ObjectiveFailure:

@@ -194,7 +194,7 @@ class InProcessPool(EvaluationPool):
     only its thread, left behind, and cannot stop the process from exiting."""
 
     def _start(self) -> Executor:
-        return _DaemonThreads()
+        return DaemonThreads()
 
     def capacity(self) -> int:
         return 1
@@ -324,7 +324,7 @@ def open_pool(settings: EvaluationSettings) -> EvaluationPool:
     return kinds[settings.mode](settings)
 
 
-class _DaemonThreads(Executor):
+class DaemonThreads(Executor):
     """An executor running each call on a new daemon thread."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
