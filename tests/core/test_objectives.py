@@ -169,3 +169,25 @@ def test_lr_schedule_huge_steps_give_a_non_finite_loss_not_a_warning():
     objective = make_objective("lr-schedule")
     losses = objective.loss_np(np.full((2, 10), 400.0), np.random.default_rng(0))
     assert not np.isfinite(losses).any()
+
+
+@pytest.mark.parametrize("name", ["rastrigin", "ackley"])
+def test_periodic_objectives_are_their_textbook_formulas_across_the_domain(name):
+    # Their cos(2πθ) is computed by series after taking whole periods off, not by numpy's cos.
+    def textbook(thetas):
+        cosines = np.cos(2.0 * np.pi * thetas)
+        if name == "rastrigin":
+            return 10.0 * thetas.shape[-1] + np.sum(thetas**2 - 10.0 * cosines, axis=-1)
+        rms = np.sqrt(np.mean(thetas**2, axis=-1))
+        return -20.0 * np.exp(-0.2 * rms) - np.exp(np.mean(cosines, axis=-1)) + 20.0 + math.e
+
+    objective = make_objective(name, 4)
+    rng = np.random.default_rng(3)
+    low, high = objective.bounds
+    points = rng.uniform(low, high, (2000, 4))
+    whole_and_half_periods = np.array([[0.0, 0.5, -1.0, 2.5], [0.25, -0.25, 4.75, -3.5], [1e-9, -1e-9, 5.0, -5.0]])
+    for thetas in (points, whole_and_half_periods, points.reshape(20, 100, 4)):
+        np.testing.assert_allclose(objective.loss_np(thetas), textbook(thetas), rtol=1e-12, atol=1e-12)
+    single = objective.loss_np(points[0])
+    assert np.ndim(single) == 0 and single == pytest.approx(float(textbook(points[0])), abs=1e-12)
+    assert make_objective("rastrigin", 3).loss(np.array([0.5, 0.0, 0.0])) == pytest.approx(20.25, abs=1e-12)
