@@ -4,7 +4,7 @@ Why: the genetic learner is a vectorised numpy GA (one step = one generation,
 the whole population per numpy call). This compares it with the usual way of
 writing the same GA in DEAP -- list individuals, per-individual numpy
 evaluation, ``algorithms.eaSimple`` -- using the same operators and rates:
-tournament selection (size 3), blend crossover BLX-0.5 of consecutive pairs
+tournament selection (size 3), blend crossover BLX-0.5 of parent pairs
 with probability 0.9, per-gene Gaussian mutation (σ 0.1, probability 0.1).
 Ours also keeps 2 elites (eaSimple has no elitism), adapts each strategy's σ and
 shapes its variation by the population's principal axes (more work per generation

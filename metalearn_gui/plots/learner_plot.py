@@ -59,7 +59,7 @@ VIEWS = {
                                   Series("population_mean", "mean ± std", LOSS)),
               band=("population_mean", "population_std")),
         Panel("spread", (Series("diversity", "diversity (mean distance)", SMOOTH),
-                         Series("sigma", "mutation σ (median)", BEST))),
+                         Series("sigma", "mutation σ (geometric mean)", BEST))),
         columns=("restarts",),
     ),
     "evolution": LearnerView(

@@ -122,3 +122,22 @@ def test_in_high_dimensions_the_variation_adapts_to_each_coordinates_spread(make
     assert learner.best_loss < 0.85 * first
     assert learner._shape.shape == (dim,)
     assert learner.status is Status.RUNNING
+
+
+def test_each_component_mutates_with_the_mutation_rates_chance():
+    # The kept components of a child's noise are drawn from the gaps between them at low rates
+    # and one draw each at high ones; either way each is kept with the rate's chance.
+    from metalearn_gui.core.learners.genetic import _kept_positions
+
+    rng = np.random.default_rng(0)
+    count, repeats = 997, 400
+    for rate in (0.0, 0.003, 0.1, 0.19, 0.2, 0.7, 1.0):
+        kept = np.zeros(count)
+        for _ in range(repeats):
+            positions = _kept_positions(rng, count, rate)
+            assert np.all(np.diff(positions) > 0) and (positions.size == 0 or 0 <= positions[0] <= positions[-1] < count)
+            kept[positions] += 1
+        share = kept.sum() / (count * repeats)
+        assert abs(share - rate) <= 5 * np.sqrt(rate * (1 - rate) / (count * repeats)) + 1e-12, rate
+        if 0.0 < rate < 1.0:  # no position is favoured: the first and last tenth as often as the rest
+            assert abs(kept[: count // 10].mean() - kept[-(count // 10):].mean()) < 6 * np.sqrt(rate * repeats)

@@ -1,7 +1,7 @@
 """``genetic``: a vectorised numpy genetic algorithm; one step = one generation.
 
 Operators (as DEAP's ``selTournament``, ``cxBlend`` and ``mutGaussian``): tournament
-selection, blend crossover (BLX-0.5) of consecutive parent pairs, Gaussian mutation, and
+selection, blend crossover (BLX-0.5) of random parent pairs, Gaussian mutation, and
 elitism. What keeps it from wasting evaluations:
 
 - **Self-adaptive mutation strength**, as in evolution strategies: every strategy carries
@@ -56,15 +56,17 @@ SHAPE_SAMPLE = 256
 ROTATION_MAX_DIM = 200
 #: Most ratio between the widest and narrowest spread that shapes the variation.
 MAX_CONDITION = 1e7
-#: Up to this many elites are found by successive minima instead of a partition.
+#: Up to this many elites are found by successive minima instead of a sort.
 FEW_ELITES = 8
+#: Below this chance, the components kept (mutated, flipped) are found from the gaps between them.
+SPARSE_RATE = 0.2
 #: Each restart multiplies the population by this (IPOP), up to ``MAX_POPULATION``.
 POPULATION_GROWTH = 2
 MAX_POPULATION = 1 << 16
 #: Losses closer together than this (absolute) are indistinguishable: a population whose
 #: losses all lie within it has collapsed.
 LOSS_TOLERANCE = 1e-11
-#: A population whose median σ is below this fraction of the domain's width has collapsed.
+#: A population whose σ (geometric mean) is below this fraction of the domain's width has collapsed.
 STEP_TOLERANCE = 1e-10
 #: Generations without improvement of the population's best that count as a stall:
 #: this base plus a share that grows with D per strategy (fewer strategies need longer).
@@ -160,7 +162,8 @@ class GeneticLearner(Learner):
         # Separate streams for the operators and for a noisy objective's tasks, so
         # either can change without shifting the other.
         operators_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
-        self._rng = np.random.default_rng(operators_seed)
+        # SFC64: the fastest of numpy's generators, and a generation draws some 20,000 numbers.
+        self._rng = np.random.Generator(np.random.SFC64(operators_seed))
         self._noise = np.random.default_rng(noise_seed)
         self._restarts = 0
         self._evaluated = 0
@@ -211,16 +214,15 @@ class GeneticLearner(Learner):
         population, sigma, principal = (np.empty_like(self._population), np.empty_like(self._sigma),
                                         np.empty_like(self._principal))
         self._population.take(elites, axis=0, out=population[:elite])
-        chosen = np.concatenate([elites, parents])
-        self._sigma.take(chosen, out=sigma)
-        self._principal.take(chosen, out=principal)
+        self._sigma.take(elites, out=sigma[:elite])
+        self._principal.take(elites, out=principal[:elite])
         children, child_sigma, child_principal = population[elite:], sigma[elite:], principal[elite:]
         axes, spread = self._mutation_shape(parents)
         self._crossover(parents, children, child_sigma, child_principal, axes, float(hp["crossover"]))
         self._mutate(children, child_sigma, axes, spread, float(hp["mutation"]))
-        elite_losses = self._losses[elites]
+        elite_losses = self._losses.take(elites)
         self._population, self._sigma, self._principal = population, sigma, principal
-        child_principal ^= self._rng.random(len(child_principal)) < KIND_FLIP  # both kinds stay in play
+        child_principal[_kept_positions(self._rng, len(child_principal), KIND_FLIP)] ^= True  # both kinds stay in play
         if self.objective.noisy:  # elites must face the new tasks like everyone else
             self._losses = self._evaluate(self._population)
             self._evaluated += size
@@ -234,10 +236,10 @@ class GeneticLearner(Learner):
         return self._row()
 
     def _note_population(self) -> None:
-        """What several parts of a generation use of the new population: its mean, median σ,
+        """What several parts of a generation use of the new population: its mean, typical σ,
         best strategy, and finite losses (``_evaluate`` turned the others into +inf)."""
         self._population_mean = _mean_row(self._population)
-        self._sigma_median = _median(self._sigma)
+        self._sigma_mean = _geometric_mean(self._sigma)
         losses = self._losses
         self._best = int(losses.argmin())
         worst = float(losses.max())
@@ -263,7 +265,7 @@ class GeneticLearner(Learner):
         finite = self._finite_losses
         flat = finite.size > 1 and self._loss_width <= LOSS_TOLERANCE
         low, high = self.objective.bounds
-        tiny_steps = self._sigma_median < STEP_TOLERANCE * (high - low)
+        tiny_steps = self._sigma_mean < STEP_TOLERANCE * (high - low)
         return self._stalled >= patience or flat or tiny_steps
 
     def _mutation_shape(self, parents: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -288,20 +290,18 @@ class GeneticLearner(Learner):
 
     def _elite_indices(self, count: int) -> np.ndarray:
         """Indices of the ``count`` best, best first (ties: lower index first)."""
-        if count == 0:
-            return np.empty(0, dtype=np.int64)
-        if count <= FEW_ELITES:  # a few minima cost less than a partition
+        if count <= FEW_ELITES:  # a few successive minima cost less than a sort
             rest = self._losses.copy()
             picked = []
             for _ in range(count):
-                picked.append(int(rest.argmin()))
-                rest[picked[-1]] = np.inf
-            if rest.min() > self._losses[picked[-1]]:
-                return np.array(picked)
-            # The next best ties the last one picked: the partition below chooses among them.
-        candidates = np.argpartition(self._losses, count - 1)[:count]
-        order = np.lexsort((candidates, self._losses[candidates]))
-        return candidates[order]
+                best = int(rest.argmin())  # (the lowest index among equals)
+                if rest[best] == np.inf:
+                    break  # only failed strategies are left: the sort below orders them
+                picked.append(best)
+                rest[best] = np.inf
+            else:
+                return np.array(picked, dtype=np.intp)
+        return np.argsort(self._losses, kind="stable")[:count]
 
     def _tournament(self, count: int) -> np.ndarray:
         """Indices of ``count`` parents, each the best of ``tournament`` random entrants."""
@@ -312,39 +312,43 @@ class GeneticLearner(Learner):
 
     def _crossover(self, parents: np.ndarray, children: np.ndarray, sigma: np.ndarray, principal: np.ndarray,
                    axes: np.ndarray | None, rate: float) -> None:
-        """Write into ``children`` the ``parents`` (indices into the population), consecutive
-        pairs blended, each pair with probability ``rate``, gene by gene or along the parents'
-        principal ``axes`` (so a rotated landscape is blended as if it were not); a blended
-        pair's children inherit the geometric mean of their ``sigma`` (updated in place)."""
+        """Write into ``children``, their ``sigma`` and their ``principal`` kind the ``parents``
+        (indices into the population, in random order) paired first half with second half,
+        each pair blended with probability ``rate``: gene by gene, or along the population's
+        principal ``axes`` (so a rotated landscape is blended as if it were not) if the pair's
+        first parent carries that kind. Both children of a pair inherit its first parent's kind
+        and, if blended, the geometric mean of the pair's σ."""
         pairs = len(parents) // 2
-        first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
-        blend = self._rng.random(pairs) < rate
+        # The parents come in random order, so blending the first of the pairs -- as many as
+        # pairs blended with probability ``rate`` would be -- is the same as choosing each pair
+        # by chance; and putting those along the axes first makes each kind one block of rows.
+        blended = int(self._rng.binomial(pairs, rate))
+        firsts = parents[:blended]
+        if axes is not None:
+            firsts = firsts.take(np.argsort(~self._principal.take(firsts), kind="stable"))
+        # Pair i's children take place i of the first and of the second half (an odd one out last).
+        chosen = np.concatenate([firsts, parents[blended:]])
+        self._population.take(chosen, axis=0, out=children)
+        self._sigma.take(chosen, out=sigma)
+        self._principal.take(chosen, out=principal)
+        principal[pairs:2 * pairs] = principal[:pairs]
+        a, b = children[:blended], children[pairs:pairs + blended]
         # γ in single precision: any γ is as valid as another, and drawing it costs less.
-        gamma = self._rng.random((pairs, children.shape[1]), dtype=np.float32)
+        gamma = self._rng.random((blended, children.shape[1]), dtype=np.float32)
         gamma *= 1.0 + 2.0 * BLEND_ALPHA
         gamma -= BLEND_ALPHA
-        if not blend.all():
-            gamma[~blend] = 0.0
-        # Pairs' first parents, then their second ones (then an odd one out): each half is
-        # contiguous, which makes the arithmetic below several times cheaper than on
-        # every other row.
-        order, interleave = _pairs_apart(len(parents))
-        apart = self._population.take(parents[order], axis=0)
-        firsts, seconds = apart[:pairs], apart[pairs:2 * pairs]
         # (1−γ)·a + γ·b and γ·a + (1−γ)·b per coordinate: a + γ·(b − a), b − γ·(b − a).
-        difference = seconds - firsts
-        along = principal[first]  # the pair's kind is its first parent's; both children inherit it
-        principal[second] = along
-        shift = gamma * difference
-        if axes is not None:
-            rotated = np.flatnonzero(along)  # these pairs blend along the principal axes instead
-            shift[rotated] = (gamma.take(rotated, axis=0) * (difference.take(rotated, axis=0) @ axes)) @ axes.T
-        firsts += shift
-        seconds -= shift
-        apart.take(interleave, axis=0, out=children)
-        mean_sigma = np.where(blend, np.sqrt(sigma[first] * sigma[second]), sigma[first])
-        sigma[second] = np.where(blend, mean_sigma, sigma[second])
-        sigma[first] = mean_sigma
+        difference = b - a
+        shift = np.empty_like(difference)
+        rotated = int(np.count_nonzero(principal[:blended])) if axes is not None else 0
+        np.multiply(gamma[rotated:], difference[rotated:], out=shift[rotated:])
+        if rotated:
+            np.matmul(gamma[:rotated] * (difference[:rotated] @ axes), axes.T, out=shift[:rotated])
+        a += shift
+        b -= shift
+        sigma[:blended] *= sigma[pairs:pairs + blended]
+        np.sqrt(sigma[:blended], out=sigma[:blended])
+        sigma[pairs:pairs + blended] = sigma[:blended]
 
     def _mutate(self, children: np.ndarray, sigma: np.ndarray, axes: np.ndarray | None, spread: np.ndarray,
                 rate: float) -> None:
@@ -360,15 +364,16 @@ class GeneticLearner(Learner):
         if rate >= 1.0:
             noise = self._rng.standard_normal(children.shape)
             noise *= spread
+            noise *= sigma[:, None]
         else:  # normals only for the kept components: a low rate is cheap
-            kept = np.flatnonzero(self._rng.random(children.shape, dtype=np.float32) < rate)
+            kept = _kept_positions(self._rng, children.size, rate)
             normals = self._rng.standard_normal(len(kept))
-            normals *= spread.take(kept % dim)
+            child, component = np.divmod(kept, dim)
+            normals *= spread.take(component)
+            normals *= sigma.take(child)
             noise = np.zeros(children.shape)
             noise.put(kept, normals)
-        step = noise if axes is None else noise @ axes.T
-        step *= sigma[:, None]
-        children += step
+        children += noise if axes is None else noise @ axes.T
         low, high = self.objective.bounds
         width = high - low
         np.minimum(sigma, width, out=sigma)  # a step wider than the domain only folds back
@@ -391,7 +396,7 @@ class GeneticLearner(Learner):
                 "population_std": np.array([stats[2]]),
                 # Mean per-coordinate spread of the population: 0 once it has collapsed.
                 "diversity": np.array([_mean_spread(self._population, self._population_mean)]),
-                "sigma": np.array([self._sigma_median]),
+                "sigma": np.array([self._sigma_mean]),
                 "invalid": np.array([losses.size - finite.size]),
                 "restarts": np.array([float(self._restarts)]),
             },
@@ -446,10 +451,24 @@ def _mean_spread(points: np.ndarray, mean: np.ndarray) -> float:
     return float(np.sqrt(_mean_row(centred)).sum()) / len(mean)
 
 
-def _median(values: np.ndarray) -> float:
-    """The upper median of ``values`` (cheaper than ``np.median``)."""
-    middle = len(values) // 2
-    return float(np.partition(values, middle)[middle])
+def _geometric_mean(values: np.ndarray) -> float:
+    """The geometric mean of positive ``values``: the centre of self-adapted, log-normal σ."""
+    return math.exp(float(np.log(values).sum()) / len(values))
+
+
+def _kept_positions(rng: np.random.Generator, count: int, rate: float) -> np.ndarray:
+    """Sorted positions of the components kept among ``count``, each with probability ``rate``."""
+    if rate <= 0.0:
+        return np.empty(0, dtype=np.intp)
+    if rate >= SPARSE_RATE:
+        return np.flatnonzero(rng.random(count, dtype=np.float32) < rate)
+    # The gaps between kept components are geometric: about count·rate draws instead of count.
+    expected = count * rate
+    draws = int(expected + 6.0 * math.sqrt(expected) + 16)
+    positions = np.cumsum(rng.geometric(rate, draws)) - 1
+    while positions[-1] < count:  # (rarely) the gaps drawn end before the last component
+        positions = np.concatenate([positions, positions[-1] + np.cumsum(rng.geometric(rate, draws))])
+    return positions[:np.searchsorted(positions, count)]
 
 
 @lru_cache(maxsize=4)
@@ -458,13 +477,3 @@ def _row_starts(rows: int, width: int) -> np.ndarray:
     starts = np.arange(0, rows * width, width)
     starts.flags.writeable = False
     return starts
-
-
-@lru_cache(maxsize=4)
-def _pairs_apart(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """An order of ``count`` items putting every pair's first (items 0, 2, 4, …) before
-    the seconds (1, 3, 5, …), an odd one out last; and the order undoing it."""
-    order = np.concatenate([np.arange(0, count - 1, 2), np.arange(1, count, 2), np.arange(count - count % 2, count)])
-    interleave = np.argsort(order)
-    order.flags.writeable = interleave.flags.writeable = False
-    return order, interleave
