@@ -342,7 +342,7 @@ class GeneticLearner(Learner):
         shift = np.empty_like(difference)
         rotated = int(np.count_nonzero(principal[:blended])) if axes is not None else 0
         np.multiply(gamma[rotated:], difference[rotated:], out=shift[rotated:])
-        if rotated:
+        if axes is not None and rotated:
             np.matmul(gamma[:rotated] * (difference[:rotated] @ axes), axes.T, out=shift[:rotated])
         a += shift
         b -= shift
