@@ -135,7 +135,8 @@ def test_each_component_mutates_with_the_mutation_rates_chance():
         kept = np.zeros(count)
         for _ in range(repeats):
             positions = _kept_positions(rng, count, rate)
-            assert np.all(np.diff(positions) > 0) and (positions.size == 0 or 0 <= positions[0] <= positions[-1] < count)
+            assert np.all(np.diff(positions) > 0)  # sorted, each once
+            assert positions.size == 0 or 0 <= positions[0] <= positions[-1] < count
             kept[positions] += 1
         share = kept.sum() / (count * repeats)
         assert abs(share - rate) <= 5 * np.sqrt(rate * (1 - rate) / (count * repeats)) + 1e-12, rate
