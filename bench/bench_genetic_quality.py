@@ -15,7 +15,7 @@ results are cached (``--cache``) because it takes minutes.
 
 Goals: ECDF ≥ 0.8× pycma-IPOP's; evaluations/s ≥ 10× pycma's (measured by alternating
 runs of both, 10,000 evaluations on instance 1 of each function, so that both see the same
-load); ``rastrigin`` 10-D median best over 5 seeds at 100,000 evaluations ≤ 1.
+load); ``rastrigin`` 10-D median best over 25 seeds at 100,000 evaluations ≤ 1.
 
 Run:  python bench/bench_genetic_quality.py [--functions 1,8,15] [--instances 3] [--skip-pycma]
 """
@@ -41,7 +41,9 @@ TARGETS = 10.0 ** np.linspace(2, -8, 51)
 ECDF_GOAL = 0.8
 SPEED_GOAL = 10.0
 RASTRIGIN_GOAL = 1.0
-RASTRIGIN_SEEDS = 5
+#: A run ends in the global basin (0) or one or more coordinates off (0.995, 1.99, …), about
+#: 6 runs in 10 at or below 1: the median of 5 seeds would be a coin toss between basins.
+RASTRIGIN_SEEDS = 25
 
 
 def first_hits(evaluations: np.ndarray, gap: np.ndarray, budget: int) -> np.ndarray:
@@ -238,6 +240,7 @@ def main() -> None:
         median = statistics.median(bests)
         print(f"\nrastrigin {DIM}-D at {args.budget:,} evaluations, best per seed: "
               + ", ".join(f"{b:.3g}" for b in bests)
+              + f"; {sum(b <= RASTRIGIN_GOAL for b in bests)} of {len(bests)} at or below {RASTRIGIN_GOAL:g}"
               + f"; median {median:.3g} (goal <= {RASTRIGIN_GOAL:g}: {'met' if median <= RASTRIGIN_GOAL else 'NOT met'})")
 
 
