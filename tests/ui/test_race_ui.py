@@ -14,10 +14,12 @@ from ui_helpers import wait_phase
 
 from metalearn_gui.core.learners import LEARNER_NAMES
 from metalearn_gui.core.race_config import Entrant, RaceConfig
-from metalearn_gui.core.race_results import TRACE_COLUMNS, leaderboard
+from metalearn_gui.core.race_results import TRACE_COLUMNS, RunResult, Standing, leaderboard
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
 from metalearn_gui.ui.race_dialog import RaceDialog
-from metalearn_gui.ui.race_leaderboard import DASH
+from metalearn_gui.plots.race_plot import entrant_color
+from metalearn_gui.ui.race_leaderboard import DASH, Leaderboard
 
 RACE_MS = 60_000
 
@@ -188,3 +190,30 @@ def test_closing_the_window_while_a_race_runs_stops_it_without_hanging(make_wind
     assert not window.controller.is_running()
     _, runs = stored_races(window)
     assert sorted(info.status for info in runs if info.race_id == race_id) == ["stopped", "stopped"]
+
+
+def test_the_leaderboard_cells_follow_the_standings_as_entrants_overtake(qtbot):
+    config = small_race(seeds=1)
+    labels = [entrant.label for entrant in config.entrants]
+    board = Leaderboard()
+    qtbot.addWidget(board)
+    board.set_race(config, labels)
+
+    def show(best_losses, evaluations):
+        standings = [Standing(entrant, (RunResult(entrant.label, 1, Status.RUNNING, loss, count, count, None, 1.0,
+                                                  np.empty((0, len(TRACE_COLUMNS)))),), 1)
+                     for entrant, loss, count in zip(config.entrants, best_losses, evaluations, strict=True)]
+        board.show_standings(leaderboard(standings))
+        return [[board.item(row, column).text() for column in range(board.columnCount())]
+                for row in range(board.rowCount())]
+
+    board.select(labels[1])
+    show([0.5, 0.9], [100, 100])
+    shown = show([0.5, 0.25], [200, 300])  # the second overtakes; every count moves on
+    assert [row[1] for row in shown] == ["■ " + labels[1], "■ " + labels[0]]
+    assert [row[5] for row in shown] == ["300", "200"] and [row[2] for row in shown] == ["0.25", "0.5"]
+    assert [row[0] for row in shown] == ["1", "2"]
+    assert [board.item(row, 3).font().bold() for row in range(2)] == [True, False]  # the selected, now first
+    assert board.item(0, 1).foreground().color().name().lower() == entrant_color(1).lower()
+    assert all(width >= board.sizeHintForColumn(column) for column, width
+               in enumerate(board.columnWidth(c) for c in range(board.columnCount())) if column != 1)
