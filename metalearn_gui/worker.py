@@ -172,11 +172,13 @@ class RunController(QObject):
         self._session.chunk_taken()
 
     # -- races: a race's sessions share the worker with the window's own (paused) session --
-    def new_race(self, config: RaceConfig, data_dir: Path | None) -> Race:
+    def new_race(self, config: RaceConfig, data_dir: Path | None, hand_out_seconds: float = 0.0) -> Race:
         """A race of ``config`` whose events come as ``worker.race_event(race, event)`` signals, stored in
-        ``data_dir``'s run store (None: not stored); :meth:`start_race` starts it. Raises
-        :class:`~metalearn_gui.core.run.ConfigError` if the objective refuses every entrant."""
-        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True)
+        ``data_dir``'s run store (None: not stored), each entrant's chunks at most every ``hand_out_seconds``;
+        :meth:`start_race` starts it. Raises :class:`~metalearn_gui.core.run.ConfigError` if the objective
+        refuses every entrant."""
+        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True,
+                    hand_out_seconds=hand_out_seconds)
         # Tagged with their race: a stopped race's last events must not be taken for the next one's.
         race.on_event = functools.partial(self.worker.race_event.emit, race)
         return race

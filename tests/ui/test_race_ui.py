@@ -217,3 +217,20 @@ def test_the_leaderboard_cells_follow_the_standings_as_entrants_overtake(qtbot):
     assert board.item(0, 1).foreground().color().name().lower() == entrant_color(1).lower()
     assert all(width >= board.sizeHintForColumn(column) for column, width
                in enumerate(board.columnWidth(c) for c in range(board.columnCount())) if column != 1)
+
+
+def test_a_stopped_race_shows_every_entrant_to_its_last_row(make_window, qtbot):
+    window = make_window("genetic", "sphere", 2)
+    mode = window.race_mode
+    mode.start(small_race(seeds=1, budget=10**7, entrants=(Entrant("genetic"), Entrant("genetic", {"sigma": 0.2}))))
+    qtbot.waitUntil(lambda: all(h is not None and len(h) > 20 for h in mode.histories), timeout=RACE_MS)
+    mode.stop()
+    qtbot.waitUntil(lambda: [row[9] for row in mode.leaderboard.rows] == ["stopped"] * 2, timeout=RACE_MS)
+    last_steps = {standing.entrant.label: standing.runs[-1].steps for standing in mode.standings}
+    assert [int(history.column("step")[-1]) for history in mode.histories] == [last_steps[label]
+                                                                               for label in mode.labels]
+    qtbot.waitUntil(lambda: "paths" not in mode._stale)  # drawn at the next frames
+    for head, history in zip(mode.trajectories.heads, mode.histories, strict=True):
+        x, y = head.getData()
+        at = window.landscape_plot.positions(history.theta()[-1:])
+        assert (x[0], y[0]) == (at[0][0], at[1][0])  # each entrant's marker at its last θ
