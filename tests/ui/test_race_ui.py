@@ -234,3 +234,30 @@ def test_a_stopped_race_shows_every_entrant_to_its_last_row(make_window, qtbot):
         x, y = head.getData()
         at = window.landscape_plot.positions(history.theta()[-1:])
         assert (x[0], y[0]) == (at[0][0], at[1][0])  # each entrant's marker at its last θ
+
+
+def test_the_race_plot_shares_its_points_and_each_curve_keeps_its_last_row_and_best(qtbot):
+    from metalearn_gui.plots.race_loss_plot import CURVE_POINTS, RaceLossPlot
+
+    plot = RaceLossPlot()
+    qtbot.addWidget(plot)
+    entrants = [Entrant("genetic", {"sigma": sigma}) for sigma in (0.1, 0.2, 0.3)]
+    plot.set_race([entrant.label for entrant in entrants], None, 1)
+    rng = np.random.default_rng(0)
+    standings = []
+    for entrant in entrants:
+        steps = np.arange(8000.0)
+        loss = 1 + rng.random(8000) / (1 + steps)
+        trace = np.column_stack([steps, 10 * steps, loss, np.minimum.accumulate(loss), steps / 100])
+        standings.append(Standing(entrant, (RunResult(entrant.label, 1, Status.RUNNING, float(loss.min()), 79990,
+                                                      7999, None, 79.99, trace),), 1))
+    plot.log_box.setChecked(False)  # the values as drawn are the losses
+    plot.set_standings(standings)
+    plot.refresh()
+    for kind in ("loss", "main"):
+        assert sum(drawn(getattr(curves, kind)) for curves in plot.curves) <= CURVE_POINTS
+    for curves, standing in zip(plot.curves, standings, strict=True):
+        trace = standing.runs[0].trace
+        x, y = curves.main.getData()
+        assert x[-1] == trace[-1, 1] and y[-1] == trace[-1, 3]  # up to the last evaluation
+        assert np.nanmin(curves.loss.getData()[1]) == trace[:, 2].min()  # the best row survives
