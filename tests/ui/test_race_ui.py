@@ -229,7 +229,7 @@ def test_a_stopped_race_shows_every_entrant_to_its_last_row(make_window, qtbot):
     last_steps = {standing.entrant.label: standing.runs[-1].steps for standing in mode.standings}
     assert [int(history.column("step")[-1]) for history in mode.histories] == [last_steps[label]
                                                                                for label in mode.labels]
-    qtbot.waitUntil(lambda: "paths" not in mode._stale)  # drawn at the next frames
+    qtbot.waitUntil(lambda: "landscape" not in mode._stale)  # drawn at the next frames
     for head, history in zip(mode.trajectories.heads, mode.histories, strict=True):
         x, y = head.getData()
         at = window.landscape_plot.positions(history.theta()[-1:])
