@@ -262,8 +262,8 @@ def test_a_window_asking_for_fewer_chunks_gets_every_row_up_to_the_stop():
         scheduler.run_round()
     race.stop()
     for entrant, session in enumerate(race.sessions):
-        chunks = [event.event.chunk for event in events
-                  if isinstance(event, EntrantEvent) and event.entrant == entrant and isinstance(event.event, ChunkMessage)]
+        chunks = [event.event.chunk for event in events if isinstance(event, EntrantEvent)
+                  and event.entrant == entrant and isinstance(event.event, ChunkMessage)]
         assert len(chunks) <= 1 + 5 + 1  # step 0, one every 0.2 s, the rows held at the stop
         steps = np.concatenate([chunk.step for chunk in chunks])
         assert steps.tolist() == list(range(session.learner.step + 1))  # none missing, none twice

@@ -17,8 +17,8 @@ from metalearn_gui.core.race_config import Entrant, RaceConfig
 from metalearn_gui.core.race_results import TRACE_COLUMNS, RunResult, Standing, leaderboard
 from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
-from metalearn_gui.ui.race_dialog import RaceDialog
 from metalearn_gui.plots.race_plot import entrant_color
+from metalearn_gui.ui.race_dialog import RaceDialog
 from metalearn_gui.ui.race_leaderboard import DASH, Leaderboard
 
 RACE_MS = 60_000
