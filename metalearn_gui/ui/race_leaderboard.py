@@ -138,10 +138,11 @@ class Leaderboard(QTableWidget):
         for row, texts in enumerate(rows):
             before = shown[row] if row < len(shown) else ()
             for column, text in enumerate(texts):
-                # Only the cells that changed (a few a second of thirty): each change is redrawn.
+                # Only the cells that changed (a few of thirty): while a race runs, every call
+                # into Qt waits for the worker to hand back the GIL.
+                if column < len(before) and before[column] == text:
+                    continue  # a row shown before has its items
                 item = self.item(row, column)
-                if item is not None and column < len(before) and before[column] == text:
-                    continue
                 if item is None:
                     item = QTableWidgetItem()
                     if column in NUMERIC:
