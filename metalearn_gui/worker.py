@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
+from threadpoolctl import threadpool_limits
 
 from metalearn_gui.core.evaluation import Evaluation
 from metalearn_gui.core.events import (
@@ -45,6 +46,12 @@ log = logging.getLogger(__name__)
 #: The learners' numpy loops hold the GIL between small array operations; a shorter
 #: switch interval (default 5 ms) lets the GUI thread in sooner.
 GIL_SWITCH_SECONDS = 0.0001
+#: numpy's BLAS threads for the whole process. The learners multiply a population by a D×D
+#: matrix: too small to share out, and between products OpenBLAS's helper threads spin on
+#: the cores the window and the worker need. Multi-threaded, a genetic run (rastrigin, D = 10)
+#: made 0.4-0.7 M evaluations/s on a busy 2-core machine once its population passed a few
+#: thousand, single-threaded 1.1-1.7 M.
+BLAS_THREADS = 1
 #: The window's claim to go first: while it redraws (``with INTERFACE_PRIORITY.interface_busy():``)
 #: the worker steps aside at its next yield point, within caps (core/interface_priority.py).
 #: One per process, as there is one GIL.
@@ -112,6 +119,7 @@ class RunController(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        threadpool_limits(BLAS_THREADS, user_api="blas")
         install(INTERFACE_PRIORITY)
         self.worker = Worker()
         self._session = self.worker.session
@@ -164,11 +172,13 @@ class RunController(QObject):
         self._session.chunk_taken()
 
     # -- races: a race's sessions share the worker with the window's own (paused) session --
-    def new_race(self, config: RaceConfig, data_dir: Path | None) -> Race:
+    def new_race(self, config: RaceConfig, data_dir: Path | None, hand_out_seconds: float = 0.0) -> Race:
         """A race of ``config`` whose events come as ``worker.race_event(race, event)`` signals, stored in
-        ``data_dir``'s run store (None: not stored); :meth:`start_race` starts it. Raises
-        :class:`~metalearn_gui.core.run.ConfigError` if the objective refuses every entrant."""
-        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True)
+        ``data_dir``'s run store (None: not stored), each entrant's chunks at most every ``hand_out_seconds``;
+        :meth:`start_race` starts it. Raises :class:`~metalearn_gui.core.run.ConfigError` if the objective
+        refuses every entrant."""
+        race = Race(config, lambda event: None, data_dir=data_dir, source="window", chunks=True,
+                    hand_out_seconds=hand_out_seconds)
         # Tagged with their race: a stopped race's last events must not be taken for the next one's.
         race.on_event = functools.partial(self.worker.race_event.emit, race)
         return race

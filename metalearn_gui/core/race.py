@@ -76,8 +76,9 @@ class Race:
     label → one-line reason). Runs are stored in ``data_dir``'s run store (None: not stored).
     With ``chunks``, the sessions' :class:`ChunkMessage` events are passed on, and the consumer
     must call :meth:`chunk_taken` for each (a window drawing them); without, the race takes
-    them itself and passes on none (the command line needs only results). ``landscapes``:
-    whether the sessions compute landscapes (see :attr:`RunSession.draws_landscape`).
+    them itself and passes on none (the command line needs only results); ``hand_out_seconds``:
+    at most how often each session hands one out (see :attr:`RunSession.hand_out_seconds`).
+    ``landscapes``: whether the sessions compute landscapes (see :attr:`RunSession.draws_landscape`).
 
     Every method but :meth:`chunk_taken` and :meth:`request_abandon` runs on the scheduler's
     thread. Raises :class:`ConfigError` if no entrant can run.
@@ -85,7 +86,7 @@ class Race:
 
     def __init__(self, config: RaceConfig, on_event: Callable[[RaceEvent], None], *,
                  data_dir: Path | None = None, source: str = "cli", chunks: bool = False, landscapes: bool = False,
-                 clock: Callable[[], float] = time.perf_counter,
+                 hand_out_seconds: float = 0.0, clock: Callable[[], float] = time.perf_counter,
                  build: Callable[[RunConfig], Learner] = RunConfig.build) -> None:
         self.config = config
         self.on_event = on_event
@@ -107,6 +108,7 @@ class Race:
                                     on_rows=self._rows_of(index)) for index in range(len(self.entrants))]
         for session in self.sessions:
             session.draws_landscape = landscapes
+            session.hand_out_seconds = hand_out_seconds
 
     @property
     def seed(self) -> int:
@@ -265,6 +267,7 @@ class Race:
         self._traces = [None] * len(self.entrants)
         self.finished = True
         for session in self.sessions:
+            session.hand_out_held()  # the consumer's views end at the last row
             session.leave()  # a run under way ends as stopped; the session's store closes
             if self.scheduler is not None and session in self.scheduler.sessions:
                 self.scheduler.sessions.remove(session)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import traceback
@@ -154,6 +155,11 @@ class RunSession:
         self._rate = 0.0
         self._population: np.ndarray | None = None
         self._held: Chunk | None = None  # merged chunks waiting for the consumer to catch up
+        #: Chunks are handed out at most this often (seconds; 0: each as it comes), merged in
+        #: between: a consumer drawing a few frames a second (a race's window, whose every
+        #: chunk wakes its thread) needs no more.
+        self.hand_out_seconds = 0.0
+        self._handed_at = -math.inf
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._axes: tuple[int, ...] = (0, 1)
@@ -198,7 +204,7 @@ class RunSession:
         self._landscape_failed = False
         self._heldout_due, self._heldout_of, self._heldout_failed = 0.0, None, False
         self._baselines_sent = False
-        self._held = None
+        self._held, self._handed_at = None, -math.inf
         learner = self.learner if config.same_problem(self.config) else None
         if learner is None:  # drop the old learner first: a failed build must not leave it half-used,
             # and its compiled TensorFlow state goes to the next learner of its shape (graph_pool)
@@ -475,20 +481,24 @@ class RunSession:
         if self.clock() >= self._landscape_due:
             self._landscape_wanted = True
 
-    def _hand_out(self, chunk: Chunk) -> None:
+    def _hand_out(self, chunk: Chunk, at_once: bool = False) -> None:
         """Give ``chunk`` to the consumer, or hold it (merged with what is held, thinned)
-        while the consumer has :data:`MAX_IN_FLIGHT` chunks it has not taken."""
+        while the consumer has :data:`MAX_IN_FLIGHT` chunks it has not taken or the last was
+        handed out less than :attr:`hand_out_seconds` ago (a run that ends, or ``at_once``: at once)."""
         if self._held is not None:
             chunk = chunk.after(self._held)
             self._held = None
         with self._in_flight_lock:
             backlog = self._in_flight >= MAX_IN_FLIGHT
         chunk = chunk.thinned(MAX_CHUNK_ROWS)
-        if backlog and self.running and chunk.status is Status.RUNNING:
+        now = self.clock()
+        too_soon = now - self._handed_at < self.hand_out_seconds
+        if (backlog or too_soon) and self.running and chunk.status is Status.RUNNING and not at_once:
             self._held = chunk
             return
         if "population" in chunk.snapshot:
             self._population = chunk.snapshot["population"]
+        self._handed_at = now
         with self._in_flight_lock:
             self._in_flight += 1
         self.on_event(ChunkMessage(self.serial, chunk, self._rate if self.running else 0.0))
@@ -499,10 +509,15 @@ class RunSession:
             self._failed_evaluations += len(failures)
             self.on_event(EvaluationsFailed(self.serial, tuple(failures), self._failed_evaluations))
 
-    def _emit_state(self) -> None:
-        if self._held is not None and not self.running:  # the state must not overtake data
+    def hand_out_held(self) -> None:
+        """Hand out the rows held back now (a race that stops: the views end at the last row)."""
+        if self._held is not None:
             held, self._held = self._held, None
-            self._hand_out(held)
+            self._hand_out(held, at_once=True)
+
+    def _emit_state(self) -> None:
+        if not self.running:  # the state must not overtake data
+            self.hand_out_held()
         learner = self.learner
         self.on_event(RunState(
             serial=self.serial,

@@ -15,8 +15,10 @@ from metalearn_gui.plots.landscape_plot import TRAJECTORY_POINTS, LandscapePlot
 from metalearn_gui.plots.race_plot import entrant_color
 from metalearn_gui.plots.style import decimated, mix, pen
 
-#: Points of each entrant's path (several share the plane).
+#: Points of the entrants' paths together (they share the plane, and the window's drawing
+#: time is taken from theirs), each its share, at least MIN_PATH_POINTS.
 PATH_POINTS = TRAJECTORY_POINTS // 2
+MIN_PATH_POINTS = 300
 POPULATION_ALPHA = 150
 
 
@@ -63,15 +65,16 @@ class RaceTrajectories:
             head.setZValue(4 if index == entrant else 3)
 
     def refresh(self) -> None:
+        points = max(MIN_PATH_POINTS, PATH_POINTS // max(len(self.paths), 1))
         for path, head, history in zip(self.paths, self.heads, self.histories, strict=True):
             if history is None or len(history) == 0:
                 path.setData([], [])
                 head.setData([], [])
                 continue
-            theta = history.theta()[-PATH_POINTS * 4:]
-            points = self.landscape.positions(theta[decimated(len(theta), PATH_POINTS)])
+            theta = history.theta()[-points * 4:]
+            drawn = self.landscape.positions(theta[decimated(len(theta), points)])
             current = self.landscape.positions(theta[-1:])
-            if points is None or current is None:
+            if drawn is None or current is None:
                 continue
-            path.setData(*points, skipFiniteCheck=bool(np.isfinite(points[0]).all()))
+            path.setData(*drawn, skipFiniteCheck=bool(np.isfinite(drawn[0]).all()))
             head.setData(*current)

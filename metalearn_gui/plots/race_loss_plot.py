@@ -33,8 +33,11 @@ from metalearn_gui.plots.style import (
 
 #: The x axes offered: menu text → the trace's column.
 X_AXES = {"evaluations": "evaluations", "wall-clock seconds": "seconds", "steps": "step"}
-#: Points per drawn curve (a plot is ~500–1000 px wide; up to 4 entrants × 3 curves).
+#: Points of one kind of curve (raw loss, best loss) over all entrants together, each its
+#: share, at least MIN_CURVE_POINTS (a plot is ~500–1000 px wide): the window's cost of
+#: drawing a race, taken from the entrants' time, then hardly grows with their number.
 CURVE_POINTS = 1500
+MIN_CURVE_POINTS = 400
 BAND_POINTS = 256
 #: Opacity (of 255) of a run's raw loss under its best-so-far line, and of a seed under way.
 LOSS_ALPHA = 80
@@ -165,6 +168,7 @@ class RaceLossPlot(PlotPanel):
             spans.extend(x[np.isfinite(x)][[0, -1]] if np.isfinite(x).any() else [])
 
         order = {label: index for index, label in enumerate(self.labels)}
+        points = max(MIN_CURVE_POINTS, CURVE_POINTS // max(len(self.labels), 1))
         for standing in self.standings:
             index = order.get(standing.entrant.label)
             if index is None:
@@ -175,7 +179,7 @@ class RaceLossPlot(PlotPanel):
             if self.seeds == 1:
                 run = standing.runs[-1] if standing.runs else None
                 if run is not None and len(run.trace):
-                    rows = _rows(run, column, self.log_x)
+                    rows = _rows(run, column, self.log_x, points)
                     show(curves.loss, run.trace[rows, column], run.trace[rows, 2])
                     show(curves.main, run.trace[rows, column], run.trace[rows, 3])
                 continue
@@ -187,7 +191,7 @@ class RaceLossPlot(PlotPanel):
                 show(curves.main, middle.evaluations, middle.median)
             live = under_way[-1] if under_way else None
             if live is not None and len(live.trace):
-                rows = _rows(live, column, self.log_x)
+                rows = _rows(live, column, self.log_x, points)
                 show(curves.live, live.trace[rows, column], live.trace[rows, 3])
             else:
                 curves.live.setData([], [])
@@ -231,10 +235,10 @@ class RaceLossPlot(PlotPanel):
         self.refresh()
 
 
-def _rows(run: RunResult, column: int, log_x: bool) -> np.ndarray | slice:
-    """At most :data:`CURVE_POINTS` of the run's rows, spread along the x axis as drawn."""
+def _rows(run: RunResult, column: int, log_x: bool, points: int) -> np.ndarray | slice:
+    """At most ``points`` of the run's rows, spread along the x axis as drawn."""
     trace = run.trace
-    return drawn_rows(trace[:, column], trace[:, 2], trace[:, 3], log_x, CURVE_POINTS)
+    return drawn_rows(trace[:, column], trace[:, 2], trace[:, 3], log_x, points)
 
 
 def _fmt(value: object) -> str:

@@ -91,9 +91,7 @@ class Leaderboard(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # bold marks the selected
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays the window's pause
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self._fit_columns()
         self.config: RaceConfig | None = None
         self.labels: list[str] = []
         self.selected = ""
@@ -104,6 +102,8 @@ class Leaderboard(QTableWidget):
         """A new race (``labels``: its entrants that run, colours in this order)."""
         self.config, self.labels = config, list(labels)
         self.selected = labels[0] if labels else ""
+        self.rows = []
+        self.setRowCount(0)  # the last race's cells go (an entrant of the same name may have another colour)
         self.show_standings([])
 
     def select(self, label: str) -> None:
@@ -117,10 +117,31 @@ class Leaderboard(QTableWidget):
         rows = [cells(standing, rank, target) for rank, standing in enumerate(standings, 1)]
         rows += [("", label, DASH, DASH, DASH, DASH, DASH, DASH, DASH, "waiting")
                  for label in self.labels if label not in listed]
-        self.rows = rows
+        shown, self.rows = self.rows, rows
+        # Columns fitted once, after the cells changed: fitted to their contents, the table
+        # measures every column again at each cell's change.
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        try:
+            self._show_rows(rows, shown)
+        finally:
+            self._fit_columns()
+        if [texts[1] for texts in shown] != [texts[1] for texts in rows]:  # rows moved: the bold follows
+            self._highlight()
+
+    def _fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+
+    def _show_rows(self, rows: list[tuple[str, ...]], shown: list[tuple[str, ...]]) -> None:
         self.setRowCount(len(rows))
         for row, texts in enumerate(rows):
+            before = shown[row] if row < len(shown) else ()
             for column, text in enumerate(texts):
+                # Only the cells that changed (a few of thirty): while a race runs, every call
+                # into Qt waits for the worker to hand back the GIL.
+                if column < len(before) and before[column] == text:
+                    continue  # a row shown before has its items
                 item = self.item(row, column)
                 if item is None:
                     item = QTableWidgetItem()
@@ -130,7 +151,6 @@ class Leaderboard(QTableWidget):
                 item.setText(("■ " + text) if column == 1 else text)
                 if column == 1 and text in self.labels:
                     item.setForeground(QColor(entrant_color(self.labels.index(text))))
-        self._highlight()
 
     def _highlight(self) -> None:
         """Bold for the selected entrant's row (selection colours would hide the entrant's)."""

@@ -241,3 +241,29 @@ def test_a_run_whose_initial_design_spends_the_budget_is_stored_once(tmp_path):
     assert len(runs) == 6 and len([event for event in events if isinstance(event, RunFinished)]) == 6
     assert sorted(info.evaluations for info in runs if info.learner == "genetic") == [20] * 4
     assert all(info.steps == 0 and info.status == "finished" for info in runs if info.learner == "genetic")
+
+
+def test_a_window_asking_for_fewer_chunks_gets_every_row_up_to_the_stop():
+    clock = FakeClock()
+    events: list = []
+    config = RaceConfig("sphere", (Entrant("genetic", {"population": 8}), Entrant("genetic", {"population": 16})),
+                        budget=10**9, dim=2, seeds=1)
+
+    def take(event):
+        events.append(event)
+        if isinstance(event, EntrantEvent) and isinstance(event.event, ChunkMessage):
+            race.chunk_taken(event.entrant)
+
+    race = Race(config, take, chunks=True, hand_out_seconds=0.2, clock=clock,
+                build=lambda run: TimedGenetic(run, clock, 1e-3))
+    scheduler = Scheduler()
+    race.start(scheduler)
+    for _ in range(22):  # 1.1 s: each entrant's chunk lasts half of a round's 50 ms
+        scheduler.run_round()
+    race.stop()
+    for entrant, session in enumerate(race.sessions):
+        chunks = [event.event.chunk for event in events if isinstance(event, EntrantEvent)
+                  and event.entrant == entrant and isinstance(event.event, ChunkMessage)]
+        assert len(chunks) <= 1 + 5 + 1  # step 0, one every 0.2 s, the rows held at the stop
+        steps = np.concatenate([chunk.step for chunk in chunks])
+        assert steps.tolist() == list(range(session.learner.step + 1))  # none missing, none twice

@@ -49,3 +49,13 @@ def test_the_worker_keeps_running_while_the_window_stays_busy(make_window, qtbot
         qtbot.waitUntil(lambda: current_step(window) >= start + 100, timeout=60_000)
     window.start_action.trigger()
     assert INTERFACE_PRIORITY.waited_seconds > waited  # the worker did defer to the window
+
+
+def test_the_window_keeps_numpy_to_one_blas_thread(make_window):
+    """The learners' small products run faster on one BLAS thread, and no idle BLAS thread
+    spins on a core the window needs."""
+    from threadpoolctl import threadpool_info
+
+    make_window()
+    blas = [library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"]
+    assert blas and set(blas) == {1}

@@ -14,10 +14,12 @@ from ui_helpers import wait_phase
 
 from metalearn_gui.core.learners import LEARNER_NAMES
 from metalearn_gui.core.race_config import Entrant, RaceConfig
-from metalearn_gui.core.race_results import TRACE_COLUMNS, leaderboard
+from metalearn_gui.core.race_results import TRACE_COLUMNS, RunResult, Standing, leaderboard
+from metalearn_gui.core.status import Status
 from metalearn_gui.core.store import RunStore
+from metalearn_gui.plots.race_plot import entrant_color
 from metalearn_gui.ui.race_dialog import RaceDialog
-from metalearn_gui.ui.race_leaderboard import DASH
+from metalearn_gui.ui.race_leaderboard import DASH, Leaderboard
 
 RACE_MS = 60_000
 
@@ -188,3 +190,74 @@ def test_closing_the_window_while_a_race_runs_stops_it_without_hanging(make_wind
     assert not window.controller.is_running()
     _, runs = stored_races(window)
     assert sorted(info.status for info in runs if info.race_id == race_id) == ["stopped", "stopped"]
+
+
+def test_the_leaderboard_cells_follow_the_standings_as_entrants_overtake(qtbot):
+    config = small_race(seeds=1)
+    labels = [entrant.label for entrant in config.entrants]
+    board = Leaderboard()
+    qtbot.addWidget(board)
+    board.set_race(config, labels)
+
+    def show(best_losses, evaluations):
+        standings = [Standing(entrant, (RunResult(entrant.label, 1, Status.RUNNING, loss, count, count, None, 1.0,
+                                                  np.empty((0, len(TRACE_COLUMNS)))),), 1)
+                     for entrant, loss, count in zip(config.entrants, best_losses, evaluations, strict=True)]
+        board.show_standings(leaderboard(standings))
+        return [[board.item(row, column).text() for column in range(board.columnCount())]
+                for row in range(board.rowCount())]
+
+    board.select(labels[1])
+    show([0.5, 0.9], [100, 100])
+    shown = show([0.5, 0.25], [200, 300])  # the second overtakes; every count moves on
+    assert [row[1] for row in shown] == ["■ " + labels[1], "■ " + labels[0]]
+    assert [row[5] for row in shown] == ["300", "200"] and [row[2] for row in shown] == ["0.25", "0.5"]
+    assert [row[0] for row in shown] == ["1", "2"]
+    assert [board.item(row, 3).font().bold() for row in range(2)] == [True, False]  # the selected, now first
+    assert board.item(0, 1).foreground().color().name().lower() == entrant_color(1).lower()
+    assert all(width >= board.sizeHintForColumn(column) for column, width
+               in enumerate(board.columnWidth(c) for c in range(board.columnCount())) if column != 1)
+
+
+def test_a_stopped_race_shows_every_entrant_to_its_last_row(make_window, qtbot):
+    window = make_window("genetic", "sphere", 2)
+    mode = window.race_mode
+    mode.start(small_race(seeds=1, budget=10**7, entrants=(Entrant("genetic"), Entrant("genetic", {"sigma": 0.2}))))
+    qtbot.waitUntil(lambda: all(h is not None and len(h) > 20 for h in mode.histories), timeout=RACE_MS)
+    mode.stop()
+    qtbot.waitUntil(lambda: [row[9] for row in mode.leaderboard.rows] == ["stopped"] * 2, timeout=RACE_MS)
+    last_steps = {standing.entrant.label: standing.runs[-1].steps for standing in mode.standings}
+    assert [int(history.column("step")[-1]) for history in mode.histories] == [last_steps[label]
+                                                                               for label in mode.labels]
+    qtbot.waitUntil(lambda: "landscape" not in mode._stale)  # drawn at the next frames
+    for head, history in zip(mode.trajectories.heads, mode.histories, strict=True):
+        x, y = head.getData()
+        at = window.landscape_plot.positions(history.theta()[-1:])
+        assert (x[0], y[0]) == (at[0][0], at[1][0])  # each entrant's marker at its last θ
+
+
+def test_the_race_plot_shares_its_points_and_each_curve_keeps_its_last_row_and_best(qtbot):
+    from metalearn_gui.plots.race_loss_plot import CURVE_POINTS, RaceLossPlot
+
+    plot = RaceLossPlot()
+    qtbot.addWidget(plot)
+    entrants = [Entrant("genetic", {"sigma": sigma}) for sigma in (0.1, 0.2, 0.3)]
+    plot.set_race([entrant.label for entrant in entrants], None, 1)
+    rng = np.random.default_rng(0)
+    standings = []
+    for entrant in entrants:
+        steps = np.arange(8000.0)
+        loss = 1 + rng.random(8000) / (1 + steps)
+        trace = np.column_stack([steps, 10 * steps, loss, np.minimum.accumulate(loss), steps / 100])
+        standings.append(Standing(entrant, (RunResult(entrant.label, 1, Status.RUNNING, float(loss.min()), 79990,
+                                                      7999, None, 79.99, trace),), 1))
+    plot.log_box.setChecked(False)  # the values as drawn are the losses
+    plot.set_standings(standings)
+    plot.refresh()
+    for kind in ("loss", "main"):
+        assert sum(drawn(getattr(curves, kind)) for curves in plot.curves) <= CURVE_POINTS
+    for curves, standing in zip(plot.curves, standings, strict=True):
+        trace = standing.runs[0].trace
+        x, y = curves.main.getData()
+        assert x[-1] == trace[-1, 1] and y[-1] == trace[-1, 3]  # up to the last evaluation
+        assert np.nanmin(curves.loss.getData()[1]) == trace[:, 2].min()  # the best row survives
