@@ -8,6 +8,7 @@ Prints figures and ratios against baselines measured in the same run; not a time
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -325,8 +326,11 @@ def bench_race() -> None:
             print(f"  {label}: {alone[label]:,.0f} evaluations/s alone, {together[label]:,.0f} in the race "
                   f"({together[label] / alone[label]:.2f} of alone; over its evaluations "
                   f"{stretches[label][0]:,} to {stretches[label][1]:,}, {made / alone[label]:.1f} s alone)")
+        # Equal shares of time, with no overhead, make the mean of the rates alone.
+        equal_shares = statistics.mean(alone.values()) / alone[fastest]
         print(f"  together {total:,.0f} evaluations/s vs {alone[fastest]:,.0f} for the fastest ({fastest}) alone "
-              f"-> ratio {total / alone[fastest]:.2f} (goal >= 0.80); time-sharing efficiency (sum of race/alone) "
+              f"-> ratio {total / alone[fastest]:.2f} (goal >= 0.80; equal shares of time with no overhead: "
+              f"{equal_shares:.2f}); time-sharing efficiency (sum of race/alone) "
               f"{sum(together[k] / alone[k] for k in together):.2f} (1.00: no overhead)")
     window.close()
     print("  (machine shared with other agents: figures are noisy)")
