@@ -8,6 +8,8 @@ through its own connection; the worker writes through another.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -190,7 +192,7 @@ class RunsPanel(QWidget):
         else:
             for run_id in ids:
                 if run_id not in self.overlaid and (record := self._load(run_id)) is not None:
-                    self.overlaid[run_id] = record
+                    self.overlaid[run_id] = replace(record, history=record.history.loss_curve())
         self.refresh(redraw=True)  # the bold marks
         self.overlays_changed.emit(list(self.overlaid.values()))
 

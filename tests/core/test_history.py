@@ -106,3 +106,17 @@ def test_a_nan_loss_is_kept_as_the_highest():
 def test_capacity_too_small_is_refused():
     with pytest.raises(ValueError, match="capacity"):
         History(dim=2, capacity=3)
+
+
+def test_an_overlaid_runs_curve_keeps_its_losses_without_its_strategies():
+    dim, rows = 50, 10_000
+    history = History(dim, extras=("sigma", "diversity"), capacity=50_000)
+    rng = np.random.default_rng(0)
+    loss = rng.random(rows)
+    history.append(np.arange(rows), loss, np.minimum.accumulate(loss), np.arange(rows) * 7,
+                   rng.random((rows, dim)), {"sigma": rng.random(rows)})
+    curve = history.loss_curve()
+    for name in ("step", "loss", "best_loss", "evaluations"):
+        np.testing.assert_array_equal(curve.column(name), history.column(name))
+    assert len(curve) == len(history) == rows and curve.rows_seen == rows and curve.theta().shape == (rows, 0)
+    assert curve.nbytes * 10 < history.nbytes  # 4 columns instead of 56
